@@ -1,0 +1,23 @@
+from collections.abc import Callable
+from typing import Any
+
+from device.state import State, Storage
+
+Listener = Callable[[str, Any], None]
+
+class Button:
+    state: State
+    def __init__(
+        self,
+        ble: Any,
+        touch: Any,
+        haptic_pwm: Any,
+        led: Any,
+        battery_adc: Any,
+        storage: Storage,
+        clock: Any,
+        aes: Callable[[bytes], Callable[[bytes], bytes]],
+        listener: Listener | None = None,
+    ) -> None: ...
+    def provision(self, key: bytes) -> None: ...
+    async def run(self) -> None: ...

@@ -1,0 +1,57 @@
+# The Heartline GATT service: UUIDs, registration, and the state characteristic's layout.
+# Importable without board modules (the hub reads the UUIDs from here); only register()
+# needs the bluetooth module.
+import struct
+
+try:
+    from micropython import const
+except ImportError:  # CPython without the simulator's shims
+
+    def const(value):
+        return value
+
+
+SERVICE_UUID = const("f1e00001-5d6b-4c8e-9a3b-48454152544c")
+COMMAND_UUID = const("f1e00002-5d6b-4c8e-9a3b-48454152544c")  # write with response
+STATE_UUID = const("f1e00003-5d6b-4c8e-9a3b-48454152544c")  # read
+PROVISION_UUID = const("f1e00004-5d6b-4c8e-9a3b-48454152544c")  # write
+
+_FLAG_READ = const(0x0002)
+_FLAG_WRITE = const(0x0008)
+
+# Low-level bluetooth.BLE irq events the firmware handles.
+IRQ_CENTRAL_CONNECT = const(1)
+IRQ_CENTRAL_DISCONNECT = const(2)
+IRQ_GATTS_WRITE = const(3)
+
+# ATT error codes (Core Spec Vol 3 Part F 3.4.1.1) the command characteristic answers with.
+ATT_OK = const(0x00)
+ATT_WRITE_NOT_PERMITTED = const(0x03)
+ATT_INSUFFICIENT_AUTHENTICATION = const(0x05)  # bad MIC or replayed counter
+ATT_INVALID_ATTRIBUTE_LENGTH = const(0x0D)  # malformed frame
+
+STATE_VERSION = const(1)
+STATE_FORMAT = "<BIBH"  # version, last accepted command counter, battery %, rejected count
+KEY_LEN = const(16)
+COMMAND_BUFFER = const(32)  # attribute buffer: twice a v1 frame, room for longer future ops
+
+
+def register(ble):
+    """Register the service; returns (command, state, provision) value handles."""
+    import bluetooth
+
+    service = (
+        bluetooth.UUID(SERVICE_UUID),
+        (
+            (bluetooth.UUID(COMMAND_UUID), _FLAG_WRITE),
+            (bluetooth.UUID(STATE_UUID), _FLAG_READ),
+            (bluetooth.UUID(PROVISION_UUID), _FLAG_WRITE),
+        ),
+    )
+    ((command, state, provision),) = ble.gatts_register_services((service,))
+    ble.gatts_set_buffer(command, COMMAND_BUFFER)
+    return command, state, provision
+
+
+def state_value(cmd_counter, battery, rejected):
+    return struct.pack(STATE_FORMAT, STATE_VERSION, cmd_counter, battery, min(rejected, 0xFFFF))

@@ -1,0 +1,1 @@
+"""The simulated radio ("air") that buttons, wearables and hubs share."""

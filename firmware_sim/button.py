@@ -1,0 +1,367 @@
+"""A simulated Heartline button: the unmodified ``device/`` firmware on CPython, on the air.
+
+Each :class:`SimButton` builds its own set of shimmed hardware (touch pin, motor PWM, LED,
+battery ADC, radio, clock, flash directory) and runs ``device.button.Button.run()`` as a task
+on the caller's event loop, so two buttons and a hub can share one loop. The radio is a TCP
+connection to an air server speaking :mod:`firmware_sim.air.protocol` (role peripheral).
+
+Under the host the firmware's touch loop samples the shimmed pin every ``SAMPLE_MS`` with
+``await clock.sleep_ms``; :meth:`SimButton.press` drives that pin with a realistic touch trace
+(contact bounce included) and returns when the firmware reports the gesture it recognised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Literal, Self
+
+from firmware_sim.air import protocol
+from firmware_sim.shims import install as install_shims
+
+install_shims()
+
+from device import command, gesture  # noqa: E402 - firmware imports need the shims first
+from device.button import Button  # noqa: E402
+from device.flash import FileStorage  # noqa: E402
+from firmware_sim.shims import bluetooth, cryptolib, machine, neopixel  # noqa: E402
+from firmware_sim.shims.clock import LoopClock  # noqa: E402
+
+_LOGGER = logging.getLogger(__name__)
+
+Gesture = Literal["tap", "double_tap", "long_press"]
+Rgb = tuple[int, int, int]
+
+CONNECT_TIMEOUT_S: Final = 5.0  # the air is a local process; longer means it is not running
+# A gesture is recognised at most DOUBLE_GAP_MS (300 ms) after the trace ends; 3 s of
+# firmware time leaves room for a loaded CI machine.
+RECOGNISE_TIMEOUT_S: Final = 3.0
+KEY_LEN: Final = 16
+
+# Touch traces in firmware milliseconds: (level, duration) steps. Each touch starts with
+# contact bounce shorter than the firmware's 20 ms debounce.
+_BOUNCE: Final = ((1, 3), (0, 2), (1, 2), (0, 2))
+_TRACES: Final[dict[str, tuple[tuple[int, int], ...]]] = {
+    "tap": (*_BOUNCE, (1, 110), (0, 1)),
+    "double_tap": (*_BOUNCE, (1, 100), (0, 140), *_BOUNCE, (1, 100), (0, 1)),
+    "long_press": (*_BOUNCE, (1, 1000), (0, 1)),
+}
+
+
+class SimButtonError(RuntimeError):
+    """The simulated button could not do what was asked; the message says why."""
+
+
+class GestureMismatchError(SimButtonError):
+    """The firmware recognised a different gesture from the one the trace was meant to be."""
+
+    def __init__(self, wanted: str, got: str) -> None:
+        super().__init__(f"pressed {wanted!r} but the firmware recognised {got!r}")
+        self.wanted = wanted
+        self.got = got
+
+
+@dataclass(slots=True, frozen=True)
+class Feedback:
+    """One feedback command the firmware played: pattern, LED colour, when (monotonic s)."""
+
+    pattern: str
+    rgb: Rgb
+    deciseconds: int
+    at: float
+
+
+class _AirLink:
+    """The radio's output as air protocol lines on one TCP connection."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+
+    def send(self, message: dict[str, Any]) -> None:
+        if not self._writer.is_closing():
+            self._writer.write(protocol.encode(message))
+
+
+class SimButton:
+    def __init__(
+        self,
+        *,
+        air: tuple[str, int],
+        address: str,
+        key: bytes,
+        x: float = 0.0,
+        y: float = 0.0,
+        state_dir: Path,
+        tx_power: int = -4,
+        speed: float = 1.0,
+        battery_mv: int = 4000,
+    ) -> None:
+        if len(key) != KEY_LEN:
+            raise ValueError("a button key is 16 bytes")
+        command.mac_bytes(address)  # raises ValueError on a malformed address
+        self._air = air
+        self._address = address.upper()
+        self._key = bytes(key)
+        self._x, self._y = x, y
+        self._state_dir = state_dir
+        self._tx_power = tx_power
+        self._speed = speed
+        self._battery_mv = battery_mv
+        self._outputs: list[Feedback] = []
+        self._output_added = asyncio.Event()
+        self._gesture_waiters: list[asyncio.Future[str]] = []
+        self.adverts: list[bytes] = []  # every new event advert the firmware built
+        self.gestures: list[str] = []  # every gesture the firmware recognised
+        self._writer: asyncio.StreamWriter | None = None
+        self._ble: bluetooth.BLE | None = None
+        self._firmware: Button | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._clock: LoopClock | None = None
+        self.touch = machine.Pin(1, machine.Pin.IN)
+        self.motor = machine.PWM(machine.Pin(2))
+        self.led = neopixel.NeoPixel(machine.Pin(3), 1)
+        self.battery = machine.ADC(machine.Pin(4), microvolts=battery_mv * 1000 // 2)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Join the air and boot the firmware."""
+        if self._firmware is not None:
+            raise SimButtonError(f"{self._address} is already started")
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                reader, writer = await asyncio.open_connection(
+                    *self._air, limit=protocol.MAX_LINE + 1
+                )
+                writer.write(protocol.encode({
+                    "op": "hello", "role": "peripheral", "addr": self._address,
+                    "x": self._x, "y": self._y, "tx_power": self._tx_power,
+                }))
+                welcome = protocol.decode(await reader.readline())
+        except (OSError, TimeoutError, ValueError) as ex:
+            raise SimButtonError(
+                f"{self._address} could not join the air at {self._air[0]}:{self._air[1]}; "
+                "is the air server running?"
+            ) from ex
+        if welcome["op"] != "welcome":
+            writer.close()
+            raise SimButtonError(f"air refused {self._address}: {welcome}")
+        self._writer = writer
+        self._clock = LoopClock(self._speed)
+        self._ble = bluetooth.BLE(_AirLink(writer), self._address, speed=self._speed)
+        self._state_dir.mkdir(parents=True, exist_ok=True)
+        firmware = Button(
+            self._ble, self.touch, self.motor, self.led, self.battery,
+            FileStorage(str(self._state_dir)), self._clock, _aes, self._on_firmware_event,
+        )
+        if firmware.state.key is None:
+            firmware.provision(self._key)  # factory provisioning
+        elif firmware.state.key != self._key:
+            writer.close()
+            raise SimButtonError(
+                f"{self._state_dir} holds a different key for {self._address}; "
+                "use a fresh state_dir or the original key"
+            )
+        self._firmware = firmware
+        self._tasks = [
+            asyncio.create_task(self._run_firmware(firmware), name=f"firmware {self._address}"),
+            asyncio.create_task(self._read_air(reader), name=f"air rx {self._address}"),
+        ]
+        _LOGGER.debug("%s: booted, state in %s", self._address, self._state_dir)
+
+    async def stop(self) -> None:
+        """Power off: stop the firmware and leave the air. Persisted state stays."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._ble is not None:
+            await self._ble.aclose()
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(ConnectionError):
+                await self._writer.wait_closed()
+        self._writer = None
+        self._firmware = None
+        for waiter in self._gesture_waiters:
+            waiter.cancel()
+        self._gesture_waiters.clear()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # --- what a person does -----------------------------------------------------------------
+
+    async def press(self, gesture_name: Gesture) -> None:
+        """Touch the pad with a realistic trace; return once the firmware recognised it."""
+        trace = _TRACES.get(gesture_name)
+        if trace is None:
+            raise ValueError(f"unknown gesture {gesture_name!r}")
+        clock = self._require_clock()
+        waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._gesture_waiters.append(waiter)
+        try:
+            for level, ms in trace:
+                self.touch.value(level)
+                await clock.sleep_ms(ms)
+            async with asyncio.timeout(RECOGNISE_TIMEOUT_S / self._speed):
+                got = await waiter
+        except TimeoutError as ex:
+            raise SimButtonError(
+                f"{self._address}: the firmware recognised no gesture for a {gesture_name}"
+            ) from ex
+        finally:
+            self.touch.value(0)
+            if waiter in self._gesture_waiters:
+                self._gesture_waiters.remove(waiter)
+        if got != gesture_name:
+            raise GestureMismatchError(gesture_name, got)
+
+    async def move(self, x: float, y: float) -> None:
+        self._x, self._y = x, y
+        if self._writer is not None:
+            self._writer.write(protocol.encode({"op": "move", "x": x, "y": y}))
+            await self._writer.drain()
+
+    def set_battery(self, millivolts: int) -> None:
+        """Cell voltage the battery ADC sees (through the board's 1:2 divider)."""
+        self.battery.microvolts = millivolts * 1000 // 2
+
+    # --- what can be observed ---------------------------------------------------------------
+
+    async def wait_for_output(self, count: int = 1, within_s: float = 5.0) -> Feedback:
+        """Wait until at least ``count`` feedbacks have played; returns the ``count``-th."""
+        try:
+            async with asyncio.timeout(within_s):
+                while len(self._outputs) < count:
+                    self._output_added.clear()
+                    await self._output_added.wait()
+        except TimeoutError as ex:
+            raise SimButtonError(
+                f"{self._address} played {len(self._outputs)} feedbacks, not {count}, "
+                f"within {within_s} s"
+            ) from ex
+        return self._outputs[count - 1]
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    @property
+    def outputs(self) -> list[Feedback]:
+        return list(self._outputs)
+
+    @property
+    def rejections(self) -> dict[str, int]:
+        if self._firmware is None:
+            raise SimButtonError(f"{self._address} is not running")
+        return dict(self._firmware.state.rejected)
+
+    @property
+    def last_command_counter(self) -> int:
+        if self._firmware is None:
+            raise SimButtonError(f"{self._address} is not running")
+        return self._firmware.state.cmd_counter
+
+    @property
+    def motor_trace(self) -> list[tuple[float, int]]:
+        """Every motor duty change as (monotonic s, duty_u16)."""
+        return list(self.motor.trace)
+
+    @property
+    def led_trace(self) -> list[tuple[float, Rgb]]:
+        """Every LED write as (monotonic s, rgb)."""
+        return list(self.led.shown)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _require_clock(self) -> LoopClock:
+        if self._clock is None:
+            raise SimButtonError(f"{self._address} is not started")
+        return self._clock
+
+    def _on_firmware_event(self, kind: str, value: Any) -> None:
+        if kind == "gesture":
+            name = gesture.NAMES.get(int(value), "unknown")
+            self.gestures.append(name)
+            for waiter in self._gesture_waiters:
+                if not waiter.done():
+                    waiter.set_result(name)
+        elif kind == "advert":
+            self.adverts.append(bytes(value))
+        elif kind == "feedback":
+            pattern, rgb, ds = value
+            self._outputs.append(Feedback(
+                command.pattern_name(pattern), (rgb[0], rgb[1], rgb[2]), ds,
+                asyncio.get_running_loop().time(),
+            ))
+            self._output_added.set()
+        elif kind == "reject":
+            _LOGGER.info("%s: rejected a command (%s)", self._address, value)
+
+    async def _run_firmware(self, firmware: Button) -> None:
+        try:
+            await firmware.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _LOGGER.exception("%s: firmware crashed", self._address)
+            raise
+
+    async def _read_air(self, reader: asyncio.StreamReader) -> None:
+        ble = self._ble
+        writer = self._writer
+        assert ble is not None
+        assert writer is not None
+        while line := await reader.readline():
+            try:
+                message = protocol.decode(line)
+            except ValueError:
+                _LOGGER.warning("%s: dropping a malformed air line", self._address)
+                continue
+            reply = self._dispatch(ble, message)
+            if reply is not None:
+                writer.write(protocol.encode(reply))
+        _LOGGER.info("%s: the air closed the connection", self._address)
+
+    def _dispatch(self, ble: bluetooth.BLE, message: dict[str, Any]) -> dict[str, Any] | None:
+        op = message["op"]
+        try:
+            if op == "connect":
+                ble.deliver_connect(int(message["conn"]), str(message.get("central", "")))
+            elif op == "disconnect":
+                ble.deliver_disconnect(int(message["conn"]))
+            elif op == "write":
+                status = ble.deliver_write(
+                    int(message["conn"]), int(message["handle"]), bytes.fromhex(message["data"])
+                )
+                return {"op": "rsp", "req": message["req"], "status": status, "data": ""}
+            elif op == "read":
+                status, data = ble.deliver_read(int(message["handle"]))
+                return {"op": "rsp", "req": message["req"], "status": status, "data": data.hex()}
+            else:
+                _LOGGER.debug("%s: ignoring air op %r", self._address, op)
+        except (KeyError, TypeError, ValueError) as ex:
+            _LOGGER.warning("%s: bad %r from the air: %s", self._address, op, ex)
+            if "req" in message:
+                return {"op": "rsp", "req": message["req"],
+                        "status": protocol.ATT_UNLIKELY_ERROR, "data": ""}
+        return None
+
+
+def _aes(key: bytes) -> Any:
+    """The firmware's aes factory: key -> 16-byte block encrypt (cryptolib.aes(key, 1))."""
+    return cryptolib.aes(key, cryptolib.MODE_ECB).encrypt

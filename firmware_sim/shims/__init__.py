@@ -1,0 +1,37 @@
+"""Host implementations of the MicroPython board modules the button firmware uses.
+
+The firmware (``device/``) imports ``bluetooth`` and ``micropython`` by their board names;
+:func:`install` registers these shims under those names so the unmodified firmware imports
+on CPython. Hardware objects (pins, PWM, ADC, LED, radio) are never module singletons: the
+simulator builds one set per simulated button and injects them into ``device.button.Button``.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+from typing import Final
+
+from firmware_sim.shims import bluetooth, cryptolib, machine, micropython, neopixel
+
+# Board module name -> shim. Only names CPython does not already provide.
+BOARD_MODULES: Final[dict[str, ModuleType]] = {
+    "bluetooth": bluetooth,
+    "cryptolib": cryptolib,
+    "machine": machine,
+    "micropython": micropython,
+    "neopixel": neopixel,
+}
+
+
+def install() -> None:
+    """Make the board module names importable; idempotent, never replaces a real module."""
+    for name, module in BOARD_MODULES.items():
+        existing = sys.modules.get(name)
+        if existing is None:
+            sys.modules[name] = module
+        elif existing is not module:
+            raise RuntimeError(
+                f"module {name!r} is already imported from {getattr(existing, '__file__', '?')};"
+                " the firmware shims cannot be installed alongside it"
+            )

@@ -1,0 +1,293 @@
+"""Host shim of MicroPython's low-level ``bluetooth`` module over the simulated air.
+
+One :class:`BLE` per simulated button. The firmware calls it exactly as on a board
+(``gap_advertise``, ``gatts_register_services``, ``irq``, ``gatts_read``/``gatts_write``);
+what would go on the radio goes to an :class:`AirLink` instead (the simulated button host
+turns it into air protocol messages). The host feeds the air's requests back in through the
+``deliver_*`` methods, which raise the same irq events a board's stack would.
+
+Two deliberate differences from stock MicroPython, both documented in hardware/ble-spec.md:
+
+* A non-zero return from the ``_IRQ_GATTS_WRITE`` handler is answered to the central as
+  that ATT error. (A board's stack acks writes before the irq runs, so there the hub confirms
+  a command by reading the state characteristic.)
+* Advertising is modelled as the payload being re-sent to the air every advertising interval
+  (at least every ``min_repeat_s``), since the air protocol carries payloads, not timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, Final, Protocol
+
+_LOGGER = logging.getLogger(__name__)
+
+FLAG_BROADCAST: Final = 0x0001
+FLAG_READ: Final = 0x0002
+FLAG_WRITE_NO_RESPONSE: Final = 0x0004
+FLAG_WRITE: Final = 0x0008
+FLAG_NOTIFY: Final = 0x0010
+
+IRQ_CENTRAL_CONNECT: Final = 1
+IRQ_CENTRAL_DISCONNECT: Final = 2
+IRQ_GATTS_WRITE: Final = 3
+
+ATT_OK: Final = 0x00
+ATT_INVALID_HANDLE: Final = 0x01
+ATT_READ_NOT_PERMITTED: Final = 0x02
+ATT_WRITE_NOT_PERMITTED: Final = 0x03
+ATT_INVALID_ATTRIBUTE_LENGTH: Final = 0x0D
+ATT_UNLIKELY_ERROR: Final = 0x0E
+
+DEFAULT_BUFFER: Final = 20  # MicroPython's default attribute size (ATT MTU 23 minus 3)
+# Two air messages per 100 ms at most: fine-grained enough for a 1.5 s burst to be heard
+# ~15 times, coarse enough that two buttons do not flood the air at 40 ms intervals.
+MIN_REPEAT_S: Final = 0.1
+_BASE_UUID_TAIL: Final = "-0000-1000-8000-00805f9b34fb"
+
+IrqHandler = Callable[[int, tuple[Any, ...]], int | None]
+
+
+class AirLink(Protocol):
+    """Where the radio's output goes: one air protocol message at a time."""
+
+    def send(self, message: dict[str, Any]) -> None: ...
+
+
+class UUID:
+    """A 16- or 128-bit UUID; str() is the canonical lowercase 128-bit form."""
+
+    def __init__(self, value: int | str | bytes | UUID) -> None:
+        if isinstance(value, UUID):
+            self._text: str = str(value)
+        elif isinstance(value, int):
+            if not 0 <= value <= 0xFFFF:
+                raise ValueError("integer UUIDs are 16-bit")
+            self._text = f"0000{value:04x}{_BASE_UUID_TAIL}"
+        else:
+            raw = value.decode() if isinstance(value, bytes) else value
+            text = raw.lower()
+            if len(text.replace("-", "")) != 32:
+                raise ValueError(f"not a 128-bit UUID: {raw!r}")
+            self._text = text
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"UUID({self._text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UUID) and other._text == self._text
+
+    def __hash__(self) -> int:
+        return hash(self._text)
+
+
+def _props(flags: int) -> list[str]:
+    names = []
+    if flags & FLAG_READ:
+        names.append("read")
+    if flags & (FLAG_WRITE | FLAG_WRITE_NO_RESPONSE):
+        names.append("write")
+    if flags & FLAG_NOTIFY:
+        names.append("notify")
+    return names
+
+
+class _Attribute:
+    __slots__ = ("buffer", "flags", "value")
+
+    def __init__(self, flags: int) -> None:
+        self.flags = flags
+        self.value = b""
+        self.buffer = DEFAULT_BUFFER
+
+
+class BLE:
+    def __init__(
+        self, link: AirLink, address: str, *, speed: float = 1.0, min_repeat_s: float = MIN_REPEAT_S
+    ) -> None:
+        self._link = link
+        self._address = address.upper()
+        self._speed = speed
+        self._min_repeat_s = min_repeat_s
+        self._active = False
+        self._irq: IrqHandler | None = None
+        self._attrs: dict[int, _Attribute] = {}
+        self._next_handle = 1
+        self._adv_task: asyncio.Task[None] | None = None
+        self._connections: set[int] = set()
+        self.advertising: bytes | None = None  # the payload being advertised, None if stopped
+
+    # --- the board API the firmware calls -----------------------------------------------
+
+    def active(self, change: bool | None = None) -> bool:
+        if change is not None:
+            self._active = bool(change)
+            if not change:
+                self._stop_advertising()
+        return self._active
+
+    def config(self, *names: str, **values: Any) -> Any:
+        if values:
+            return None  # gap_name, mtu, ...: accepted, not modelled
+        if names == ("mac",):
+            return (0, bytes.fromhex(self._address.replace(":", "")))
+        raise ValueError(f"config {names!r} is not modelled by the bluetooth shim")
+
+    def irq(self, handler: IrqHandler) -> None:
+        self._irq = handler
+
+    def gap_advertise(
+        self,
+        interval_us: int | None,
+        adv_data: bytes | None = None,
+        resp_data: bytes | None = None,
+        connectable: bool = True,
+    ) -> None:
+        del resp_data, connectable  # scan responses are not modelled; all adverts connect
+        self._require_active()
+        self._stop_advertising(announce=interval_us is None)
+        if interval_us is None:
+            return
+        payload = bytes(adv_data or b"")
+        if len(payload) > 31:
+            raise ValueError("legacy advertising data is at most 31 bytes")
+        self.advertising = payload
+        period = max(interval_us / 1e6, self._min_repeat_s) / self._speed
+        self._adv_task = asyncio.get_running_loop().create_task(
+            self._advertise(payload, period), name=f"adv {self._address}"
+        )
+
+    def gatts_register_services(
+        self, services: tuple[tuple[UUID, tuple[tuple[UUID, int], ...]], ...]
+    ) -> tuple[tuple[int, ...], ...]:
+        self._require_active()
+        table: list[dict[str, Any]] = []
+        handles: list[tuple[int, ...]] = []
+        for service_uuid, chars in services:
+            self._next_handle += 1  # service declaration
+            entries: list[dict[str, Any]] = []
+            service_handles: list[int] = []
+            for char_uuid, flags in chars:
+                value_handle = self._next_handle + 1  # after the characteristic declaration
+                self._next_handle += 2
+                self._attrs[value_handle] = _Attribute(flags)
+                service_handles.append(value_handle)
+                entries.append(
+                    {"uuid": str(char_uuid), "handle": value_handle, "props": _props(flags)}
+                )
+            table.append({"uuid": str(service_uuid), "chars": entries})
+            handles.append(tuple(service_handles))
+        self._link.send({"op": "gatt", "services": table})
+        return tuple(handles)
+
+    def gatts_read(self, handle: int) -> bytes:
+        return self._attr(handle).value
+
+    def gatts_write(self, handle: int, data: bytes, send_update: bool = False) -> None:
+        self._attr(handle).value = bytes(data)
+        if send_update:
+            for conn in self._connections:
+                self.gatts_notify(conn, handle)
+
+    def gatts_set_buffer(self, handle: int, length: int, append: bool = False) -> None:
+        del append
+        self._attr(handle).buffer = length
+
+    def gatts_notify(self, conn_handle: int, value_handle: int, data: bytes | None = None) -> None:
+        value = self._attr(value_handle).value if data is None else bytes(data)
+        self._link.send(
+            {"op": "notify", "conn": conn_handle, "handle": value_handle, "data": value.hex()}
+        )
+
+    def gap_disconnect(self, conn_handle: int) -> bool:
+        if conn_handle not in self._connections:
+            return False
+        self._link.send({"op": "disconnect", "conn": conn_handle})
+        self.deliver_disconnect(conn_handle)
+        return True
+
+    # --- the air's side: what a central did ---------------------------------------------
+
+    def deliver_connect(self, conn: int, central: str) -> None:
+        self._connections.add(conn)
+        # A MicroPython peripheral stops advertising when a central connects.
+        self._stop_advertising(announce=True)
+        self._fire(IRQ_CENTRAL_CONNECT, (conn, 0, bytes.fromhex(central.replace(":", ""))))
+
+    def deliver_disconnect(self, conn: int) -> None:
+        if conn in self._connections:
+            self._connections.discard(conn)
+            self._fire(IRQ_CENTRAL_DISCONNECT, (conn, 0, b"\x00" * 6))
+
+    def deliver_write(self, conn: int, handle: int, data: bytes) -> int:
+        """A central wrote; returns the ATT status to answer with."""
+        attr = self._attrs.get(handle)
+        if attr is None:
+            return ATT_INVALID_HANDLE
+        if not attr.flags & (FLAG_WRITE | FLAG_WRITE_NO_RESPONSE):
+            return ATT_WRITE_NOT_PERMITTED
+        if len(data) > attr.buffer:
+            return ATT_INVALID_ATTRIBUTE_LENGTH
+        attr.value = bytes(data)
+        status = self._fire(IRQ_GATTS_WRITE, (conn, handle))
+        return status or ATT_OK
+
+    def deliver_read(self, handle: int) -> tuple[int, bytes]:
+        attr = self._attrs.get(handle)
+        if attr is None:
+            return ATT_INVALID_HANDLE, b""
+        if not attr.flags & FLAG_READ:
+            return ATT_READ_NOT_PERMITTED, b""
+        return ATT_OK, attr.value
+
+    async def aclose(self) -> None:
+        """Stop background advertising (the host calls this when the button stops)."""
+        task, self._adv_task = self._adv_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._active = False
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _fire(self, event: int, data: tuple[Any, ...]) -> int:
+        if self._irq is None:
+            return ATT_OK
+        try:
+            result = self._irq(event, data)
+        except Exception:
+            # On a board an exception in the irq is printed and the stack carries on.
+            _LOGGER.exception("%s: firmware irq handler raised for event %d", self._address, event)
+            return ATT_UNLIKELY_ERROR
+        return int(result or 0)
+
+    def _attr(self, handle: int) -> _Attribute:
+        try:
+            return self._attrs[handle]
+        except KeyError:
+            raise ValueError(f"no attribute with handle {handle}") from None
+
+    def _require_active(self) -> None:
+        if not self._active:
+            raise OSError("bluetooth is not active; call BLE.active(True) first")
+
+    def _stop_advertising(self, *, announce: bool = False) -> None:
+        if self._adv_task is not None:
+            self._adv_task.cancel()
+            self._adv_task = None
+        if announce and self.advertising is not None:
+            self._link.send({"op": "adv_stop"})
+        self.advertising = None
+
+    async def _advertise(self, payload: bytes, period: float) -> None:
+        message = {"op": "adv", "data": payload.hex()}
+        while True:
+            self._link.send(message)
+            await asyncio.sleep(period)

@@ -1,0 +1,1 @@
+"""The hub's Bluetooth side: transports, advert ingest, and feedback to buttons."""

@@ -1,0 +1,207 @@
+"""From bleak's detection callback to authenticated, de-duplicated touch events.
+
+The callback runs on the event loop and must never block: it only filters by address and
+enqueues. A single consumer decodes with ``bthome-ble`` (which decrypts AES-CCM), checks the
+advert counter against the last accepted one, and emits ``TouchEvent``s. Every advert that is
+not turned into an event is counted under one reason, so nothing disappears unexplained.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Final
+
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bthome_ble import BTHomeBluetoothDeviceData
+from habluetooth import BluetoothServiceInfoBleak
+
+from hub.clock import Clock
+from hub.events import Gesture, TouchEvent
+from hub.store.buttons import ButtonRecord, ButtonRegistry
+
+_LOGGER = logging.getLogger(__name__)
+
+BTHOME_UUID: Final = "0000fcd2-0000-1000-8000-00805f9b34fb"
+# BTHome v2 device-information byte: bit 0 says the payload is encrypted.
+BTHOME_ENCRYPTED_FLAG: Final = 0x01
+# Encrypted BTHome v2: device info (1) + at least one object (2) + counter (4) + MIC (4).
+BTHOME_MIN_ENCRYPTED_LEN: Final = 11
+# Adverts arrive in bursts (each event is repeated so a lossy radio still gets one through);
+# 1,024 queued adverts is several seconds of a flood from hundreds of devices.
+QUEUE_SIZE: Final = 1024
+# bthome-ble's event names for a button, mapped onto our gestures.
+_GESTURES: Final = {
+    "press": Gesture.TAP,
+    "double_press": Gesture.DOUBLE_TAP,
+    "long_press": Gesture.LONG_PRESS,
+}
+
+
+@dataclass(slots=True)
+class _Known:
+    record: ButtonRecord
+    parser: BTHomeBluetoothDeviceData
+    last_counter: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Heard:
+    address: str
+    name: str | None
+    service_data: bytes
+    rssi: int
+    monotonic: float
+
+
+class AdvertIngest:
+    """Owns the decode queue; ``events()`` yields touch events from registered buttons."""
+
+    def __init__(self, registry: ButtonRegistry, clock: Clock) -> None:
+        self._registry = registry
+        self._clock = clock
+        self._queue: asyncio.Queue[_Heard] = asyncio.Queue(QUEUE_SIZE)
+        self._known: dict[str, _Known] = {}
+        self.rejected: Counter[str] = Counter()
+        self.adverts_seen = 0
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read the registry (after a button was added or removed)."""
+        known: dict[str, _Known] = {}
+        for record in self._registry.all():
+            previous = self._known.get(record.address)
+            if previous is not None and previous.record.key == record.key:
+                previous.record = record
+                known[record.address] = previous
+                continue
+            known[record.address] = _Known(
+                record,
+                BTHomeBluetoothDeviceData(bindkey=record.key),
+                record.advert_counter,
+            )
+        self._known = known
+
+    # -- hot path: called by bleak for every advert ---------------------------------------
+
+    def on_advert(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
+        self.adverts_seen += 1
+        if device.address.upper() not in self._known:
+            self.rejected["unknown_device"] += 1
+            return
+        data = advertisement.service_data.get(BTHOME_UUID)
+        if data is None:
+            self.rejected["not_bthome"] += 1
+            return
+        try:
+            self._queue.put_nowait(
+                _Heard(
+                    device.address.upper(),
+                    advertisement.local_name,
+                    data,
+                    advertisement.rssi,
+                    self._clock.monotonic(),
+                ),
+            )
+        except asyncio.QueueFull:
+            self.rejected["queue_full"] += 1
+
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    # -- consumer ------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[TouchEvent]:
+        while True:
+            heard = await self._queue.get()
+            event = self.decode(heard)
+            if event is not None:
+                yield event
+
+    def decode(self, heard: _Heard) -> TouchEvent | None:
+        known = self._known.get(heard.address)
+        if known is None:  # removed while queued
+            self.rejected["unknown_device"] += 1
+            return None
+        data = heard.service_data
+        if not data or not data[0] & BTHOME_ENCRYPTED_FLAG:
+            # A keyed button never sends plaintext; someone is trying a downgrade.
+            self.rejected["downgrade"] += 1
+            return None
+        if len(data) < BTHOME_MIN_ENCRYPTED_LEN:
+            self.rejected["malformed"] += 1
+            return None
+        counter = int.from_bytes(data[-8:-4], "little")
+        if counter == known.last_counter:
+            self.rejected["duplicate"] += 1  # a repeat of the burst: expected, not an attack
+            return None
+        if counter < known.last_counter:
+            self.rejected["replay"] += 1
+            return None
+        update = known.parser.update(_service_info(heard))
+        if known.parser.decryption_failed or not known.parser.bindkey_verified:
+            self.rejected["bad_mic"] += 1
+            return None
+        at = self._clock.now()
+        battery = _battery(update)
+        if not self._registry.accept_advert(
+            known.record.id,
+            counter,
+            at,
+            battery=battery,
+            rssi=heard.rssi,
+        ):
+            self.rejected["replay"] += 1
+            return None
+        known.last_counter = counter
+        gesture = _gesture(update)
+        if gesture is None:
+            self.rejected["no_event"] += 1  # a presence/battery advert: handled elsewhere later
+            return None
+        return TouchEvent(
+            button_id=known.record.id,
+            address=heard.address,
+            owner=known.record.owner,
+            gesture=gesture,
+            battery=battery,
+            rssi=heard.rssi,
+            counter=counter,
+            at=at,
+        )
+
+
+def _service_info(heard: _Heard) -> BluetoothServiceInfoBleak:
+    return BluetoothServiceInfoBleak(
+        name=heard.name or heard.address,
+        address=heard.address,
+        rssi=heard.rssi,
+        manufacturer_data={},
+        service_data={BTHOME_UUID: heard.service_data},
+        service_uuids=[BTHOME_UUID],
+        source="heartline",
+        device=BLEDevice(heard.address, heard.name, None),
+        advertisement=None,
+        connectable=True,
+        time=heard.monotonic,
+        tx_power=None,
+    )
+
+
+def _gesture(update: object) -> Gesture | None:
+    for event in getattr(update, "events", {}).values():
+        gesture = _GESTURES.get(getattr(event, "event_type", ""))
+        if gesture is not None:
+            return gesture
+    return None
+
+
+def _battery(update: object) -> int | None:
+    for key, value in getattr(update, "entity_values", {}).items():
+        if getattr(key, "key", None) == "battery":
+            return int(value.native_value)
+    return None

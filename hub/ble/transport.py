@@ -1,0 +1,102 @@
+"""BLE transports, chosen by a spec string: ``bluez:hci0`` on a Pi, ``sim:HOST:PORT[/NAME]``.
+
+A transport hands out bleak's own ``BleakScanner`` and ``BleakClient`` front classes, bound to
+the right backend; everything above this module speaks only bleak's public API.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Final, Protocol
+
+from bleak import BleakClient, BleakScanner
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+
+from hub.errors import TransportError
+
+DetectionCallback = Callable[[BLEDevice, AdvertisementData], None]
+
+_SIM_SPEC: Final = re.compile(r"^sim:(?P<host>[^:/]+):(?P<port>\d{1,5})(?:/(?P<name>[\w:.-]+))?$")
+_BLUEZ_SPEC: Final = re.compile(r"^bluez:(?P<adapter>hci\d{1,2})$")
+# Name a simulated hub's radio gets when the spec does not name it.
+DEFAULT_SIM_NAME: Final = "HUB"
+
+
+class BleTransport(Protocol):
+    spec: str
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    def scanner(self, callback: DetectionCallback) -> BleakScanner: ...
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments that bind a ``BleakClient`` (or a retry connector) to this transport."""
+        ...
+
+
+class BlueZTransport:
+    """The real thing: bleak's BlueZ backend on a local adapter."""
+
+    def __init__(self, spec: str, adapter: str) -> None:
+        self.spec = spec
+        self.adapter = adapter
+
+    async def open(self) -> None:
+        return None  # bleak talks to BlueZ per scanner/client; nothing to hold open
+
+    async def close(self) -> None:
+        return None
+
+    def scanner(self, callback: DetectionCallback) -> BleakScanner:
+        return BleakScanner(callback, scanning_mode="active", bluez={"adapter": self.adapter})
+
+    def client_kwargs(self) -> dict[str, Any]:
+        return {"bluez": {"adapter": self.adapter}}
+
+
+class SimTransport:
+    """bleak over the simulated air (``firmware_sim``), for the demo, tests and scenarios."""
+
+    def __init__(self, spec: str, host: str, port: int, name: str) -> None:
+        from firmware_sim.bleak_backend import AirLink  # noqa: PLC0415 - a Pi never imports the sim
+
+        self.spec = spec
+        self.link = AirLink(host, port, name)
+
+    async def open(self) -> None:
+        from firmware_sim.bleak_backend import AirLinkError  # noqa: PLC0415
+
+        try:
+            await self.link.open()
+        except AirLinkError as ex:
+            raise TransportError(self.spec, str(ex)) from ex
+
+    async def close(self) -> None:
+        await self.link.close()
+
+    def scanner(self, callback: DetectionCallback) -> BleakScanner:
+        from firmware_sim.bleak_backend import AirScanner  # noqa: PLC0415
+
+        return BleakScanner(callback, scanning_mode="active", backend=AirScanner, air=self.link)
+
+    def client_kwargs(self) -> dict[str, Any]:
+        from firmware_sim.bleak_backend import AirClient  # noqa: PLC0415
+
+        return {"backend": AirClient, "air": self.link}
+
+
+def make_transport(spec: str) -> BleTransport:
+    """Parse a transport spec string; raises TransportError saying what a good one looks like."""
+    if match := _BLUEZ_SPEC.match(spec):
+        return BlueZTransport(spec, match["adapter"])
+    if match := _SIM_SPEC.match(spec):
+        port = int(match["port"])
+        if not 0 < port < 65536:
+            raise TransportError(spec, "port must be between 1 and 65535")
+        return SimTransport(spec, match["host"], port, match["name"] or DEFAULT_SIM_NAME)
+    raise TransportError(spec, "expected 'bluez:hci0' or 'sim:127.0.0.1:7000[/NAME]'")
+
+
+def make_client(transport: BleTransport, device: BLEDevice | str, timeout: float) -> BleakClient:
+    return BleakClient(device, timeout=timeout, **transport.client_kwargs())

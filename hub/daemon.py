@@ -1,0 +1,252 @@
+"""The hub: wires ingest, relay, delivery and store together and runs them as named tasks.
+
+Data flows one way: radio -> ingest (decode, authenticate, de-duplicate) -> touch events ->
+relay (outbox -> MQTT -> partner) ; partner -> relay (inbox) -> delivery -> receipt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from bleak import BleakScanner
+
+from hub.ble.feedback import FeedbackSender
+from hub.ble.ingest import AdvertIngest
+from hub.ble.transport import BleTransport, make_transport
+from hub.bus import UpdateBus
+from hub.clock import Clock, SystemClock
+from hub.config import HubConfig
+from hub.delivery.phone import PhoneNotifier
+from hub.delivery.router import DeliveryRouter
+from hub.events import DEFAULT_GESTURE_MEANINGS, SignalKind, SignalRecord, TouchEvent
+from hub.relay.envelope import EnvelopeCodec
+from hub.relay.mqtt_link import MqttLink, MqttSettings
+from hub.relay.relay import Relay, RelayIdentity, inbox_topic, signal_json, status_topic
+from hub.store.buttons import ButtonRecord, ButtonRegistry
+from hub.store.database import Database, open_database
+from hub.store.signals import SignalLog
+
+_LOGGER = logging.getLogger(__name__)
+
+SECONDS_PER_DAY: Final = 86_400
+DEFAULT_MQTT_PORT: Final = 1883
+DEFAULT_MQTTS_PORT: Final = 8883
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    ble: str  # "ok" | "starting" | "error: ..."
+    relay: str  # "connected" | "disconnected" | "error: ..."
+    outbox: int
+    ingest_queue: int
+    adverts_seen: int
+    rejected: dict[str, int]
+
+
+def mqtt_settings(config: HubConfig) -> MqttSettings:
+    relay = config.relay
+    url = urlsplit(relay.broker)
+    tls: ssl.SSLContext | None = None
+    if url.scheme == "mqtts":
+        tls = ssl.create_default_context(cafile=str(relay.ca_file) if relay.ca_file else None)
+        tls.minimum_version = ssl.TLSVersion.TLSv1_2
+    return MqttSettings(
+        host=url.hostname or "127.0.0.1",
+        port=url.port or (DEFAULT_MQTTS_PORT if tls else DEFAULT_MQTT_PORT),
+        client_id=relay.hub_id,
+        username=config.mqtt_username,
+        password=relay.password,
+        tls=tls,
+        protocol=relay.protocol,
+        keepalive_s=relay.keepalive_s,
+        session_expiry_s=relay.session_expiry_days * SECONDS_PER_DAY,
+        subscriptions=(inbox_topic(relay.couple_id, relay.hub_id),),
+        status_topic=status_topic(relay.couple_id, relay.hub_id),
+    )
+
+
+class Hub:
+    """One home's hub. ``run()`` until cancelled; ``ready`` is set once everything is up."""
+
+    def __init__(
+        self,
+        config: HubConfig,
+        *,
+        clock: Clock | None = None,
+        transport: BleTransport | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.transport = transport or make_transport(config.ble.transport)
+        self.bus = UpdateBus()
+        self.ready = asyncio.Event()
+        self._ble_state = "starting"
+        self._db: Database | None = None
+        self._relay: Relay | None = None
+        self._link: MqttLink | None = None
+        self._ingest: AdvertIngest | None = None
+        self._deliveries: asyncio.Queue[SignalRecord] = asyncio.Queue()
+        self.on_touch: list[Callable[[TouchEvent], Awaitable[None] | None]] = []
+
+    # -- parts, available once run() has opened them ----------------------------------------
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            raise RuntimeError("the hub is not running")
+        return self._db
+
+    @property
+    def relay(self) -> Relay:
+        if self._relay is None:
+            raise RuntimeError("the hub is not running")
+        return self._relay
+
+    @property
+    def registry(self) -> ButtonRegistry:
+        return ButtonRegistry(self.db)
+
+    @property
+    def signals(self) -> SignalLog:
+        return SignalLog(self.db)
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        config = self.config
+        self._db = open_database(config.hub.data_dir)
+        try:
+            registry = ButtonRegistry(self._db)
+            for entry in config.buttons:
+                registry.upsert(entry.address, entry.kind, bytes.fromhex(entry.key), entry.owner)
+            self._ingest = AdvertIngest(registry, self.clock)
+            self._link = MqttLink(mqtt_settings(config))
+            self._relay = Relay(
+                identity=RelayIdentity(
+                    person=config.hub.person,
+                    hub_id=config.relay.hub_id,
+                    partner_hub_id=config.relay.partner_hub_id,
+                    couple_id=config.relay.couple_id,
+                ),
+                db=self._db,
+                link=self._link,
+                codec=EnvelopeCodec(
+                    bytes.fromhex(config.relay.couple_key),
+                    config.relay.hub_id,
+                    config.relay.partner_hub_id,
+                ),
+                clock=self.clock,
+                bus=self.bus,
+                deliver=self._deliveries.put_nowait,
+            )
+            router = DeliveryRouter(
+                person=config.hub.person,
+                partner=config.hub.partner,
+                registry=registry,
+                feedback=FeedbackSender(self.transport, registry, config.delivery.button_confirm_timeout_s),
+                phone=PhoneNotifier(config.delivery.notify),
+            )
+            for record in self._relay.recover():
+                self._deliveries.put_nowait(record)
+            await self.transport.open()
+            scanner = self.transport.scanner(self._ingest.on_advert)
+            await self._link.start()
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._scan(scanner), name="ble-scanner")
+                    group.create_task(self._touches(), name="ble-ingest")
+                    group.create_task(self._relay.run(), name="relay")
+                    group.create_task(self._deliver(router), name="delivery")
+                    self.ready.set()
+                    _LOGGER.info("hub for %s is running", config.hub.person)
+            finally:
+                await self._link.stop()
+                await self.transport.close()
+        finally:
+            self.ready.clear()
+            self._db.close()
+
+    async def _scan(self, scanner: BleakScanner) -> None:
+        await scanner.start()
+        self._ble_state = "ok"
+        try:
+            await asyncio.Event().wait()  # the adapter watchdog replaces this in the BLE issue
+        finally:
+            self._ble_state = "stopped"
+            await scanner.stop()
+
+    async def _touches(self) -> None:
+        assert self._ingest is not None
+        async for event in self._ingest.events():
+            kind = DEFAULT_GESTURE_MEANINGS[event.gesture]
+            _LOGGER.info("touch %s from button %d -> %s", event.gesture.value, event.button_id, kind.value)
+            self.bus.publish(
+                {"type": "touch", "button": event.button_id, "gesture": event.gesture.value, "owner": event.owner},
+            )
+            if event.owner == self.config.hub.person:
+                self.send(kind)
+            for callback in self.on_touch:
+                result = callback(event)
+                if result is not None:
+                    await result
+
+    async def _deliver(self, router: DeliveryRouter) -> None:
+        while True:
+            record = await self._deliveries.get()
+            outcome = await router.deliver(record)
+            signals = SignalLog(self.db)
+            signals.set_fate(record.id, outcome.fate, self.clock.now(), channel=outcome.channel, reason=outcome.reason)
+            self.relay.send_receipt(record.id, outcome.fate, outcome.channel, outcome.reason)
+            updated = signals.get(record.id)
+            if updated is not None:
+                self.bus.publish({"type": "signal", "signal": signal_json(updated)})
+
+    async def relay_connected(self) -> None:
+        """Wait until the relay's MQTT session is up (the hub must be running)."""
+        while self._link is None:
+            await asyncio.sleep(0.01)
+        await self._link.connected.wait()
+
+    # -- what the web app and CLI use -------------------------------------------------------
+
+    def send(self, kind: SignalKind) -> SignalRecord:
+        return self.relay.send_signal(kind)
+
+    def add_button(self, address: str, kind: str, key: bytes, owner: str) -> ButtonRecord:
+        record = self.registry.upsert(address, kind, key, owner)
+        if self._ingest is not None:
+            self._ingest.reload()
+        return record
+
+    def remove_button(self, button_id: int) -> bool:
+        removed = self.registry.remove(button_id)
+        if removed and self._ingest is not None:
+            self._ingest.reload()
+        return removed
+
+    def health(self) -> Health:
+        link, ingest = self._link, self._ingest
+        relay_state = "stopped"
+        if link is not None:
+            relay_state = "connected" if link.connected.is_set() else (
+                f"error: {link.last_error}" if link.last_error else "disconnected"
+            )
+        rejected: dict[str, Any] = {}
+        if ingest is not None:
+            rejected.update({f"advert_{k}": v for k, v in ingest.rejected.items()})
+        if self._relay is not None:
+            rejected.update({f"relay_{k}": v for k, v in self._relay.rejected.items()})
+        return Health(
+            ble=self._ble_state,
+            relay=relay_state,
+            outbox=self._relay.outbox_depth if self._relay else 0,
+            ingest_queue=ingest.queue_depth if ingest else 0,
+            adverts_seen=ingest.adverts_seen if ingest else 0,
+            rejected=rejected,
+        )

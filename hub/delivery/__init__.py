@@ -1,0 +1,1 @@
+"""Delivery: how a received signal reaches the person (their button, else their phone)."""

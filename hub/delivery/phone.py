@@ -1,0 +1,57 @@
+"""Phone notifications through apprise (any apprise URL; ntfy is the recommended one)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Final
+
+import apprise
+
+from hub.events import SignalKind
+
+_LOGGER = logging.getLogger(__name__)
+
+# A notification service that has not answered in this time is treated as failed.
+NOTIFY_TIMEOUT_S: Final = 15.0
+
+# Warm, short, and never more than the partner's first name.
+MESSAGES: Final = {
+    SignalKind.THINKING_OF_YOU: ("Thinking of you", "{partner} is thinking of you."),
+    SignalKind.CELEBRATE: ("Proud of you", "{partner} is celebrating you."),
+    SignalKind.NEED_YOU: ("{partner} needs you", "{partner} could use you right now."),
+    SignalKind.FELT_IT: ("Felt it", "{partner} felt your touch."),
+    SignalKind.SHARED_MOMENT: ("A shared moment", "You and {partner} reached out at the same moment."),
+}
+
+
+class PhoneNotifier:
+    def __init__(self, urls: list[str]) -> None:
+        self._apprise = apprise.Apprise()
+        self.configured = False
+        for url in urls:
+            if self._apprise.add(url):
+                self.configured = True
+            else:
+                # The URL itself may hold a token: name only its scheme.
+                _LOGGER.error("notification URL with scheme %r is not valid for apprise", url.split(":", 1)[0])
+
+    async def notify(self, kind: SignalKind, partner: str) -> bool:
+        """Send one notification; True if every configured service accepted it."""
+        if not self.configured:
+            return False
+        title, body = MESSAGES[kind]
+        try:
+            return bool(
+                await asyncio.wait_for(
+                    asyncio.to_thread(
+                        self._apprise.notify,
+                        body=body.format(partner=partner),
+                        title=title.format(partner=partner),
+                    ),
+                    timeout=NOTIFY_TIMEOUT_S,
+                ),
+            )
+        except TimeoutError:
+            _LOGGER.warning("phone notification timed out after %.0f s", NOTIFY_TIMEOUT_S)
+            return False

@@ -1,0 +1,1 @@
+"""The partner relay: sealed envelopes over MQTT, durable outbox and inbox, receipts."""

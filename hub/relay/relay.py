@@ -1,0 +1,259 @@
+"""The partner relay: durable outbox -> MQTT -> partner's inbox, with receipts coming back.
+
+Sender: a signal is committed (signal row + sealed envelope in the outbox, one transaction)
+before anything is published; it leaves the outbox only when the broker confirmed it.
+Receiver: a message is committed (inbox id + signal row, one transaction) before its PUBACK;
+an id already in the inbox is acknowledged and ignored. Delivery then reports the fate back
+to the sender in a receipt, through the same outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from hub.bus import UpdateBus
+from hub.clock import Clock
+from hub.errors import EnvelopeError, RelayError
+from hub.events import Channel, Fate, SignalKind, SignalRecord
+from hub.relay.envelope import Envelope, EnvelopeCodec, new_message_id
+from hub.relay.mqtt_link import Inbound, MqttLink
+from hub.store.database import Database
+from hub.store.relay_queue import InboxLedger, Outbox, OutboxItem
+from hub.store.signals import SignalLog
+
+_LOGGER = logging.getLogger(__name__)
+
+# How often the publisher looks at the outbox even when nothing woke it (covers failures).
+OUTBOX_SWEEP_S: Final = 5.0
+TOPIC_ROOT: Final = "hl/v1"
+
+
+def inbox_topic(couple_id: str, hub_id: str) -> str:
+    return f"{TOPIC_ROOT}/{couple_id}/{hub_id}/in"
+
+
+def status_topic(couple_id: str, hub_id: str) -> str:
+    return f"{TOPIC_ROOT}/{couple_id}/{hub_id}/status"
+
+
+@dataclass(frozen=True, slots=True)
+class RelayIdentity:
+    person: str
+    hub_id: str
+    partner_hub_id: str
+    couple_id: str
+
+
+class Relay:
+    def __init__(
+        self,
+        *,
+        identity: RelayIdentity,
+        db: Database,
+        link: MqttLink,
+        codec: EnvelopeCodec,
+        clock: Clock,
+        bus: UpdateBus,
+        deliver: Callable[[SignalRecord], None],
+    ) -> None:
+        self.identity = identity
+        self._db = db
+        self._signals = SignalLog(db)
+        self._outbox = Outbox(db)
+        self._inbox = InboxLedger(db)
+        self._link = link
+        self._codec = codec
+        self._clock = clock
+        self._bus = bus
+        self._deliver = deliver
+        self._wake = asyncio.Event()
+        self._in_flight: set[str] = set()
+        self.rejected: Counter[str] = Counter()
+
+    @property
+    def outbox_depth(self) -> int:
+        return len(self._outbox)
+
+    # -- sending -------------------------------------------------------------------------
+
+    def send_signal(self, kind: SignalKind) -> SignalRecord:
+        """Commit a new signal to the log and the outbox; it is published as soon as possible."""
+        now = self._clock.now()
+        with self._db.transaction():
+            record = SignalRecord(
+                id=new_message_id(),
+                direction="sent",
+                kind=kind,
+                sender=self.identity.person,
+                seq=self._signals.next_seq(),
+                created_at=now,
+                fate=Fate.QUEUED,
+                channel=None,
+                reason=None,
+                updated_at=now,
+            )
+            self._signals.add(record)
+            self._enqueue(record.id, "signal", record.seq, {"signal": kind.value, "person": record.sender})
+        self._announce(record.id)
+        self._wake.set()
+        return record
+
+    def send_receipt(self, ref: str, fate: Fate, channel: Channel | None, reason: str | None) -> None:
+        with self._db.transaction():
+            body = {"ref": ref, "fate": fate.value, "channel": channel.value if channel else None, "reason": reason}
+            self._enqueue(new_message_id(), "receipt", self._signals.next_seq(), body)
+        self._wake.set()
+
+    def _enqueue(self, message_id: str, kind: str, seq: int, body: dict[str, object]) -> None:
+        envelope = Envelope(
+            id=message_id,
+            kind=kind,
+            sender=self.identity.hub_id,
+            to=self.identity.partner_hub_id,
+            at=self._clock.now(),
+            seq=seq,
+            body=body,
+        )
+        topic = inbox_topic(self.identity.couple_id, self.identity.partner_hub_id)
+        self._outbox.put(message_id, topic, self._codec.seal(envelope), envelope.at)
+
+    # -- running -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._publisher(group), name="relay-publisher")
+            group.create_task(self._receiver(), name="relay-receiver")
+
+    async def _publisher(self, group: asyncio.TaskGroup) -> None:
+        while True:
+            await self._link.connected.wait()
+            for item in self._outbox.pending():
+                if item.id not in self._in_flight:
+                    self._in_flight.add(item.id)
+                    group.create_task(self._publish(item), name=f"relay-publish-{item.id}")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=OUTBOX_SWEEP_S)
+            except TimeoutError:
+                pass
+
+    async def _publish(self, item: OutboxItem) -> None:
+        try:
+            self._outbox.mark_attempt(item.id)
+            await self._link.publish(item.topic, item.payload)
+        except RelayError as ex:
+            _LOGGER.warning("publishing %s failed (%s); it stays in the outbox", item.id, ex)
+            return
+        finally:
+            self._in_flight.discard(item.id)
+        with self._db.transaction():
+            self._outbox.confirm(item.id)
+            record = self._signals.get(item.id)
+            if record is not None and record.fate is Fate.QUEUED:
+                self._signals.set_fate(item.id, Fate.SENT, self._clock.now())
+        self._announce(item.id)
+
+    async def _receiver(self) -> None:
+        while True:
+            message = await self._link.messages.get()
+            self._receive(message)
+
+    def _receive(self, message: Inbound) -> None:
+        try:
+            envelope = self._codec.open(message.payload)
+        except EnvelopeError as ex:
+            # Acknowledge it anyway: a forged message must not be redelivered forever.
+            self.rejected[ex.reason] += 1
+            _LOGGER.warning("%s on %s; acknowledged and dropped", ex, message.topic)
+            self._link.ack(message)
+            return
+        try:
+            record = self._commit(envelope)
+        except sqlite3.Error as ex:
+            # Not acknowledged: the broker keeps it and redelivers after the next reconnect.
+            _LOGGER.error("cannot store relay message %s (%s); left with the broker", envelope.id, ex)
+            self.rejected["store_failed"] += 1
+            return
+        self._link.ack(message)
+        if record is not None:
+            self._announce(record.id)
+            self._deliver(record)
+
+    def _commit(self, envelope: Envelope) -> SignalRecord | None:
+        """Store a new message durably; None if it was a duplicate or a receipt."""
+        now = self._clock.now()
+        with self._db.transaction():
+            if not self._inbox.first_time(envelope.id, now):
+                self.rejected["duplicate"] += 1
+                return None
+            if envelope.kind == "receipt":
+                self._apply_receipt(envelope)
+                return None
+            try:
+                kind = SignalKind(envelope.body["signal"])
+            except (KeyError, ValueError):
+                self.rejected["unknown_signal"] += 1
+                return None
+            record = SignalRecord(
+                id=envelope.id,
+                direction="received",
+                kind=kind,
+                sender=str(envelope.body.get("person", "partner"))[:64],
+                seq=envelope.seq,
+                created_at=envelope.at,
+                fate=Fate.RECEIVED,
+                channel=None,
+                reason=None,
+                updated_at=now,
+            )
+            self._signals.add(record)
+            return record
+
+    def _apply_receipt(self, envelope: Envelope) -> None:
+        body = envelope.body
+        try:
+            ref = str(body["ref"])
+            fate = Fate(body["fate"])
+            channel = Channel(body["channel"]) if body.get("channel") else None
+        except (KeyError, ValueError):
+            self.rejected["bad_receipt"] += 1
+            return
+        reason = body.get("reason")
+        self._signals.set_fate(
+            ref,
+            fate,
+            self._clock.now(),
+            channel=channel,
+            reason=str(reason) if reason else None,
+        )
+        self._announce(ref)
+
+    def _announce(self, signal_id: str) -> None:
+        record = self._signals.get(signal_id)
+        if record is not None:
+            self._bus.publish({"type": "signal", "signal": signal_json(record)})
+
+    def recover(self) -> list[SignalRecord]:
+        """Signals received but never delivered (the hub stopped in between): deliver again."""
+        return [r for r in self._signals.recent(limit=1000) if r.fate is Fate.RECEIVED]
+
+
+def signal_json(record: SignalRecord) -> dict[str, object]:
+    return {
+        "id": record.id,
+        "direction": record.direction,
+        "kind": record.kind.value,
+        "sender": record.sender,
+        "seq": record.seq,
+        "created_at": record.created_at.isoformat(),
+        "fate": record.fate.value,
+        "channel": record.channel.value if record.channel else None,
+        "reason": record.reason,
+        "updated_at": record.updated_at.isoformat(),
+    }

@@ -1,0 +1,125 @@
+"""Open, check and migrate the hub's SQLite database.
+
+WAL journal so readers never block the writer; ``synchronous=FULL`` because an
+acknowledged signal must survive a power cut (a Pi's most common way to stop).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+from hub.errors import StoreError
+from hub.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+_LOGGER = logging.getLogger(__name__)
+
+DATABASE_FILE: Final = "heartline.db"
+# The database holds button keys and the couple's history: owner read/write only.
+FILE_MODE: Final = 0o600
+# A busy database (e.g. an export reading) makes a writer wait this long, not fail at once.
+BUSY_TIMEOUT_MS: Final = 5000
+
+
+class Database:
+    """The hub's one SQLite connection. Used only from the hub's event loop thread."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self.connection = connection
+        self.path = path
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic, durable write: committed (fsynced) when the block ends without error."""
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def open_database(data_dir: Path) -> Database:
+    """Open (creating if needed), integrity-check and migrate the database in ``data_dir``."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as ex:
+        raise StoreError(f"cannot create data directory {data_dir}: {ex.strerror}; check permissions") from ex
+    path = data_dir / DATABASE_FILE
+    new = not path.exists()
+    try:
+        if new:
+            # Create with the right mode before SQLite opens it, so keys are never world-readable.
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE)
+            os.close(fd)
+        connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    except (OSError, sqlite3.Error) as ex:
+        raise StoreError(f"cannot open {path}: {ex}; check the disk and permissions") from ex
+    connection.row_factory = sqlite3.Row
+    try:
+        _check_integrity(connection, path)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        _migrate(connection, path)
+    except BaseException:
+        connection.close()
+        raise
+    return Database(connection, path)
+
+
+def _check_integrity(connection: sqlite3.Connection, path: Path) -> None:
+    try:
+        (result,) = connection.execute("PRAGMA quick_check").fetchone()
+    except sqlite3.DatabaseError as ex:
+        raise StoreError(
+            f"{path} is not a readable database ({ex}); move it aside and restore a backup, "
+            "or start fresh and re-pair buttons",
+        ) from ex
+    if result != "ok":
+        raise StoreError(f"{path} failed its integrity check ({result}); move it aside and restore a backup")
+
+
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    (version,) = connection.execute("PRAGMA user_version").fetchone()
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer Heartline (schema {version}, this one knows "
+            f"{SCHEMA_VERSION}); upgrade Heartline",
+        )
+    if version == SCHEMA_VERSION:
+        return
+    _LOGGER.info("migrating %s from schema %d to %d", path, version, SCHEMA_VERSION)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        for step in range(version, SCHEMA_VERSION):
+            for statement in _statements(MIGRATIONS[step]):
+                connection.execute(statement)
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except sqlite3.Error as ex:
+        connection.execute("ROLLBACK")
+        raise StoreError(f"migrating {path} failed and was rolled back: {ex}") from ex
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit our transaction)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return [s for s in statements if s.strip(" ;\n")]

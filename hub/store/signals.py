@@ -1,0 +1,84 @@
+"""The signal log: every signal sent or received, with its current fate."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from hub.events import Channel, Fate, SignalKind, SignalRecord
+from hub.store.database import Database
+
+
+class SignalLog:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def next_seq(self) -> int:
+        """The next per-hub sequence number, durable across restarts."""
+        row = self._db.connection.execute(
+            "INSERT INTO meta (key, value) VALUES ('seq', '1') "
+            "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 "
+            "RETURNING value",
+        ).fetchone()
+        return int(row[0])
+
+    def add(self, record: SignalRecord) -> bool:
+        """Insert; returns False if a signal with this id is already known."""
+        cursor = self._db.connection.execute(
+            "INSERT OR IGNORE INTO signals (id, direction, kind, sender, seq, created_at, fate,"
+            " channel, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.id,
+                record.direction,
+                record.kind.value,
+                record.sender,
+                record.seq,
+                record.created_at.isoformat(),
+                record.fate.value,
+                record.channel.value if record.channel else None,
+                record.reason,
+                record.updated_at.isoformat(),
+            ),
+        )
+        return cursor.rowcount == 1
+
+    def set_fate(
+        self,
+        signal_id: str,
+        fate: Fate,
+        at: datetime,
+        *,
+        channel: Channel | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self._db.connection.execute(
+            "UPDATE signals SET fate = ?, channel = COALESCE(?, channel), reason = ?, updated_at = ?"
+            " WHERE id = ?",
+            (fate.value, channel.value if channel else None, reason, at.isoformat(), signal_id),
+        )
+
+    def get(self, signal_id: str) -> SignalRecord | None:
+        row = self._db.connection.execute("SELECT * FROM signals WHERE id = ?", (signal_id,)).fetchone()
+        return _record(row) if row else None
+
+    def recent(self, limit: int = 100) -> list[SignalRecord]:
+        rows = self._db.connection.execute(
+            "SELECT * FROM signals ORDER BY created_at DESC, seq DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [_record(row) for row in rows]
+
+
+def _record(r: sqlite3.Row) -> SignalRecord:
+    return SignalRecord(
+        id=r["id"],
+        direction=r["direction"],
+        kind=SignalKind(r["kind"]),
+        sender=r["sender"],
+        seq=r["seq"],
+        created_at=datetime.fromisoformat(r["created_at"]),
+        fate=Fate(r["fate"]),
+        channel=Channel(r["channel"]) if r["channel"] else None,
+        reason=r["reason"],
+        updated_at=datetime.fromisoformat(r["updated_at"]),
+    )

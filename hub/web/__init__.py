@@ -1,0 +1,1 @@
+"""The hub's web app: JSON API, live updates (SSE) and the dashboard."""

@@ -1,0 +1,224 @@
+"""The hub's HTTP API (``/api/...``), one router per hub; the demo mounts one per home."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Final, Literal
+
+from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from hub.daemon import Hub
+from hub.events import SignalKind
+from hub.relay.relay import signal_json
+from hub.store.buttons import ButtonRecord
+from hub.web.sim_controls import SimControls
+
+# Server-sent events: a comment line this often keeps proxies and phones from closing the stream.
+SSE_KEEPALIVE_S: Final = 15.0
+ADDRESS_PATTERN: Final = r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    ble: str
+    relay: str
+    outbox: int
+    ingest_queue: int
+    adverts_seen: int
+    rejected: dict[str, int]
+
+
+class SignalOut(BaseModel):
+    id: str
+    direction: Literal["sent", "received"]
+    kind: str
+    sender: str
+    seq: int
+    created_at: str
+    fate: str
+    channel: str | None
+    reason: str | None
+    updated_at: str
+
+
+class SendIn(BaseModel):
+    kind: SignalKind = SignalKind.THINKING_OF_YOU
+
+
+class ButtonOut(BaseModel):
+    id: int
+    address: str
+    kind: str
+    owner: str
+    battery: int | None
+    rssi: int | None
+    last_seen: str | None
+
+
+class ButtonIn(BaseModel):
+    kind: Literal["bthome", "heartline"]
+    address: Annotated[str, Field(pattern=ADDRESS_PATTERN)]
+    key: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{32}$", description="16-byte AES key as hex")]
+    owner: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class AdvertIn(BaseModel):
+    address: Annotated[str, Field(pattern=ADDRESS_PATTERN)]
+    rssi: Annotated[int, Field(ge=-127, le=20)]
+    service_data: dict[str, Annotated[str, Field(pattern=r"^([0-9A-Fa-f]{2}){0,64}$")]]
+
+
+class PressIn(BaseModel):
+    gesture: Literal["tap", "double_tap", "long_press"]
+
+
+class PlaceIn(BaseModel):
+    distance_m: Annotated[float, Field(ge=0, le=100_000)]
+
+
+class Accepted(BaseModel):
+    accepted: bool
+
+
+def _button_out(record: ButtonRecord) -> ButtonOut:
+    return ButtonOut(
+        id=record.id,
+        address=record.address,
+        kind=record.kind,
+        owner=record.owner,
+        battery=record.battery,
+        rssi=record.rssi,
+        last_seen=record.last_seen.isoformat() if record.last_seen else None,
+    )
+
+
+def hub_router(hub: Hub, sim: SimControls | None = None) -> APIRouter:  # noqa: C901, PLR0915
+    router = APIRouter()
+
+    @router.get("/api/health")
+    async def health() -> HealthOut:
+        state = hub.health()
+        ok = state.ble == "ok" and state.relay == "connected"
+        return HealthOut(
+            status="ok" if ok else "degraded",
+            ble=state.ble,
+            relay=state.relay,
+            outbox=state.outbox,
+            ingest_queue=state.ingest_queue,
+            adverts_seen=state.adverts_seen,
+            rejected=state.rejected,
+        )
+
+    @router.get("/api/signals")
+    async def signals(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[SignalOut]:
+        return [SignalOut.model_validate(signal_json(r)) for r in hub.signals.recent(limit)]
+
+    @router.post("/api/signals", status_code=201)
+    async def send(body: SendIn) -> SignalOut:
+        """Send a signal to the partner, as a touch on this home's button would."""
+        return SignalOut.model_validate(signal_json(hub.send(body.kind)))
+
+    @router.get("/api/buttons")
+    async def buttons() -> list[ButtonOut]:
+        return [_button_out(r) for r in hub.registry.all()]
+
+    @router.post("/api/buttons", status_code=201)
+    async def add_button(body: ButtonIn) -> ButtonOut:
+        """Register a button: an off-the-shelf BTHome button (input only) or a Heartline button."""
+        return _button_out(hub.add_button(body.address, body.kind, bytes.fromhex(body.key), body.owner))
+
+    @router.delete("/api/buttons/{button_id}", status_code=204)
+    async def remove_button(button_id: Annotated[int, Path(ge=1, le=2**31)]) -> None:
+        if not hub.remove_button(button_id):
+            raise HTTPException(404, f"no button with id {button_id}")
+
+    @router.get("/api/events", response_class=StreamingResponse)
+    async def events(request: Request) -> StreamingResponse:
+        """Server-sent events: every signal update and touch, as JSON ``data:`` lines."""
+        return StreamingResponse(_sse(hub, request), media_type="text/event-stream")
+
+    if sim is not None:
+        _sim_routes(router, sim)
+    return router
+
+
+def _sim_routes(router: APIRouter, sim: SimControls) -> None:
+    sim_id = Annotated[str, Path(pattern=r"^[\w-]{1,64}$")]
+
+    @router.post("/api/sim/air/adverts")
+    async def inject(body: AdvertIn) -> Accepted:
+        """Put a raw advertisement on the simulated radio next to this home's hub."""
+        data = {uuid: bytes.fromhex(value) for uuid, value in body.service_data.items()}
+        return Accepted(accepted=sim.inject_advert(body.address.upper(), body.rssi, data))
+
+    @router.post("/api/sim/buttons/{button_id}/press")
+    async def press(button_id: sim_id, body: PressIn) -> Accepted:
+        try:
+            await sim.press(button_id, body.gesture)
+        except KeyError as ex:
+            raise HTTPException(404, f"no simulated button {button_id!r}") from ex
+        return Accepted(accepted=True)
+
+    @router.get("/api/sim/buttons/{button_id}")
+    async def button_output(button_id: sim_id) -> dict[str, Any]:
+        try:
+            return sim.button_output(button_id)
+        except KeyError as ex:
+            raise HTTPException(404, f"no simulated button {button_id!r}") from ex
+
+    @router.post("/api/sim/wearables/{wearable_id}/place")
+    async def place(wearable_id: sim_id, body: PlaceIn) -> Accepted:
+        try:
+            await sim.place_wearable(wearable_id, body.distance_m)
+        except KeyError as ex:
+            raise HTTPException(404, f"no simulated wearable {wearable_id!r}") from ex
+        return Accepted(accepted=True)
+
+
+async def _sse(hub: Hub, request: Request) -> AsyncIterator[str]:
+    async with hub.bus.subscribe() as queue:
+        yield ": connected\n\n"
+        while not await request.is_disconnected():
+            try:
+                update = await asyncio.wait_for(queue.get(), timeout=SSE_KEEPALIVE_S)
+            except TimeoutError:
+                yield ": keepalive\n\n"
+                continue
+            yield f"event: {update['type']}\ndata: {json.dumps(update)}\n\n"
+
+
+def metrics_text(hubs: dict[str, Hub]) -> str:
+    """Prometheus text exposition of the counters the hubs keep."""
+    lines = [
+        "# HELP heartline_adverts_seen_total Advertisements the BLE ingest saw.",
+        "# TYPE heartline_adverts_seen_total counter",
+    ]
+    rejects = ["# HELP heartline_rejected_total Inputs rejected, by reason.", "# TYPE heartline_rejected_total counter"]
+    depth = ["# HELP heartline_outbox_depth Signals waiting for the broker.", "# TYPE heartline_outbox_depth gauge"]
+    for home, hub in hubs.items():
+        state = hub.health()
+        label = re.sub(r"[^\w-]", "_", home)
+        lines.append(f'heartline_adverts_seen_total{{home="{label}"}} {state.adverts_seen}')
+        depth.append(f'heartline_outbox_depth{{home="{label}"}} {state.outbox}')
+        rejects.extend(
+            f'heartline_rejected_total{{home="{label}",reason="{reason}"}} {count}'
+            for reason, count in sorted(state.rejected.items())
+        )
+    return "\n".join(lines + rejects + depth) + "\n"
+
+
+def hub_app(hub: Hub, sim: SimControls | None = None) -> FastAPI:
+    """The app a real hub serves: its API at /api and metrics at /metrics."""
+    app = FastAPI(title="Heartline hub", version="0.1.0")
+    app.include_router(hub_router(hub, sim))
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def metrics() -> str:
+        return metrics_text({"home": hub})
+
+    return app

@@ -1,0 +1,1 @@
+"""Heartline test suites."""

@@ -1,0 +1,1 @@
+pytest_plugins = ["tests.support.mosquitto", "tests.support.notify_sink"]

@@ -1,0 +1,3 @@
+from firmware_sim.shims import install
+
+install()  # board module names (bluetooth, micropython, ...) for firmware modules that use them

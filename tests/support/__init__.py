@@ -1,0 +1,1 @@
+"""Shared test support: pytest plugins and helpers used by several suites."""

@@ -1,0 +1,107 @@
+"""Two simulated homes with real hubs, for end-to-end tests: the same wiring the demo uses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from firmware_sim.air.radio_model import RadioConditions
+from firmware_sim.air.server import AirServer
+from firmware_sim.button import SimButton
+from hub.config import HubConfig, parse_config
+from hub.daemon import Hub
+from tests.support.mosquitto import COUPLE, Broker
+
+COUPLE_KEY: Final = "5a" * 32
+# Homes 5 km apart: nothing in one home hears the other.
+HOME_A: Final = (0.0, 0.0)
+HOME_B: Final = (5000.0, 0.0)
+# Hubs' radios have addresses like a Pi's (B8:27:EB is the Raspberry Pi Foundation's OUI).
+HUB_RADIO_A: Final = "B8:27:EB:00:00:0A"
+HUB_RADIO_B: Final = "B8:27:EB:00:00:0B"
+BUTTON_A: Final = ("C0:FF:EE:00:00:0A", bytes.fromhex("000102030405060708090a0b0c0d0e0f"))
+BUTTON_B: Final = ("C0:FF:EE:00:00:0B", bytes.fromhex("f0e0d0c0b0a090807060504030201000"))
+
+
+@dataclass
+class Homes:
+    air: AirServer
+    hub_a: Hub
+    hub_b: Hub
+    button_a: SimButton
+    button_b: SimButton
+
+
+def hub_config(
+    *,
+    me: str,
+    partner: str,
+    hub_index: int,
+    broker: Broker,
+    air_port: int,
+    radio: str,
+    data_dir: Path,
+    button: tuple[str, bytes],
+    notify: list[str],
+    protocol: str = "mqtt5",
+) -> HubConfig:
+    hub_id = COUPLE.hubs[hub_index]
+    partner_id = COUPLE.hubs[1 - hub_index]
+    raw: dict[str, Any] = {
+        "hub": {"person": me, "partner": partner, "data_dir": str(data_dir)},
+        "ble": {"transport": f"sim:127.0.0.1:{air_port}/{radio}"},
+        "relay": {
+            "broker": f"mqtt://127.0.0.1:{broker.port}",
+            "hub_id": hub_id,
+            "partner_hub_id": partner_id,
+            "couple_id": COUPLE.couple_id,
+            "couple_key": COUPLE_KEY,
+            "password": broker.password(hub_id),
+            "protocol": protocol,
+        },
+        "delivery": {"notify": notify, "button_confirm_timeout_s": 5.0},
+        "buttons": [{"address": button[0], "key": button[1].hex(), "owner": me}],
+    }
+    return parse_config(raw, "test")
+
+
+@contextlib.asynccontextmanager
+async def two_homes(
+    broker: Broker,
+    tmp_path: Path,
+    *,
+    notify_b: list[str] | None = None,
+    protocol: str = "mqtt5",
+) -> AsyncIterator[Homes]:
+    air = AirServer(RadioConditions(noise_sigma_db=2.0))
+    air.place(HUB_RADIO_A, *HOME_A)
+    air.place(HUB_RADIO_B, *HOME_B)
+    async with air:
+        hub_a = Hub(hub_config(
+            me="Alex", partner="Sam", hub_index=0, broker=broker, air_port=air.port, radio=HUB_RADIO_A,
+            data_dir=tmp_path / "a", button=BUTTON_A, notify=[], protocol=protocol,
+        ))
+        hub_b = Hub(hub_config(
+            me="Sam", partner="Alex", hub_index=1, broker=broker, air_port=air.port, radio=HUB_RADIO_B,
+            data_dir=tmp_path / "b", button=BUTTON_B, notify=notify_b or [], protocol=protocol,
+        ))
+        button_a = SimButton(air=air.address, address=BUTTON_A[0], key=BUTTON_A[1],
+                             x=HOME_A[0] + 2, y=HOME_A[1], state_dir=tmp_path / "button-a")
+        button_b = SimButton(air=air.address, address=BUTTON_B[0], key=BUTTON_B[1],
+                             x=HOME_B[0] + 2, y=HOME_B[1], state_dir=tmp_path / "button-b")
+        async with button_a, button_b, asyncio.TaskGroup() as group:
+            tasks = [group.create_task(hub.run(), name=f"hub-{n}") for n, hub in (("a", hub_a), ("b", hub_b))]
+            try:
+                async with asyncio.timeout(10):
+                    await hub_a.ready.wait()
+                    await hub_b.ready.wait()
+                    await hub_a.relay_connected()
+                    await hub_b.relay_connected()
+                yield Homes(air, hub_a, hub_b, button_a, button_b)
+            finally:
+                for task in tasks:
+                    task.cancel()
