@@ -21,6 +21,7 @@ from hub.web.sim_controls import SimControls
 # Server-sent events: a comment line this often keeps proxies and phones from closing the stream.
 SSE_KEEPALIVE_S: Final = 15.0
 ADDRESS_PATTERN: Final = r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"
+SimId = Annotated[str, Path(pattern=r"^[\w-]{1,64}$", description="a simulated device id from /api/homes")]
 
 
 class HealthOut(BaseModel):
@@ -148,8 +149,6 @@ def hub_router(hub: Hub, sim: SimControls | None = None) -> APIRouter:  # noqa: 
 
 
 def _sim_routes(router: APIRouter, sim: SimControls) -> None:
-    sim_id = Annotated[str, Path(pattern=r"^[\w-]{1,64}$")]
-
     @router.post("/api/sim/air/adverts")
     async def inject(body: AdvertIn) -> Accepted:
         """Put a raw advertisement on the simulated radio next to this home's hub."""
@@ -157,7 +156,7 @@ def _sim_routes(router: APIRouter, sim: SimControls) -> None:
         return Accepted(accepted=sim.inject_advert(body.address.upper(), body.rssi, data))
 
     @router.post("/api/sim/buttons/{button_id}/press")
-    async def press(button_id: sim_id, body: PressIn) -> Accepted:
+    async def press(button_id: SimId, body: PressIn) -> Accepted:
         try:
             await sim.press(button_id, body.gesture)
         except KeyError as ex:
@@ -165,14 +164,14 @@ def _sim_routes(router: APIRouter, sim: SimControls) -> None:
         return Accepted(accepted=True)
 
     @router.get("/api/sim/buttons/{button_id}")
-    async def button_output(button_id: sim_id) -> dict[str, Any]:
+    async def button_output(button_id: SimId) -> dict[str, Any]:
         try:
             return sim.button_output(button_id)
         except KeyError as ex:
             raise HTTPException(404, f"no simulated button {button_id!r}") from ex
 
     @router.post("/api/sim/wearables/{wearable_id}/place")
-    async def place(wearable_id: sim_id, body: PlaceIn) -> Accepted:
+    async def place(wearable_id: SimId, body: PlaceIn) -> Accepted:
         try:
             await sim.place_wearable(wearable_id, body.distance_m)
         except KeyError as ex:

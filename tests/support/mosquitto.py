@@ -82,7 +82,9 @@ def _die_with_parent_fn() -> Callable[[], None] | None:
     """A preexec_fn making the broker die with the test process (Linux), so even a killed
     pytest leaves no broker behind. Only when called from the main thread: the kernel sends
     the signal when the *thread* that forked exits."""
-    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+    if not sys.platform.startswith("linux"):
+        return None
+    if threading.current_thread() is not threading.main_thread():
         return None
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl
@@ -218,12 +220,13 @@ class Broker:
             raise BrokerError(f"mosquitto is already running (pid {self.pid}); stop() it first")
         log_offset = self._log_size()
         with self.stderr_path.open("ab") as out:
-            self._process = subprocess.Popen(  # noqa: PLW1509 - preexec_fn only calls prctl
+            self._process = subprocess.Popen(
                 [str(self.binary), "-c", str(self.config_path)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent_fn(),
+                # Only calls prctl(2), prepared before the fork: no locks, no imports.
+                preexec_fn=_die_with_parent_fn(),  # noqa: PLW1509
             )
         try:
             self._wait_ready(log_offset)

@@ -1,0 +1,1 @@
+"""``heartline demo``: two simulated homes, a broker and the dashboard, on one machine."""
