@@ -30,11 +30,21 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="two simulated homes, a broker and the dashboard")
     demo.add_argument("--broker", metavar="URL", help="use this MQTT broker instead of an embedded one")
-    demo.add_argument("--notify", metavar="APPRISE_URL", action="append", default=[],
-                      help="also notify this apprise URL (e.g. ntfy://ntfy.sh/your-topic); repeatable")
+    demo.add_argument(
+        "--notify",
+        metavar="APPRISE_URL",
+        action="append",
+        default=[],
+        help="also notify this apprise URL (e.g. ntfy://ntfy.sh/your-topic); repeatable",
+    )
     demo.add_argument("--port", type=int, default=8080, help="dashboard port (default 8080)")
     demo.add_argument("--speed", type=float, default=1.0, help="how fast simulated time runs (default 1)")
-    demo.add_argument("--data-dir", type=Path, default=None, help="keep the demo's data here (default: a temporary dir)")
+    demo.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep the demo's data here (default: a temporary dir)",
+    )
 
     config = commands.add_parser("config", help="work with hub.toml")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")

@@ -12,6 +12,7 @@ import re
 import tomllib
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final, Literal, get_args, get_origin
@@ -107,61 +108,76 @@ def load_config(path: Path) -> HubConfig:
 
 
 def parse_config(raw: dict[str, Any], source: str = "config") -> HubConfig:
-    config = _build(HubConfig, raw, "", source)
+    config: HubConfig = _build(HubConfig, raw, "", source)
     _check(config, source)
     return config
 
 
 def _check(config: HubConfig, source: str) -> None:
-    def fail(key: str, problem: str) -> typing.NoReturn:
-        raise ConfigError(key, problem, source)
+    for problem in (*_hub_problems(config), *_relay_problems(config.relay), *_button_problems(config)):
+        key, message = problem
+        raise ConfigError(key, message, source)
 
+
+Problem = tuple[str, str]  # (key, what is wrong and what to do)
+
+
+def _hub_problems(config: HubConfig) -> Iterator[Problem]:
     try:
         ZoneInfo(config.hub.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        fail("hub.timezone", f"unknown time zone {config.hub.timezone!r}; use an IANA name like 'Europe/Berlin'")
-    relay = config.relay
-    for key in ("hub_id", "partner_hub_id", "couple_id"):
-        value = getattr(relay, key)
-        if not HUB_ID_PATTERN.match(value):
-            fail(f"relay.{key}", "must be 4-23 lowercase letters or digits (an opaque id, never a name)")
-    if relay.hub_id == relay.partner_hub_id:
-        fail("relay.partner_hub_id", "must differ from relay.hub_id")
-    if not re.fullmatch(r"[0-9a-fA-F]{64}", relay.couple_key):
-        fail("relay.couple_key", "must be 64 hex characters; 'heartline couple join' writes it")
-    url = urlsplit(relay.broker)
-    if url.scheme not in {"mqtt", "mqtts"} or not url.hostname:
-        fail("relay.broker", "must look like mqtts://host:8883 (or mqtt://127.0.0.1:1883 on loopback)")
-    if url.scheme == "mqtt" and url.hostname not in LOOPBACK_HOSTS and not relay.allow_plaintext:
-        fail(
-            "relay.broker",
-            "plaintext MQTT to a non-loopback broker exposes the couple's metadata; "
-            "use mqtts:// or set relay.allow_plaintext = true",
+        yield (
+            "hub.timezone",
+            f"unknown time zone {config.hub.timezone!r}; use an IANA name like 'Europe/Berlin'",
         )
-    if relay.ca_file is not None and not relay.ca_file.is_file():
-        fail("relay.ca_file", f"{relay.ca_file} does not exist")
-    if not 5 <= relay.keepalive_s <= 600:
-        fail("relay.keepalive_s", "must be between 5 and 600 seconds")
-    if not 1 <= relay.session_expiry_days <= 60:
-        fail("relay.session_expiry_days", "must be between 1 and 60 days")
     if not config.ble.transport.startswith(("bluez:", "sim:")):
-        fail("ble.transport", "must be 'bluez:ADAPTER' (e.g. bluez:hci0) or 'sim:HOST:PORT'")
+        yield "ble.transport", "must be 'bluez:ADAPTER' (e.g. bluez:hci0) or 'sim:HOST:PORT'"
     if not 1 <= config.web.port <= 65535:
-        fail("web.port", "must be a TCP port between 1 and 65535")
+        yield "web.port", "must be a TCP port between 1 and 65535"
     if config.delivery.button_confirm_timeout_s <= 0:
-        fail("delivery.button_confirm_timeout_s", "must be a positive number of seconds")
+        yield "delivery.button_confirm_timeout_s", "must be a positive number of seconds"
     for index, url_text in enumerate(config.delivery.notify):
         if "://" not in url_text:
-            fail(f"delivery.notify[{index}]", "must be an apprise URL like ntfy://ntfy.sh/your-topic")
+            yield f"delivery.notify[{index}]", "must be an apprise URL like ntfy://ntfy.sh/your-topic"
+
+
+def _relay_problems(relay: RelaySection) -> Iterator[Problem]:
+    for key in ("hub_id", "partner_hub_id", "couple_id"):
+        if not HUB_ID_PATTERN.match(getattr(relay, key)):
+            yield f"relay.{key}", "must be 4-23 lowercase letters or digits (an opaque id, never a name)"
+    if relay.hub_id == relay.partner_hub_id:
+        yield "relay.partner_hub_id", "must differ from relay.hub_id"
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", relay.couple_key):
+        yield "relay.couple_key", "must be 64 hex characters; 'heartline couple join' writes it"
+    url = urlsplit(relay.broker)
+    if url.scheme not in {"mqtt", "mqtts"} or not url.hostname:
+        yield "relay.broker", "must look like mqtts://host:8883 (or mqtt://127.0.0.1:1883 on loopback)"
+    elif url.scheme == "mqtt" and url.hostname not in LOOPBACK_HOSTS and not relay.allow_plaintext:
+        yield (
+            "relay.broker",
+            (
+                "plaintext MQTT to a non-loopback broker exposes the couple's metadata; "
+                "use mqtts:// or set relay.allow_plaintext = true"
+            ),
+        )
+    if relay.ca_file is not None and not relay.ca_file.is_file():
+        yield "relay.ca_file", f"{relay.ca_file} does not exist"
+    if not 5 <= relay.keepalive_s <= 600:
+        yield "relay.keepalive_s", "must be between 5 and 600 seconds"
+    if not 1 <= relay.session_expiry_days <= 60:
+        yield "relay.session_expiry_days", "must be between 1 and 60 days"
+
+
+def _button_problems(config: HubConfig) -> Iterator[Problem]:
     seen: set[str] = set()
     for index, button in enumerate(config.buttons):
-        if not BLE_ADDRESS_PATTERN.match(button.address):
-            fail(f"buttons[{index}].address", "must be a Bluetooth address like AA:BB:CC:DD:EE:FF")
-        if button.address in seen:
-            fail(f"buttons[{index}].address", f"{button.address} is listed twice")
-        seen.add(button.address)
+        if not BLE_ADDRESS_PATTERN.match(button.address.upper()):
+            yield f"buttons[{index}].address", "must be a Bluetooth address like AA:BB:CC:DD:EE:FF"
+        if button.address.upper() in seen:
+            yield f"buttons[{index}].address", f"{button.address} is listed twice"
+        seen.add(button.address.upper())
         if not re.fullmatch(r"[0-9a-fA-F]{32}", button.key):
-            fail(f"buttons[{index}].key", "must be 32 hex characters (the button's 16-byte key)")
+            yield f"buttons[{index}].key", "must be 32 hex characters (the button's 16-byte key)"
 
 
 # -- a small, strict mapping from TOML tables onto the dataclasses above --------------------
@@ -187,7 +203,7 @@ def _build(cls: type[Any], table: object, prefix: str, source: str) -> Any:
     return cls(**values)
 
 
-def _coerce(hint: Any, value: object, key: str, source: str) -> Any:  # noqa: C901, PLR0911
+def _coerce(hint: Any, value: object, key: str, source: str) -> Any:  # noqa: C901, PLR0911, PLR0912
     origin = get_origin(hint)
     if origin in (types.UnionType, typing.Union):
         options = [a for a in get_args(hint) if a is not type(None)]

@@ -89,7 +89,7 @@ class Hub:
         self._ble_state = "starting"
         self._db: Database | None = None
         self._relay: Relay | None = None
-        self._link: MqttLink | None = None
+        self._link = MqttLink(mqtt_settings(config))
         self._ingest: AdvertIngest | None = None
         self._deliveries: asyncio.Queue[SignalRecord] = asyncio.Queue()
         self.on_touch: list[Callable[[TouchEvent], Awaitable[None] | None]] = []
@@ -126,7 +126,6 @@ class Hub:
             for entry in config.buttons:
                 registry.upsert(entry.address, entry.kind, bytes.fromhex(entry.key), entry.owner)
             self._ingest = AdvertIngest(registry, self.clock)
-            self._link = MqttLink(mqtt_settings(config))
             self._relay = Relay(
                 identity=RelayIdentity(
                     person=config.hub.person,
@@ -187,7 +186,12 @@ class Hub:
             kind = DEFAULT_GESTURE_MEANINGS[event.gesture]
             _LOGGER.info("touch %s from button %d -> %s", event.gesture.value, event.button_id, kind.value)
             self.bus.publish(
-                {"type": "touch", "button": event.button_id, "gesture": event.gesture.value, "owner": event.owner},
+                {
+                    "type": "touch",
+                    "button": event.button_id,
+                    "gesture": event.gesture.value,
+                    "owner": event.owner,
+                },
             )
             if event.owner == self.config.hub.person:
                 self.send(kind)
@@ -201,7 +205,13 @@ class Hub:
             record = await self._deliveries.get()
             outcome = await router.deliver(record)
             signals = SignalLog(self.db)
-            signals.set_fate(record.id, outcome.fate, self.clock.now(), channel=outcome.channel, reason=outcome.reason)
+            signals.set_fate(
+                record.id,
+                outcome.fate,
+                self.clock.now(),
+                channel=outcome.channel,
+                reason=outcome.reason,
+            )
             self.relay.send_receipt(record.id, outcome.fate, outcome.channel, outcome.reason)
             updated = signals.get(record.id)
             if updated is not None:
@@ -209,8 +219,6 @@ class Hub:
 
     async def relay_connected(self) -> None:
         """Wait until the relay's MQTT session is up (the hub must be running)."""
-        while self._link is None:
-            await asyncio.sleep(0.01)
         await self._link.connected.wait()
 
     # -- what the web app and CLI use -------------------------------------------------------
@@ -233,9 +241,11 @@ class Hub:
     def health(self) -> Health:
         link, ingest = self._link, self._ingest
         relay_state = "stopped"
-        if link is not None:
-            relay_state = "connected" if link.connected.is_set() else (
-                f"error: {link.last_error}" if link.last_error else "disconnected"
+        if self._relay is not None:
+            relay_state = (
+                "connected"
+                if link.connected.is_set()
+                else (f"error: {link.last_error}" if link.last_error else "disconnected")
             )
         rejected: dict[str, Any] = {}
         if ingest is not None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import Iterator
 from typing import Final
 
 import uvicorn
@@ -19,18 +21,30 @@ _LOGGER = logging.getLogger(__name__)
 WEB_SHUTDOWN_S: Final = 3
 
 
-async def serve_hub(config: HubConfig) -> None:
-    hub = Hub(config)
-    web = uvicorn.Server(
+class EmbeddedWebServer(uvicorn.Server):
+    """uvicorn inside our event loop: the caller owns SIGINT/SIGTERM and stops it itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def web_server(app: object, host: str, port: int) -> EmbeddedWebServer:
+    return EmbeddedWebServer(
         uvicorn.Config(
-            hub_app(hub),
-            host=config.web.listen,
-            port=config.web.port,
+            app,  # type: ignore[arg-type]  # any ASGI app
+            host=host,
+            port=port,
             log_config=None,
+            lifespan="off",
             timeout_graceful_shutdown=WEB_SHUTDOWN_S,
         ),
     )
-    web.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # we own signals
+
+
+async def serve_hub(config: HubConfig) -> None:
+    hub = Hub(config)
+    web = web_server(hub_app(hub), config.web.listen, config.web.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

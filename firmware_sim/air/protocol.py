@@ -78,8 +78,8 @@ def encode(message: dict[str, Any]) -> bytes:
 
 
 def decode(line: bytes) -> dict[str, Any]:
-    """Parse one line; raises ValueError on anything that is not a JSON object with an op."""
+    """Parse one line; ValueError if it is not JSON, TypeError if it is not an object with an op."""
     message = json.loads(line)
     if not isinstance(message, dict) or not isinstance(message.get("op"), str):
-        raise ValueError("air message must be a JSON object with a string 'op'")
+        raise TypeError("air message must be a JSON object with a string 'op'")
     return message

@@ -28,6 +28,24 @@ CONNECT_MIN_RSSI_DBM: Final = -90
 PERIPHERAL_RESPONSE_TIMEOUT_S: Final = 5.0
 # Centrals that asked nothing else hear adverts; keep a slow client from stalling the air.
 WRITE_BUFFER_HIGH_WATER: Final = 256 * 1024
+_OPS: Final = frozenset(
+    {
+        "adv",
+        "adv_stop",
+        "gatt",
+        "move",
+        "rsp",
+        "notify",
+        "disconnect",  # peripheral
+        "scan",
+        "scan_stop",
+        "connect",
+        "write",
+        "read",  # central
+        "inject",
+        "place",  # control
+    }
+)
 
 
 @dataclass(slots=True, eq=False)
@@ -213,10 +231,10 @@ class AirServer:
 
     def _dispatch(self, radio: _Radio, message: dict[str, Any]) -> None:
         op = message["op"]
-        handler = _HANDLERS.get(op)
-        if handler is None:
+        if op not in _OPS:
             raise ValueError(f"unknown op {op!r}")
-        handler(self, radio, message)
+        handler = getattr(self, "_on_request" if op in ("read", "write") else f"_on_{op}")
+        handler(radio, message)
 
     # peripheral ops
 
@@ -261,7 +279,12 @@ class AirServer:
         if conn is None or conn.peripheral is not radio:
             return
         conn.central.send(
-            {"op": "notify", "conn": conn.conn, "handle": message["handle"], "data": message["data"]},
+            {
+                "op": "notify",
+                "conn": conn.conn,
+                "handle": message["handle"],
+                "data": message["data"],
+            },
         )
 
     def _on_disconnect(self, radio: _Radio, message: dict[str, Any]) -> None:
@@ -294,7 +317,13 @@ class AirServer:
         self._connections[conn.conn] = conn
         peripheral.send({"op": "connect", "conn": conn.conn, "central": radio.addr})
         radio.send(
-            {"op": "rsp", "req": req, "status": 0, "conn": conn.conn, "services": peripheral.services},
+            {
+                "op": "rsp",
+                "req": req,
+                "status": 0,
+                "conn": conn.conn,
+                "services": peripheral.services,
+            },
         )
 
     def _on_request(self, radio: _Radio, message: dict[str, Any]) -> None:
@@ -358,21 +387,3 @@ class AirServer:
             shadowed=sender.shadowed,
             lossless=lossless,
         )
-
-
-_HANDLERS: Final = {
-    "adv": AirServer._on_adv,
-    "adv_stop": AirServer._on_adv_stop,
-    "gatt": AirServer._on_gatt,
-    "move": AirServer._on_move,
-    "rsp": AirServer._on_rsp,
-    "notify": AirServer._on_notify,
-    "disconnect": AirServer._on_disconnect,
-    "scan": AirServer._on_scan,
-    "scan_stop": AirServer._on_scan_stop,
-    "connect": AirServer._on_connect,
-    "write": AirServer._on_request,
-    "read": AirServer._on_request,
-    "inject": AirServer._on_inject,
-    "place": AirServer._on_place,
-}

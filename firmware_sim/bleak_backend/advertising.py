@@ -59,13 +59,10 @@ def _apply(parsed: ParsedAdvertisement, ad_type: int, value: bytes) -> None:
         parsed.manufacturer_data[int.from_bytes(value[:2], "little")] = bytes(value[2:])
     elif ad_type in (AD_UUID16_INCOMPLETE, AD_UUID16_COMPLETE):
         parsed.service_uuids.extend(
-            normalize_uuid_16(int.from_bytes(value[i : i + 2], "little"))
-            for i in range(0, len(value) - 1, 2)
+            normalize_uuid_16(int.from_bytes(value[i : i + 2], "little")) for i in range(0, len(value) - 1, 2)
         )
     elif ad_type in (AD_UUID128_INCOMPLETE, AD_UUID128_COMPLETE):
-        parsed.service_uuids.extend(
-            _uuid128(value[i : i + 16]) for i in range(0, len(value) - 15, 16)
-        )
+        parsed.service_uuids.extend(_uuid128(value[i : i + 16]) for i in range(0, len(value) - 15, 16))
     elif ad_type == AD_TX_POWER and len(value) == 1:
         parsed.tx_power = int.from_bytes(value, "little", signed=True)
 

@@ -6,7 +6,8 @@ import asyncio
 import logging
 from typing import Any, cast
 
-from bleak.backends.characteristic import BleakGATTCharacteristic, CharacteristicPropertyName
+from bleak.assigned_numbers import CharacteristicPropertyName
+from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
 from bleak.backends.descriptor import BleakGATTDescriptor
 from bleak.backends.device import BLEDevice
@@ -59,11 +60,13 @@ class AirClient(BaseBleakClient):
     async def connect(self, pair: bool, **kwargs: Any) -> None:
         del kwargs
         if pair:
-            raise BleakError("the simulated air has no link-layer pairing; Heartline authenticates in the application")
+            raise BleakError(
+                "the simulated air has no link-layer pairing; Heartline authenticates in the application"
+            )
         try:
             answer = await self._air.request(
                 {"op": "connect", "addr": self.address},
-                timeout=self._timeout,
+                wait_s=self._timeout,
             )
         except AirLinkError as ex:
             if ex.status == protocol.AIR_NOT_FOUND:
@@ -123,7 +126,7 @@ class AirClient(BaseBleakClient):
         if self._conn is None:
             raise BleakError("Not connected")
         try:
-            return await self._air.request({**message, "conn": self._conn}, timeout=self._timeout)
+            return await self._air.request({**message, "conn": self._conn}, wait_s=self._timeout)
         except AirLinkError as ex:
             if ex.status == protocol.AIR_NOT_CONNECTED:
                 self._conn = None

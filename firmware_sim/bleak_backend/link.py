@@ -53,17 +53,14 @@ class AirLink:
 
     async def open(self) -> None:
         try:
-            self._reader, self._writer = await asyncio.wait_for(
+            reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(self.host, self.port, limit=protocol.MAX_LINE),
                 timeout=CONNECT_TIMEOUT_S,
             )
-            self._writer.write(
-                protocol.encode({"op": "hello", "role": "central", "addr": self.addr}),
-            )
-            welcome = protocol.decode(
-                await asyncio.wait_for(self._reader.readline(), timeout=CONNECT_TIMEOUT_S),
-            )
-        except (OSError, TimeoutError, ValueError) as ex:
+            self._reader, self._writer = reader, writer
+            writer.write(protocol.encode({"op": "hello", "role": "central", "addr": self.addr}))
+            welcome = protocol.decode(await asyncio.wait_for(reader.readline(), timeout=CONNECT_TIMEOUT_S))
+        except (OSError, TimeoutError, ValueError, TypeError) as ex:
             await self.close()
             raise AirLinkError(
                 f"cannot join the simulated air at {self.host}:{self.port}: {ex or type(ex).__name__}"
@@ -118,15 +115,15 @@ class AirLink:
 
     # -- GATT ----------------------------------------------------------------------------
 
-    async def request(self, message: dict[str, Any], timeout: float = REQUEST_TIMEOUT_S) -> dict[str, Any]:
+    async def request(self, message: dict[str, Any], wait_s: float = REQUEST_TIMEOUT_S) -> dict[str, Any]:
         req = next(self._ids)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._requests[req] = future
         try:
             self._send({**message, "req": req})
-            answer = await asyncio.wait_for(future, timeout=timeout)
+            answer = await asyncio.wait_for(future, timeout=wait_s)
         except TimeoutError as ex:
-            raise AirLinkError(f"{message['op']} timed out after {timeout:.0f} s") from ex
+            raise AirLinkError(f"{message['op']} timed out after {wait_s:.0f} s") from ex
         finally:
             self._requests.pop(req, None)
         status = int(answer.get("status", 0))
@@ -188,7 +185,11 @@ class AirLink:
         elif op == "notify":
             notify = self._notify_handlers.get(int(message["conn"]))
             if notify is not None:
-                notify(int(message["conn"]), int(message["handle"]), bytes.fromhex(str(message["data"])))
+                notify(
+                    int(message["conn"]),
+                    int(message["handle"]),
+                    bytes.fromhex(str(message["data"])),
+                )
         elif op == "disconnected":
             conn = int(message["conn"])
             self._notify_handlers.pop(conn, None)

@@ -83,7 +83,9 @@ class FeedbackSender:
                 async with asyncio.timeout(self._timeout_s):
                     await self._write(button, frame)
             except TimeoutError as ex:
-                raise FeedbackError(button.address, "timeout", f"no answer in {self._timeout_s:.0f} s") from ex
+                raise FeedbackError(
+                    button.address, "timeout", f"no answer in {self._timeout_s:.0f} s"
+                ) from ex
         _LOGGER.info("feedback %s confirmed by button %d", kind.value, button.id)
 
     async def _write(self, button: ButtonRecord, frame: bytes) -> None:

@@ -123,7 +123,7 @@ class AdvertIngest:
             if event is not None:
                 yield event
 
-    def decode(self, heard: _Heard) -> TouchEvent | None:
+    def decode(self, heard: _Heard) -> TouchEvent | None:  # noqa: PLR0911 - one return per counted reason
         known = self._known.get(heard.address)
         if known is None:  # removed while queued
             self.rejected["unknown_device"] += 1

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from hub.errors import HeartlineError
+
 TOPIC_ROOT: Final = "hl/v1"
 INBOX_LEAF: Final = "in"
 STATUS_LEAF: Final = "status"
@@ -87,7 +89,7 @@ TLS_MIN_VERSION: Final = "tlsv1.2"
 PERSISTENCE_FILE: Final = "mosquitto.db"
 
 
-class RelayConfigError(ValueError):
+class RelayConfigError(HeartlineError, ValueError):
     """A relay setting that mosquitto or the topic contract cannot accept."""
 
     def __init__(self, field: str, value: object, problem: str) -> None:
@@ -128,9 +130,7 @@ class Couple:
         for hub_id in self.hubs:
             check_hub_id(hub_id)
         if self.hubs[0] == self.hubs[1]:
-            raise RelayConfigError(
-                "hubs", self.hubs, "a couple needs two different hub ids, one per home"
-            )
+            raise RelayConfigError("hubs", self.hubs, "a couple needs two different hub ids, one per home")
 
     def partner_of(self, hub_id: str) -> str:
         first, second = self.hubs

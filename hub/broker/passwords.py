@@ -111,17 +111,13 @@ def check_username(username: str) -> None:
         )
 
 
-def password_file_line(
-    username: str, password: str, *, iterations: int = DEFAULT_ITERATIONS
-) -> str:
+def password_file_line(username: str, password: str, *, iterations: int = DEFAULT_ITERATIONS) -> str:
     """One line of a mosquitto password file, without the trailing newline."""
     check_username(username)
     return f"{username}:{hash_password(password, iterations=iterations)}"
 
 
-def render_password_file(
-    credentials: Mapping[str, str], *, iterations: int = DEFAULT_ITERATIONS
-) -> str:
+def render_password_file(credentials: Mapping[str, str], *, iterations: int = DEFAULT_ITERATIONS) -> str:
     """A whole password file for ``{username: password}``, sorted for stable diffs."""
     return "".join(
         password_file_line(user, credentials[user], iterations=iterations) + "\n"

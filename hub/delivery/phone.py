@@ -21,7 +21,10 @@ MESSAGES: Final = {
     SignalKind.CELEBRATE: ("Proud of you", "{partner} is celebrating you."),
     SignalKind.NEED_YOU: ("{partner} needs you", "{partner} could use you right now."),
     SignalKind.FELT_IT: ("Felt it", "{partner} felt your touch."),
-    SignalKind.SHARED_MOMENT: ("A shared moment", "You and {partner} reached out at the same moment."),
+    SignalKind.SHARED_MOMENT: (
+        "A shared moment",
+        "You and {partner} reached out at the same moment.",
+    ),
 }
 
 
@@ -34,7 +37,9 @@ class PhoneNotifier:
                 self.configured = True
             else:
                 # The URL itself may hold a token: name only its scheme.
-                _LOGGER.error("notification URL with scheme %r is not valid for apprise", url.split(":", 1)[0])
+                _LOGGER.error(
+                    "notification URL with scheme %r is not valid for apprise", url.split(":", 1)[0]
+                )
 
     async def notify(self, kind: SignalKind, partner: str) -> bool:
         """Send one notification; True if every configured service accepted it."""

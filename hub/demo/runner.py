@@ -6,13 +6,12 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
+import socket
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
-
-import uvicorn
 
 from firmware_sim.air.radio_model import RadioConditions
 from firmware_sim.air.server import AirServer
@@ -29,6 +28,8 @@ from hub.demo.world import (
     DemoIdentity,
     demo_hub_config,
 )
+from hub.errors import HeartlineError
+from hub.server import web_server
 from hub.web.demo_app import DemoHome, demo_app
 
 _LOGGER = logging.getLogger(__name__)
@@ -46,86 +47,118 @@ class DemoOptions:
     data_dir: Path | None = None
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[no-untyped-def]  # noqa: ANN202 - uvicorn's signature
-        yield  # the demo owns SIGINT/SIGTERM and stops uvicorn itself
-
-
 async def run_demo(options: DemoOptions, *, started: asyncio.Event | None = None) -> None:
     with contextlib.ExitStack() as stack:
-        data_dir = options.data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="heartline-demo-")))
+        data_dir = options.data_dir or Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="heartline-demo-"))
+        )
         await _run(options, data_dir, started)
 
 
 async def _run(options: DemoOptions, data_dir: Path, started: asyncio.Event | None) -> None:
+    _check_port_free(options.port)
     identity = DemoIdentity.load_or_create(data_dir)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    broker = EmbeddedBroker() if options.broker is None else None
-    air = AirServer(RadioConditions(noise_sigma_db=3.0))
-    for home, radio in HUB_RADIOS.items():
-        air.place(radio, *HOME_POSITIONS[home])
-    try:
-        if broker is not None:
+    async with contextlib.AsyncExitStack() as stack:
+        stop = stack.enter_context(_stop_on_signals())
+        broker_url = options.broker
+        if broker_url is None:
+            broker = EmbeddedBroker()
             await broker.start()
-        broker_url = options.broker or (broker.url if broker else "")
-        await air.start()
-        hubs: dict[str, Hub] = {}
-        homes: dict[str, DemoHome] = {}
-        buttons: list[SimButton] = []
-        for home in PEOPLE:
-            x, y = HOME_POSITIONS[home]
-            button = SimButton(
-                air=air.address,
-                address=BUTTON_ADDRESSES[home],
-                key=bytes.fromhex(identity.button_keys[home]),
-                x=x + BUTTON_DISTANCE_M,
-                y=y,
-                state_dir=data_dir / home / "button",
-                speed=options.speed,
-            )
-            await button.start()
-            buttons.append(button)
-            hubs[home] = Hub(
-                demo_hub_config(
-                    home,
-                    identity,
-                    broker_url=broker_url,
-                    air_port=air.port,
-                    data_dir=data_dir,
-                    notify=options.notify,
-                ),
-            )
-            sim = SimHome(name=home, air=air, hub_radio=HUB_RADIOS[home], position=(x, y), buttons={f"{home}-button": button})
-            homes[home] = DemoHome(hub=hubs[home], sim=sim)
-        web = _Server(
-            uvicorn.Config(demo_app(homes), host="127.0.0.1", port=options.port, log_config=None, lifespan="off"),
-        )
+            stack.push_async_callback(broker.stop)
+            broker_url = broker.url
+        air = AirServer(RadioConditions(noise_sigma_db=3.0))
+        for home_id, radio in HUB_RADIOS.items():
+            air.place(radio, *HOME_POSITIONS[home_id])
+        await stack.enter_async_context(air)
+        homes = await _populate(options, identity, data_dir, air, broker_url=broker_url, stack=stack)
+        web = web_server(demo_app(homes), "127.0.0.1", options.port)
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(hub.run(), name=f"hub-{home}") for home, hub in hubs.items()]
-            tasks.append(group.create_task(web.serve(), name="web"))
+            tasks = [
+                group.create_task(home.hub.run(), name=f"hub-{home_id}") for home_id, home in homes.items()
+            ]
+            web_task = group.create_task(web.serve(), name="web")
             async with asyncio.timeout(START_TIMEOUT_S):
-                for hub in hubs.values():
-                    await hub.ready.wait()
-                while not web.started:
+                for home in homes.values():
+                    await home.hub.ready.wait()
+                while not web.started:  # noqa: ASYNC110 - uvicorn offers no event for "listening"
                     await asyncio.sleep(0.05)
-            url = f"http://127.0.0.1:{options.port}"
-            print(f"Heartline demo running: open {url}  (Ctrl-C stops it)", file=sys.stderr, flush=True)  # noqa: T201
+            print(
+                f"Heartline demo running: open http://127.0.0.1:{options.port}  (Ctrl-C stops it)", flush=True
+            )
             if started is not None:
                 started.set()
             await stop.wait()
             _LOGGER.info("stopping the demo")
             web.should_exit = True
-            for task in tasks[:-1]:
+            await web_task
+            for task in tasks:
                 task.cancel()
-        for button in buttons:
-            await button.stop()
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[asyncio.Event]:
+    """An event set by Ctrl-C or SIGTERM, so the demo stops in order instead of dying."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        yield stop
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        await air.stop()
-        if broker is not None:
-            await broker.stop()
+
+
+def _check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as ex:
+            raise HeartlineError(
+                f"port {port} on 127.0.0.1 is in use ({ex.strerror}); pass --port with a free one"
+            ) from ex
+
+
+async def _populate(
+    options: DemoOptions,
+    identity: DemoIdentity,
+    data_dir: Path,
+    air: AirServer,
+    *,
+    broker_url: str,
+    stack: contextlib.AsyncExitStack,
+) -> dict[str, DemoHome]:
+    """A hub and a started button per home; the buttons stop when ``stack`` closes."""
+    homes: dict[str, DemoHome] = {}
+    for home in PEOPLE:
+        x, y = HOME_POSITIONS[home]
+        button = SimButton(
+            air=air.address,
+            address=BUTTON_ADDRESSES[home],
+            key=bytes.fromhex(identity.button_keys[home]),
+            x=x + BUTTON_DISTANCE_M,
+            y=y,
+            state_dir=data_dir / home / "button",
+            speed=options.speed,
+        )
+        await stack.enter_async_context(button)
+        hub = Hub(
+            demo_hub_config(
+                home,
+                identity,
+                broker_url=broker_url,
+                air_port=air.port,
+                data_dir=data_dir,
+                notify=options.notify,
+            ),
+        )
+        sim = SimHome(
+            name=home,
+            air=air,
+            hub_radio=HUB_RADIOS[home],
+            position=(x, y),
+            buttons={f"{home}-button": button},
+        )
+        homes[home] = DemoHome(hub=hub, sim=sim)
+    return homes

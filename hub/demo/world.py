@@ -92,7 +92,11 @@ def demo_hub_config(
         "relay": relay,
         "delivery": {"notify": notify, "button_confirm_timeout_s": 5.0},
         "buttons": [
-            {"address": BUTTON_ADDRESSES[home], "key": identity.button_keys[home], "owner": PEOPLE[home]},
+            {
+                "address": BUTTON_ADDRESSES[home],
+                "key": identity.button_keys[home],
+                "owner": PEOPLE[home],
+            },
         ],
     }
     return parse_config(raw, "demo")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -33,7 +34,7 @@ class Envelope:
     to: str  # hub id
     at: datetime
     seq: int
-    body: dict[str, Any] = field(default_factory=dict)
+    body: Mapping[str, Any] = field(default_factory=dict)
 
 
 def new_message_id() -> str:

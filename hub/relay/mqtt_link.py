@@ -92,7 +92,7 @@ class MqttLink:
         self._loop = asyncio.get_running_loop()
         properties: Properties | None = None
         if self.settings.protocol == "mqtt5":
-            properties = Properties(PacketTypes.CONNECT)
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = self.settings.session_expiry_s
         try:
             self._client.connect_async(

@@ -10,10 +10,11 @@ to the sender in a receipt, through the same outbox.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -106,11 +107,16 @@ class Relay:
 
     def send_receipt(self, ref: str, fate: Fate, channel: Channel | None, reason: str | None) -> None:
         with self._db.transaction():
-            body = {"ref": ref, "fate": fate.value, "channel": channel.value if channel else None, "reason": reason}
+            body = {
+                "ref": ref,
+                "fate": fate.value,
+                "channel": channel.value if channel else None,
+                "reason": reason,
+            }
             self._enqueue(new_message_id(), "receipt", self._signals.next_seq(), body)
         self._wake.set()
 
-    def _enqueue(self, message_id: str, kind: str, seq: int, body: dict[str, object]) -> None:
+    def _enqueue(self, message_id: str, kind: str, seq: int, body: Mapping[str, object]) -> None:
         envelope = Envelope(
             id=message_id,
             kind=kind,
@@ -138,10 +144,8 @@ class Relay:
                     self._in_flight.add(item.id)
                     group.create_task(self._publish(item), name=f"relay-publish-{item.id}")
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=OUTBOX_SWEEP_S)
-            except TimeoutError:
-                pass
 
     async def _publish(self, item: OutboxItem) -> None:
         try:
@@ -175,9 +179,9 @@ class Relay:
             return
         try:
             record = self._commit(envelope)
-        except sqlite3.Error as ex:
+        except sqlite3.Error:
             # Not acknowledged: the broker keeps it and redelivers after the next reconnect.
-            _LOGGER.error("cannot store relay message %s (%s); left with the broker", envelope.id, ex)
+            _LOGGER.exception("cannot store relay message %s; left with the broker", envelope.id)
             self.rejected["store_failed"] += 1
             return
         self._link.ack(message)

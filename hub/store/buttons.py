@@ -23,7 +23,9 @@ class ButtonRecord:
     last_seen: datetime | None
 
     def __repr__(self) -> str:  # keys never reach logs, not even through repr()
-        return f"ButtonRecord(id={self.id}, address={self.address!r}, kind={self.kind!r}, owner={self.owner!r})"
+        return (
+            f"ButtonRecord(id={self.id}, address={self.address!r}, kind={self.kind!r}, owner={self.owner!r})"
+        )
 
 
 class ButtonRegistry:

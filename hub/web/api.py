@@ -98,7 +98,7 @@ def _button_out(record: ButtonRecord) -> ButtonOut:
     )
 
 
-def hub_router(hub: Hub, sim: SimControls | None = None) -> APIRouter:  # noqa: C901, PLR0915
+def hub_router(hub: Hub, sim: SimControls | None = None) -> APIRouter:
     router = APIRouter()
 
     @router.get("/api/health")
@@ -197,8 +197,14 @@ def metrics_text(hubs: dict[str, Hub]) -> str:
         "# HELP heartline_adverts_seen_total Advertisements the BLE ingest saw.",
         "# TYPE heartline_adverts_seen_total counter",
     ]
-    rejects = ["# HELP heartline_rejected_total Inputs rejected, by reason.", "# TYPE heartline_rejected_total counter"]
-    depth = ["# HELP heartline_outbox_depth Signals waiting for the broker.", "# TYPE heartline_outbox_depth gauge"]
+    rejects = [
+        "# HELP heartline_rejected_total Inputs rejected, by reason.",
+        "# TYPE heartline_rejected_total counter",
+    ]
+    depth = [
+        "# HELP heartline_outbox_depth Signals waiting for the broker.",
+        "# TYPE heartline_outbox_depth gauge",
+    ]
     for home, hub in hubs.items():
         state = hub.health()
         label = re.sub(r"[^\w-]", "_", home)

@@ -100,9 +100,7 @@ class Client:
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         self.messages.put(msg)
 
-    def _on_publish(
-        self, _c: mqtt.Client, _u: object, mid: int, rc: ReasonCode, _p: Properties
-    ) -> None:
+    def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, rc: ReasonCode, _p: Properties) -> None:
         with self._cond:
             self._acks[mid] = rc
             self._cond.notify_all()
@@ -257,9 +255,7 @@ def _granted(codes: list[ReasonCode]) -> bool:
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_partner_receives_signal_in_its_inbox(
-    connect: Connect, protocol: MQTTProtocolVersion
-) -> None:
+def test_partner_receives_signal_in_its_inbox(connect: Connect, protocol: MQTTProtocolVersion) -> None:
     hub_a = connect(HUB_A, protocol=protocol)
     hub_b = connect(HUB_B, protocol=protocol)
     assert _granted(hub_a.subscribe(inbox_topic(C1, HUB_A)))
@@ -322,9 +318,7 @@ def test_anonymous_is_refused(connect: Connect, protocol: MQTTProtocolVersion) -
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_other_couple_cannot_read_this_couple(
-    connect: Connect, protocol: MQTTProtocolVersion
-) -> None:
+def test_other_couple_cannot_read_this_couple(connect: Connect, protocol: MQTTProtocolVersion) -> None:
     intruder = connect(HUB_C, protocol=protocol)
     intruder_partner = connect(HUB_D, protocol=protocol)
     intruder.subscribe(
@@ -357,9 +351,7 @@ def _drain(client: Client) -> list[mqtt.MQTTMessage]:
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_other_couple_cannot_write_this_couple(
-    connect: Connect, protocol: MQTTProtocolVersion
-) -> None:
+def test_other_couple_cannot_write_this_couple(connect: Connect, protocol: MQTTProtocolVersion) -> None:
     hub_a = connect(HUB_A, protocol=protocol)
     hub_b = connect(HUB_B, protocol=protocol)
     assert _granted(hub_a.subscribe(inbox_topic(C1, HUB_A)))
@@ -383,9 +375,7 @@ def test_other_couple_cannot_write_this_couple(
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_hub_cannot_read_its_partners_inbox(
-    connect: Connect, protocol: MQTTProtocolVersion
-) -> None:
+def test_hub_cannot_read_its_partners_inbox(connect: Connect, protocol: MQTTProtocolVersion) -> None:
     hub_a = connect(HUB_A, protocol=protocol)
     hub_b = connect(HUB_B, protocol=protocol)
     hub_a.subscribe(inbox_topic(C1, HUB_B), inbox_topic(C1, HUB_A))
@@ -413,9 +403,7 @@ def test_client_id_of_another_hub_cannot_take_over_its_session(connect: Connect)
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_tls_listener_with_verification(
-    connect: Connect, protocol: MQTTProtocolVersion, host: str
-) -> None:
+def test_tls_listener_with_verification(connect: Connect, protocol: MQTTProtocolVersion, host: str) -> None:
     hub_a = connect(HUB_A, protocol=protocol, tls=True, host=host)
     hub_b = connect(HUB_B, protocol=protocol, tls=True, host=host)
     assert _granted(hub_a.subscribe(inbox_topic(C1, HUB_A)))
@@ -433,9 +421,7 @@ def _tls_handshake(broker: Broker, context: ssl.SSLContext, server_hostname: str
 
 def test_tls_rejects_other_ca_and_other_host_name(mosquitto_broker: Broker, tmp_path: Path) -> None:
     # The relay's own CA and name: the handshake completes.
-    _tls_handshake(
-        mosquitto_broker, ssl.create_default_context(cafile=mosquitto_broker.ca_path), "localhost"
-    )
+    _tls_handshake(mosquitto_broker, ssl.create_default_context(cafile=mosquitto_broker.ca_path), "localhost")
     other_ca = tmp_path / "other-ca.crt"
     other_ca.write_bytes(certs.generate_ca("Someone else").cert_pem)
     with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
@@ -665,9 +651,7 @@ def test_setup_without_tls_and_keeping_passwords(relay: Path) -> None:
     assert second.credentials[HUB_A].password == kept[HUB_A]
     assert second.credentials[HUB_B].password != first.credentials[HUB_B].password
     with pytest.raises(RelayConfigError, match="hub_passwords"):
-        setup_relay(
-            relay, host="x", port=1, tls_port=None, couples=[COUPLE], hub_passwords={"nope": "x"}
-        )
+        setup_relay(relay, host="x", port=1, tls_port=None, couples=[COUPLE], hub_passwords={"nope": "x"})
 
 
 @pytest.mark.parametrize("bad", ["", "a/b", "h+", "h#", "h%u", "a b", "a:b", "h" * 24, "hé"])

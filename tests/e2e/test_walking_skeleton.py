@@ -18,7 +18,9 @@ from tests.support.waiting import eventually
 
 
 async def test_a_tap_reaches_the_partners_button(
-    mosquitto_broker: Broker, tmp_path: Path, notify_sink: NotifySink,
+    mosquitto_broker: Broker,
+    tmp_path: Path,
+    notify_sink: NotifySink,
 ) -> None:
     async with two_homes(mosquitto_broker, tmp_path, notify_b=[notify_sink.apprise_url]) as homes:
         await homes.button_a.press("tap")
@@ -44,7 +46,9 @@ async def test_a_tap_reaches_the_partners_button(
 
 
 async def test_partner_away_from_their_button_gets_a_phone_notification(
-    mosquitto_broker: Broker, tmp_path: Path, notify_sink: NotifySink,
+    mosquitto_broker: Broker,
+    tmp_path: Path,
+    notify_sink: NotifySink,
 ) -> None:
     async with two_homes(mosquitto_broker, tmp_path, notify_b=[notify_sink.apprise_url]) as homes:
         # B's button is 3 km from B's hub: it cannot be reached, so the phone must be.

@@ -81,18 +81,50 @@ async def two_homes(
     air.place(HUB_RADIO_A, *HOME_A)
     air.place(HUB_RADIO_B, *HOME_B)
     async with air:
-        hub_a = Hub(hub_config(
-            me="Alex", partner="Sam", hub_index=0, broker=broker, air_port=air.port, radio=HUB_RADIO_A,
-            data_dir=tmp_path / "a", button=BUTTON_A, notify=[], protocol=protocol,
-        ))
-        hub_b = Hub(hub_config(
-            me="Sam", partner="Alex", hub_index=1, broker=broker, air_port=air.port, radio=HUB_RADIO_B,
-            data_dir=tmp_path / "b", button=BUTTON_B, notify=notify_b or [], protocol=protocol,
-        ))
-        button_a = SimButton(air=air.address, address=BUTTON_A[0], key=BUTTON_A[1],
-                             x=HOME_A[0] + 2, y=HOME_A[1], state_dir=tmp_path / "button-a")
-        button_b = SimButton(air=air.address, address=BUTTON_B[0], key=BUTTON_B[1],
-                             x=HOME_B[0] + 2, y=HOME_B[1], state_dir=tmp_path / "button-b")
+        hub_a = Hub(
+            hub_config(
+                me="Alex",
+                partner="Sam",
+                hub_index=0,
+                broker=broker,
+                air_port=air.port,
+                radio=HUB_RADIO_A,
+                data_dir=tmp_path / "a",
+                button=BUTTON_A,
+                notify=[],
+                protocol=protocol,
+            )
+        )
+        hub_b = Hub(
+            hub_config(
+                me="Sam",
+                partner="Alex",
+                hub_index=1,
+                broker=broker,
+                air_port=air.port,
+                radio=HUB_RADIO_B,
+                data_dir=tmp_path / "b",
+                button=BUTTON_B,
+                notify=notify_b or [],
+                protocol=protocol,
+            )
+        )
+        button_a = SimButton(
+            air=air.address,
+            address=BUTTON_A[0],
+            key=BUTTON_A[1],
+            x=HOME_A[0] + 2,
+            y=HOME_A[1],
+            state_dir=tmp_path / "button-a",
+        )
+        button_b = SimButton(
+            air=air.address,
+            address=BUTTON_B[0],
+            key=BUTTON_B[1],
+            x=HOME_B[0] + 2,
+            y=HOME_B[1],
+            state_dir=tmp_path / "button-b",
+        )
         async with button_a, button_b, asyncio.TaskGroup() as group:
             tasks = [group.create_task(hub.run(), name=f"hub-{n}") for n, hub in (("a", hub_a), ("b", hub_b))]
             try:

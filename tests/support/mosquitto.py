@@ -353,8 +353,7 @@ def mosquitto_binary() -> Path:
     if match is None or int(match[1]) < MIN_MOSQUITTO_MAJOR:
         found = match[0] if match else "an unknown version"
         pytest.fail(
-            f"{binary} is {found}; mosquitto {MIN_MOSQUITTO_MAJOR}.x is needed, "
-            "`make test` installs it",
+            f"{binary} is {found}; mosquitto {MIN_MOSQUITTO_MAJOR}.x is needed, `make test` installs it",
             pytrace=False,
         )
     return binary
