@@ -1,22 +1,27 @@
 """Haptic and LED feedback to a Heartline button: one authenticated GATT write per command.
 
-The command counter is reserved durably *before* the write, so a crash can only skip a counter,
-never reuse one (the firmware rejects anything not newer than the last it accepted).
+Per command: connect, read the button's state (its last accepted command counter), reserve a
+newer counter durably *before* writing (a crash can only skip a counter, never reuse one), write
+with response, and read the state again. The command counts as confirmed only when the button
+reports that counter as accepted: on stock MicroPython a GATT write is acknowledged before the
+firmware checks it, so the write's own status proves nothing on real hardware.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from bleak.backends.device import BLEDevice
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from device import command
+from device import command, gatt
 from hub.ble.transport import BleTransport
 from hub.errors import FeedbackError
 from hub.events import SignalKind
@@ -24,9 +29,6 @@ from hub.store.buttons import ButtonRecord, ButtonRegistry
 
 _LOGGER = logging.getLogger(__name__)
 
-SERVICE_UUID: Final = "f1e00001-5d6b-4c8e-9a3b-48454152544c"
-COMMAND_CHAR_UUID: Final = "f1e00002-5d6b-4c8e-9a3b-48454152544c"
-STATE_CHAR_UUID: Final = "f1e00003-5d6b-4c8e-9a3b-48454152544c"
 # ATT "insufficient authentication": how the firmware says "bad MIC or replayed counter".
 ATT_INSUFFICIENT_AUTHENTICATION: Final = 0x05
 # bleak-retry-connector retries transient BlueZ errors; three attempts is its own default.
@@ -68,9 +70,21 @@ class FeedbackSender:
 
     async def send(self, button: ButtonRecord, kind: SignalKind) -> None:
         """Deliver one command; returns when the button confirmed it, else FeedbackError."""
-        look = LOOKS[kind]
         async with self._lock:
-            counter = self._registry.next_command_counter(button.id)
+            try:
+                async with asyncio.timeout(self._timeout_s):
+                    await self._command(button, LOOKS[kind])
+            except TimeoutError as ex:
+                raise FeedbackError(
+                    button.address, "timeout", f"no answer in {self._timeout_s:.0f} s"
+                ) from ex
+        _LOGGER.info("feedback %s confirmed by button %d", kind.value, button.id)
+
+    async def _command(self, button: ButtonRecord, look: Look) -> None:
+        client = await self._connect(button)
+        try:
+            accepted_before = await self._accepted_counter(client, button)
+            counter = self._registry.next_command_counter(button.id, at_least=accepted_before)
             frame = command.pack_feedback(
                 _block_cipher(button.key),
                 command.mac_bytes(button.address),
@@ -80,20 +94,29 @@ class FeedbackSender:
                 look.deciseconds,
             )
             try:
-                async with asyncio.timeout(self._timeout_s):
-                    await self._write(button, frame)
-            except TimeoutError as ex:
+                await client.write_gatt_char(gatt.COMMAND_UUID, frame, response=True)
+            except BleakError as ex:
+                rejected = f"0x{ATT_INSUFFICIENT_AUTHENTICATION:02x}" in str(ex)
                 raise FeedbackError(
-                    button.address, "timeout", f"no answer in {self._timeout_s:.0f} s"
+                    button.address, "rejected" if rejected else "write_failed", str(ex)
                 ) from ex
-        _LOGGER.info("feedback %s confirmed by button %d", kind.value, button.id)
+            accepted = await self._accepted_counter(client, button)
+            if accepted != counter:
+                raise FeedbackError(
+                    button.address,
+                    "rejected",
+                    f"button accepted counter {accepted}, not {counter}; re-pair it if its key changed",
+                )
+        finally:
+            try:
+                await client.disconnect()
+            except BleakError as ex:
+                _LOGGER.debug("disconnect from %s failed: %s", button.address, ex)
 
-    async def _write(self, button: ButtonRecord, frame: bytes) -> None:
-        from bleak.backends.device import BLEDevice  # noqa: PLC0415
-
+    async def _connect(self, button: ButtonRecord) -> BleakClientWithServiceCache:
         device = BLEDevice(button.address, None, None)
         try:
-            client = await establish_connection(
+            return await establish_connection(
                 BleakClientWithServiceCache,
                 device,
                 f"button {button.id}",
@@ -104,13 +127,12 @@ class FeedbackSender:
             raise FeedbackError(button.address, "out_of_range", str(ex)) from ex
         except (BleakError, TimeoutError) as ex:
             raise FeedbackError(button.address, "connect_failed", str(ex)) from ex
+
+    @staticmethod
+    async def _accepted_counter(client: BleakClientWithServiceCache, button: ButtonRecord) -> int:
         try:
-            await client.write_gatt_char(COMMAND_CHAR_UUID, frame, response=True)
-        except BleakError as ex:
-            reason = "rejected" if f"0x{ATT_INSUFFICIENT_AUTHENTICATION:02x}" in str(ex) else "write_failed"
-            raise FeedbackError(button.address, reason, str(ex)) from ex
-        finally:
-            try:
-                await client.disconnect()
-            except BleakError as ex:
-                _LOGGER.debug("disconnect from %s failed: %s", button.address, ex)
+            value = await client.read_gatt_char(gatt.STATE_UUID)
+            _version, counter, _battery, _rejected = struct.unpack(gatt.STATE_FORMAT, value)
+        except (BleakError, struct.error) as ex:
+            raise FeedbackError(button.address, "state_unreadable", str(ex)) from ex
+        return int(counter)
