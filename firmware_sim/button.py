@@ -45,7 +45,7 @@ KEY_LEN: Final = 16
 # Touch traces in firmware milliseconds: (level, duration) steps. Each touch starts with
 # contact bounce shorter than the firmware's 20 ms debounce.
 _BOUNCE: Final = ((1, 3), (0, 2), (1, 2), (0, 2))
-_TRACES: Final[dict[str, tuple[tuple[int, int], ...]]] = {
+TRACES: Final[dict[str, tuple[tuple[int, int], ...]]] = {
     "tap": (*_BOUNCE, (1, 110), (0, 1)),
     "double_tap": (*_BOUNCE, (1, 100), (0, 140), *_BOUNCE, (1, 100), (0, 1)),
     "long_press": (*_BOUNCE, (1, 1000), (0, 1)),
@@ -207,7 +207,7 @@ class SimButton:
 
     async def press(self, gesture_name: Gesture) -> None:
         """Touch the pad with a realistic trace; return once the firmware recognised it."""
-        trace = _TRACES.get(gesture_name)
+        trace = TRACES.get(gesture_name)
         if trace is None:
             raise ValueError(f"unknown gesture {gesture_name!r}")
         clock = self._require_clock()

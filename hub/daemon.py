@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from bleak import BleakScanner
 
 from hub.ble.feedback import FeedbackSender
+from hub.broker.config import inbox_topic, status_topic
 from hub.ble.ingest import AdvertIngest
 from hub.ble.transport import BleTransport, make_transport
 from hub.bus import UpdateBus
@@ -27,7 +28,7 @@ from hub.delivery.router import DeliveryRouter
 from hub.events import DEFAULT_GESTURE_MEANINGS, SignalKind, SignalRecord, TouchEvent
 from hub.relay.envelope import EnvelopeCodec
 from hub.relay.mqtt_link import MqttLink, MqttSettings
-from hub.relay.relay import Relay, RelayIdentity, inbox_topic, signal_json, status_topic
+from hub.relay.relay import Relay, RelayIdentity, signal_json
 from hub.store.buttons import ButtonRecord, ButtonRegistry
 from hub.store.database import Database, open_database
 from hub.store.signals import SignalLog

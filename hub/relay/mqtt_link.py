@@ -20,6 +20,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from hub.broker.config import STATUS_OFFLINE, STATUS_ONLINE
 from hub.errors import RelayError
 
 _LOGGER = logging.getLogger(__name__)
@@ -81,7 +82,9 @@ class MqttLink:
             self._client.tls_set_context(settings.tls)
         self._client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         self._client.max_inflight_messages_set(MAX_INFLIGHT)
-        self._client.will_set(settings.status_topic, b"offline", qos=QOS_AT_LEAST_ONCE, retain=True)
+        self._client.will_set(
+            settings.status_topic, STATUS_OFFLINE.encode(), qos=QOS_AT_LEAST_ONCE, retain=True
+        )
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
@@ -111,7 +114,7 @@ class MqttLink:
         if self.connected.is_set():
             info = self._client.publish(
                 self.settings.status_topic,
-                b"offline",
+                STATUS_OFFLINE.encode(),
                 qos=QOS_AT_LEAST_ONCE,
                 retain=True,
             )
@@ -162,7 +165,7 @@ class MqttLink:
             return
         for topic in self.settings.subscriptions:
             client.subscribe(topic, qos=QOS_AT_LEAST_ONCE)
-        client.publish(self.settings.status_topic, b"online", qos=QOS_AT_LEAST_ONCE, retain=True)
+        client.publish(self.settings.status_topic, STATUS_ONLINE.encode(), qos=QOS_AT_LEAST_ONCE, retain=True)
         self._call(self._connected, flags.session_present)
 
     def _on_disconnect(

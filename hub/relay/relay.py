@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from hub.broker.config import inbox_topic
 from hub.bus import UpdateBus
 from hub.clock import Clock
 from hub.errors import EnvelopeError, RelayError
@@ -32,15 +33,8 @@ _LOGGER = logging.getLogger(__name__)
 
 # How often the publisher looks at the outbox even when nothing woke it (covers failures).
 OUTBOX_SWEEP_S: Final = 5.0
-TOPIC_ROOT: Final = "hl/v1"
-
-
-def inbox_topic(couple_id: str, hub_id: str) -> str:
-    return f"{TOPIC_ROOT}/{couple_id}/{hub_id}/in"
-
-
-def status_topic(couple_id: str, hub_id: str) -> str:
-    return f"{TOPIC_ROOT}/{couple_id}/{hub_id}/status"
+# Fates a receiver reports in a receipt; a signal still being delivered has none yet.
+_SETTLED: Final = frozenset({Fate.DELIVERED, Fate.HELD, Fate.FAILED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +121,9 @@ class Relay:
             body=body,
         )
         topic = inbox_topic(self.identity.couple_id, self.identity.partner_hub_id)
-        self._outbox.put(message_id, topic, self._codec.seal(envelope), envelope.at)
+        self._outbox.put(
+            message_id, topic, self._codec.seal(envelope), envelope.at, needs_receipt=kind == "signal"
+        )
 
     # -- running -------------------------------------------------------------------------
 
@@ -139,7 +135,7 @@ class Relay:
     async def _publisher(self, group: asyncio.TaskGroup) -> None:
         while True:
             await self._link.connected.wait()
-            for item in self._outbox.pending():
+            for item in self._outbox.due(self._clock.now()):
                 if item.id not in self._in_flight:
                     self._in_flight.add(item.id)
                     group.create_task(self._publish(item), name=f"relay-publish-{item.id}")
@@ -157,7 +153,7 @@ class Relay:
         finally:
             self._in_flight.discard(item.id)
         with self._db.transaction():
-            self._outbox.confirm(item.id)
+            self._outbox.confirmed(item, self._clock.now())
             record = self._signals.get(item.id)
             if record is not None and record.fate is Fate.QUEUED:
                 self._signals.set_fate(item.id, Fate.SENT, self._clock.now())
@@ -178,7 +174,7 @@ class Relay:
             self._link.ack(message)
             return
         try:
-            record = self._commit(envelope)
+            record, resend = self._commit(envelope)
         except sqlite3.Error:
             # Not acknowledged: the broker keeps it and redelivers after the next reconnect.
             _LOGGER.exception("cannot store relay message %s; left with the broker", envelope.id)
@@ -188,22 +184,27 @@ class Relay:
         if record is not None:
             self._announce(record.id)
             self._deliver(record)
+        if resend is not None:
+            # The sender never got our receipt (it resent the signal): tell it again.
+            self.send_receipt(resend.id, resend.fate, resend.channel, resend.reason)
 
-    def _commit(self, envelope: Envelope) -> SignalRecord | None:
-        """Store a new message durably; None if it was a duplicate or a receipt."""
+    def _commit(self, envelope: Envelope) -> tuple[SignalRecord | None, SignalRecord | None]:
+        """Store a message durably. Returns (new signal to deliver, known signal to re-receipt)."""
         now = self._clock.now()
         with self._db.transaction():
             if not self._inbox.first_time(envelope.id, now):
                 self.rejected["duplicate"] += 1
-                return None
+                known = self._signals.get(envelope.id)
+                settled = known is not None and known.direction == "received" and known.fate in _SETTLED
+                return None, known if settled else None
             if envelope.kind == "receipt":
                 self._apply_receipt(envelope)
-                return None
+                return None, None
             try:
                 kind = SignalKind(envelope.body["signal"])
             except (KeyError, ValueError):
                 self.rejected["unknown_signal"] += 1
-                return None
+                return None, None
             record = SignalRecord(
                 id=envelope.id,
                 direction="received",
@@ -217,7 +218,7 @@ class Relay:
                 updated_at=now,
             )
             self._signals.add(record)
-            return record
+            return record, None
 
     def _apply_receipt(self, envelope: Envelope) -> None:
         body = envelope.body
@@ -228,6 +229,11 @@ class Relay:
         except (KeyError, ValueError):
             self.rejected["bad_receipt"] += 1
             return
+        known = self._signals.get(ref)
+        if known is None or known.direction != "sent":
+            self.rejected["bad_receipt"] += 1
+            return
+        self._outbox.receipt_arrived(ref)
         reason = body.get("reason")
         self._signals.set_fate(
             ref,

@@ -1,11 +1,18 @@
-"""The relay's durable queues: the outbox (sealed, not yet confirmed) and the inbox ids seen."""
+"""The relay's durable queues: the outbox (sealed envelopes) and the ids of inbox messages seen."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Final
 
 from hub.store.database import Database
+
+# A signal the broker confirmed but the partner has not acknowledged is published again after
+# this long, doubling per attempt up to the cap (a partner offline for days costs a few resends
+# a day, not thousands; the receiver de-duplicates by id).
+RESEND_FIRST_S: Final = 60.0
+RESEND_CAP_S: Final = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,35 +20,62 @@ class OutboxItem:
     id: str
     topic: str
     payload: bytes
+    needs_receipt: bool
     attempts: int
+
+
+def resend_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(RESEND_CAP_S, RESEND_FIRST_S * 2 ** max(0, attempts - 1)))
 
 
 class Outbox:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def put(self, item_id: str, topic: str, payload: bytes, at: datetime) -> None:
+    def put(self, item_id: str, topic: str, payload: bytes, at: datetime, *, needs_receipt: bool) -> None:
         self._db.connection.execute(
-            "INSERT OR IGNORE INTO outbox (id, topic, payload, created_at) VALUES (?, ?, ?, ?)",
-            (item_id, topic, payload, at.isoformat()),
+            "INSERT OR IGNORE INTO outbox (id, topic, payload, created_at, needs_receipt)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (item_id, topic, payload, at.isoformat(), int(needs_receipt)),
         )
 
-    def pending(self, limit: int = 100) -> list[OutboxItem]:
+    def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        """Items to publish now: never published, or confirmed long ago without a receipt."""
         rows = self._db.connection.execute(
-            "SELECT id, topic, payload, attempts FROM outbox ORDER BY created_at, rowid LIMIT ?",
-            (limit,),
+            "SELECT id, topic, payload, needs_receipt, attempts FROM outbox "
+            "WHERE next_attempt_at IS NULL OR next_attempt_at <= ? ORDER BY created_at, rowid LIMIT ?",
+            (now.isoformat(), limit),
         ).fetchall()
-        return [OutboxItem(r["id"], r["topic"], bytes(r["payload"]), r["attempts"]) for r in rows]
+        return [
+            OutboxItem(r["id"], r["topic"], bytes(r["payload"]), bool(r["needs_receipt"]), r["attempts"])
+            for r in rows
+        ]
 
     def mark_attempt(self, item_id: str) -> None:
         self._db.connection.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,))
 
-    def confirm(self, item_id: str) -> None:
-        """The broker confirmed the message: it leaves the outbox."""
+    def confirmed(self, item: OutboxItem, now: datetime) -> None:
+        """The broker confirmed: a receipt leaves; a signal waits for its receipt, then resends."""
+        if not item.needs_receipt:
+            self._db.connection.execute("DELETE FROM outbox WHERE id = ?", (item.id,))
+            return
+        self._db.connection.execute(
+            "UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
+            ((now + resend_delay(item.attempts + 1)).isoformat(), item.id),
+        )
+
+    def receipt_arrived(self, item_id: str) -> None:
         self._db.connection.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
 
     def __len__(self) -> int:
         (count,) = self._db.connection.execute("SELECT COUNT(*) FROM outbox").fetchone()
+        return int(count)
+
+    def unconfirmed(self) -> int:
+        """Items the broker has not confirmed yet (what an outage leaves behind)."""
+        (count,) = self._db.connection.execute(
+            "SELECT COUNT(*) FROM outbox WHERE next_attempt_at IS NULL",
+        ).fetchone()
         return int(count)
 
 

@@ -44,14 +44,19 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ) STRICT;
     CREATE INDEX signals_by_time ON signals (created_at);
 
-    -- Sealed envelopes waiting for the broker to confirm them (durable before published).
+    -- Sealed envelopes, committed before they are published. A receipt leaves when the broker
+    -- confirmed it; a signal stays (next_attempt_at set) until the partner's receipt arrives,
+    -- because a broker can lose a confirmed message if it dies before its next save.
     CREATE TABLE outbox (
-        id          TEXT PRIMARY KEY,
-        topic       TEXT NOT NULL,
-        payload     BLOB NOT NULL,
-        created_at  TEXT NOT NULL,
-        attempts    INTEGER NOT NULL DEFAULT 0
+        id               TEXT PRIMARY KEY,
+        topic            TEXT NOT NULL,
+        payload          BLOB NOT NULL,
+        created_at       TEXT NOT NULL,
+        needs_receipt    INTEGER NOT NULL CHECK (needs_receipt IN (0, 1)),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  TEXT                      -- NULL: publish as soon as connected
     ) STRICT;
+    CREATE INDEX outbox_due ON outbox (next_attempt_at);
 
     -- Ids of every relay message already handled, so a redelivery is recognised.
     CREATE TABLE inbox (
