@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 from bleak import BleakScanner
 
 from hub.ble.feedback import FeedbackSender
-from hub.broker.config import inbox_topic, status_topic
 from hub.ble.ingest import AdvertIngest
 from hub.ble.transport import BleTransport, make_transport
+from hub.broker.config import inbox_topic, status_topic
 from hub.bus import UpdateBus
 from hub.clock import Clock, SystemClock
 from hub.config import HubConfig

@@ -23,15 +23,15 @@ STOP_TIMEOUT_S: Final = 15.0
 
 
 def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback URL we built
+    with urllib.request.urlopen(url, timeout=10) as response:
         return json.load(response)
 
 
 def _post(url: str, body: dict[str, Any]) -> Any:
-    request = urllib.request.Request(  # noqa: S310 - loopback URL we built
+    request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}, method="POST"
     )
-    with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=20) as response:
         return json.load(response)
 
 

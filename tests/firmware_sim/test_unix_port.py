@@ -1,0 +1,160 @@
+"""The same firmware under the real MicroPython unix port: touch -> advert -> hub -> haptic."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from firmware_sim.air.radio_model import RadioConditions
+from firmware_sim.air.server import AirServer
+from firmware_sim.unix_port import UnixPortButton, UnixPortError, find_micropython
+from firmware_sim.unix_port.host import BOARD_DIR
+from hub.ble.feedback import FeedbackSender
+from hub.ble.ingest import AdvertIngest
+from hub.ble.transport import SimTransport, make_transport
+from hub.clock import SystemClock
+from hub.events import Gesture, SignalKind, TouchEvent
+from hub.store.buttons import ButtonRecord, ButtonRegistry
+from hub.store.database import open_database
+from tests.device.vectors import decode
+
+KEY = bytes.fromhex("231d39c1d7cc1ab1aee224cd096db932")
+ADDRESS = "54:48:E6:8F:80:A5"
+HUB_RADIO = "B8:27:EB:00:00:0A"
+
+
+@dataclass
+class HubSide:
+    air: AirServer
+    transport: SimTransport
+    registry: ButtonRegistry
+    ingest: AdvertIngest
+    record: ButtonRecord
+    events: asyncio.Queue[TouchEvent]
+
+
+@pytest.fixture
+async def hub_side(tmp_path: Path) -> AsyncIterator[HubSide]:
+    air = AirServer(RadioConditions(noise_sigma_db=2.0))
+    air.place(HUB_RADIO, 0.0, 0.0)
+    async with air:
+        db = open_database(tmp_path / "hub")
+        registry = ButtonRegistry(db)
+        record = registry.upsert(ADDRESS, "heartline", KEY, "Alex")
+        ingest = AdvertIngest(registry, SystemClock())
+        transport = make_transport(f"sim:127.0.0.1:{air.port}/{HUB_RADIO}")
+        assert isinstance(transport, SimTransport)
+        await transport.open()
+        scanner = transport.scanner(ingest.on_advert)
+        events: asyncio.Queue[TouchEvent] = asyncio.Queue()
+
+        async def pump() -> None:
+            async for event in ingest.events():
+                await events.put(event)
+
+        pumping = asyncio.create_task(pump())
+        await scanner.start()
+        try:
+            yield HubSide(air, transport, registry, ingest, record, events)
+        finally:
+            await scanner.stop()
+            pumping.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await pumping
+            await transport.close()
+            db.close()
+
+
+@pytest.fixture
+async def port_button(hub_side: HubSide, tmp_path: Path) -> AsyncIterator[UnixPortButton]:
+    async with UnixPortButton(
+        air=hub_side.air.address, address=ADDRESS, key=KEY, state_dir=tmp_path / "button", x=2.0
+    ) as button:
+        yield button
+
+
+async def test_touch_advert_hub_haptic_round_trip(
+    hub_side: HubSide, port_button: UnixPortButton
+) -> None:
+    pid = port_button.pid
+    assert pid is not None
+    await port_button.press("tap")
+    assert decode(ADDRESS, port_button.adverts[-1], KEY)["event"] == "press"
+
+    async with asyncio.timeout(5):
+        event = await hub_side.events.get()
+    assert (event.address, event.gesture, event.owner) == (ADDRESS, Gesture.TAP, "Alex")
+    assert event.battery == 85
+
+    sender = FeedbackSender(hub_side.transport, hub_side.registry, timeout_s=10.0)
+    await sender.send(hub_side.record, SignalKind.NEED_YOU)
+    played = await port_button.wait_for_output()
+    assert played.pattern == "need_you"
+    assert any(duty > 0 for _, duty in port_button.motor_trace)
+    assert played.rgb in [rgb for _, rgb in port_button.led_trace]
+    state = await port_button.state()
+    assert state.cmd_counter == 1
+    assert state.adv_counter == 1
+    assert sum(state.rejected.values()) == 0
+
+
+async def test_every_gesture_is_heard_by_the_hub(
+    hub_side: HubSide, port_button: UnixPortButton
+) -> None:
+    for name, expected in (("double_tap", Gesture.DOUBLE_TAP), ("long_press", Gesture.LONG_PRESS)):
+        await port_button.press(name)  # type: ignore[arg-type]
+        async with asyncio.timeout(5):
+            event = await hub_side.events.get()
+        assert event.gesture is expected
+
+
+async def test_counter_survives_a_restart_of_the_port(hub_side: HubSide, tmp_path: Path) -> None:
+    state_dir = tmp_path / "restart"
+    for expected in (1, 2):
+        async with UnixPortButton(
+            air=hub_side.air.address, address=ADDRESS, key=KEY, state_dir=state_dir, x=2.0
+        ) as button:
+            await button.press("tap")
+            async with asyncio.timeout(5):
+                event = await hub_side.events.get()
+            assert event.counter == expected
+
+
+async def test_the_process_is_gone_after_stop(hub_side: HubSide, tmp_path: Path) -> None:
+    button = UnixPortButton(
+        air=hub_side.air.address, address=ADDRESS, key=KEY, state_dir=tmp_path / "b"
+    )
+    await button.start()
+    pid = button.pid
+    assert pid is not None
+    await button.stop()
+    assert button.pid is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+async def test_no_air_is_a_clear_error(tmp_path: Path) -> None:
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    button = UnixPortButton(air=("127.0.0.1", port), address=ADDRESS, key=KEY, state_dir=tmp_path)
+    with pytest.raises(UnixPortError, match="did not boot"):
+        await button.start()
+    assert button.pid is None
+
+
+@pytest.mark.parametrize("source", sorted(BOARD_DIR.glob("*.upy")), ids=lambda p: p.name)
+def test_board_modules_compile_with_mpy_cross(source: Path, tmp_path: Path) -> None:
+    mpy_cross = Path(find_micropython()).with_name("mpy-cross")
+    result = subprocess.run(
+        [str(mpy_cross), "-o", str(tmp_path / "out.mpy"), str(source)],
+        capture_output=True, text=True, check=False, timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
