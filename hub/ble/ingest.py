@@ -123,6 +123,15 @@ class AdvertIngest:
             if event is not None:
                 yield event
 
+    def process_pending(self) -> list[TouchEvent]:
+        """Decode everything queued now, synchronously (for tests, benchmarks and scenarios)."""
+        events = []
+        while not self._queue.empty():
+            event = self.decode(self._queue.get_nowait())
+            if event is not None:
+                events.append(event)
+        return events
+
     def decode(self, heard: _Heard) -> TouchEvent | None:  # noqa: PLR0911 - one return per counted reason
         known = self._known.get(heard.address)
         if known is None:  # removed while queued

@@ -20,6 +20,7 @@ DetectionCallback = Callable[[BLEDevice, AdvertisementData], None]
 
 _SIM_SPEC: Final = re.compile(r"^sim:(?P<host>[^:/]+):(?P<port>\d{1,5})(?:/(?P<name>[\w:.-]+))?$")
 _BLUEZ_SPEC: Final = re.compile(r"^bluez:(?P<adapter>hci\d{1,2})$")
+_EXPECTED: Final = "expected 'bluez:hci0' or 'sim:127.0.0.1:7000[/NAME]'"
 # Name a simulated hub's radio gets when the spec does not name it.
 DEFAULT_SIM_NAME: Final = "HUB"
 
@@ -93,9 +94,9 @@ def make_transport(spec: str) -> BleTransport:
     if match := _SIM_SPEC.match(spec):
         port = int(match["port"])
         if not 0 < port < 65536:
-            raise TransportError(spec, "port must be between 1 and 65535")
+            raise TransportError(spec, f"port must be between 1 and 65535; {_EXPECTED}")
         return SimTransport(spec, match["host"], port, match["name"] or DEFAULT_SIM_NAME)
-    raise TransportError(spec, "expected 'bluez:hci0' or 'sim:127.0.0.1:7000[/NAME]'")
+    raise TransportError(spec, _EXPECTED)
 
 
 def make_client(transport: BleTransport, device: BLEDevice | str, timeout: float) -> BleakClient:

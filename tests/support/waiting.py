@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
 
 T = TypeVar("T")
@@ -17,6 +17,20 @@ async def eventually(check: Callable[[], T | None], *, within_s: float = 10.0, w
     deadline = time.monotonic() + within_s
     while True:
         value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within_s:.0f} s waiting for {what}")
+        await asyncio.sleep(POLL_S)
+
+
+async def eventually_async(
+    check: Callable[[], Awaitable[T | None]], *, within_s: float = 10.0, what: str = "condition"
+) -> T:
+    """Like ``eventually`` for a check that must itself await (e.g. an HTTP call)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        value = await check()
         if value:
             return value
         if time.monotonic() > deadline:
