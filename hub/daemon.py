@@ -23,14 +23,19 @@ from hub.broker.config import inbox_topic, status_topic
 from hub.bus import UpdateBus
 from hub.clock import Clock, SystemClock
 from hub.config import HubConfig
+from hub.delivery.moments import Moments
 from hub.delivery.phone import PhoneNotifier
+from hub.delivery.quiet_hours import QuietHours
+from hub.delivery.rate_limit import RateLimiter
 from hub.delivery.router import DeliveryRouter
+from hub.delivery.service import DeliveryService
 from hub.events import DEFAULT_GESTURE_MEANINGS, SignalKind, SignalRecord, TouchEvent
 from hub.relay.envelope import EnvelopeCodec
 from hub.relay.mqtt_link import MqttLink, MqttSettings
-from hub.relay.relay import Relay, RelayIdentity, signal_json
+from hub.relay.relay import Relay, RelayIdentity
 from hub.store.buttons import ButtonRecord, ButtonRegistry
 from hub.store.database import Database, open_database
+from hub.store.holds import SignalLinks
 from hub.store.signals import SignalLog
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,6 +43,8 @@ _LOGGER = logging.getLogger(__name__)
 SECONDS_PER_DAY: Final = 86_400
 DEFAULT_MQTT_PORT: Final = 1883
 DEFAULT_MQTTS_PORT: Final = 8883
+# Battery, RSSI and counters of adverts that caused no signal reach the disk this often.
+INGEST_FLUSH_S: Final = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +134,12 @@ class Hub:
             for entry in config.buttons:
                 registry.upsert(entry.address, entry.kind, bytes.fromhex(entry.key), entry.owner)
             self._ingest = AdvertIngest(registry, self.clock)
+            moments = Moments(
+                SignalLinks(self._db),
+                self.clock,
+                felt_it_window_s=config.delivery.felt_it_window_s,
+                shared_s=config.delivery.shared_moment_s,
+            )
             self._relay = Relay(
                 identity=RelayIdentity(
                     person=config.hub.person,
@@ -144,13 +157,29 @@ class Hub:
                 clock=self.clock,
                 bus=self.bus,
                 deliver=self._deliveries.put_nowait,
+                shape=moments.shape,
             )
-            router = DeliveryRouter(
-                person=config.hub.person,
-                partner=config.hub.partner,
-                registry=registry,
-                feedback=FeedbackSender(self.transport, registry, config.delivery.button_confirm_timeout_s),
-                phone=PhoneNotifier(config.delivery.notify),
+            delivery = DeliveryService(
+                db=self._db,
+                reach=DeliveryRouter(
+                    person=config.hub.person,
+                    partner=config.hub.partner,
+                    registry=registry,
+                    feedback=FeedbackSender(
+                        self.transport, registry, config.delivery.button_confirm_timeout_s
+                    ),
+                    phone=PhoneNotifier(config.delivery.notify),
+                ),
+                receipts=self._relay.send_receipt,
+                clock=self.clock,
+                bus=self.bus,
+                moments=moments,
+                limiter=RateLimiter(config.delivery.max_per_minute, self.clock),
+                quiet=(
+                    QuietHours.from_config(config.quiet_hours, config.hub.timezone)
+                    if config.quiet_hours
+                    else None
+                ),
             )
             for record in self._relay.recover():
                 self._deliveries.put_nowait(record)
@@ -161,11 +190,13 @@ class Hub:
                 async with asyncio.TaskGroup() as group:
                     group.create_task(self._scan(scanner), name="ble-scanner")
                     group.create_task(self._touches(), name="ble-ingest")
+                    group.create_task(self._flush_ingest(), name="ble-ingest-flush")
                     group.create_task(self._relay.run(), name="relay")
-                    group.create_task(self._deliver(router), name="delivery")
+                    group.create_task(self._deliver(delivery), name="delivery")
                     self.ready.set()
                     _LOGGER.info("hub for %s is running", config.hub.person)
             finally:
+                self._ingest.flush()
                 await self._link.stop()
                 await self.transport.close()
         finally:
@@ -181,6 +212,12 @@ class Hub:
             self._ble_state = "stopped"
             await scanner.stop()
 
+    async def _flush_ingest(self) -> None:
+        assert self._ingest is not None
+        while True:
+            await asyncio.sleep(INGEST_FLUSH_S)
+            self._ingest.flush()
+
     async def _touches(self) -> None:
         assert self._ingest is not None
         async for event in self._ingest.events():
@@ -194,29 +231,29 @@ class Hub:
                     "owner": event.owner,
                 },
             )
-            if event.owner == self.config.hub.person:
-                self.send(kind)
+            # The advert counter becomes durable together with the signal it caused: after a
+            # crash either both exist or neither does, so a replayed advert cannot resend it.
+            with self.db.transaction():
+                self.registry.record_seen(
+                    event.button_id, event.counter, event.at, battery=event.battery, rssi=event.rssi
+                )
+                if event.owner == self.config.hub.person:
+                    self.send(kind)
             for callback in self.on_touch:
                 result = callback(event)
                 if result is not None:
                     await result
 
-    async def _deliver(self, router: DeliveryRouter) -> None:
-        while True:
-            record = await self._deliveries.get()
-            outcome = await router.deliver(record)
-            signals = SignalLog(self.db)
-            signals.set_fate(
-                record.id,
-                outcome.fate,
-                self.clock.now(),
-                channel=outcome.channel,
-                reason=outcome.reason,
-            )
-            self.relay.send_receipt(record.id, outcome.fate, outcome.channel, outcome.reason)
-            updated = signals.get(record.id)
-            if updated is not None:
-                self.bus.publish({"type": "signal", "signal": signal_json(updated)})
+    async def _deliver(self, delivery: DeliveryService) -> None:
+        """Received signals -> delivery (quiet hours, rate limit, button or phone) -> receipts."""
+
+        async def hand_over() -> None:
+            while True:
+                delivery.submit(await self._deliveries.get())
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(hand_over(), name="delivery-intake")
+            group.create_task(delivery.run(), name="delivery-run")
 
     async def relay_connected(self) -> None:
         """Wait until the relay's MQTT session is up (the hub must be running)."""

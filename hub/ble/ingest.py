@@ -4,6 +4,11 @@ The callback runs on the event loop and must never block: it only filters by add
 enqueues. A single consumer decodes with ``bthome-ble`` (which decrypts AES-CCM), checks the
 advert counter against the last accepted one, and emits ``TouchEvent``s. Every advert that is
 not turned into an event is counted under one reason, so nothing disappears unexplained.
+
+Replay state lives in memory so the hot path never waits on the disk. It reaches SQLite two
+ways: a touch's counter is committed in the same transaction as the signal it causes (the hub
+does that), and everything else (battery, RSSI, counters of adverts without an event) is
+written by ``flush()`` every few seconds and at shutdown.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 from bleak.backends.device import BLEDevice
@@ -47,6 +53,10 @@ class _Known:
     record: ButtonRecord
     parser: BTHomeBluetoothDeviceData
     last_counter: int
+    dirty: bool = False
+    battery: int | None = None
+    rssi: int = 0
+    seen_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +133,23 @@ class AdvertIngest:
             if event is not None:
                 yield event
 
+    def flush(self) -> None:
+        """Persist counters, battery and RSSI accepted since the last flush, in one transaction."""
+        dirty = [known for known in self._known.values() if known.dirty and known.seen_at is not None]
+        if not dirty:
+            return
+        with self._registry.transaction():
+            for known in dirty:
+                assert known.seen_at is not None
+                self._registry.record_seen(
+                    known.record.id,
+                    known.last_counter,
+                    known.seen_at,
+                    battery=known.battery,
+                    rssi=known.rssi,
+                )
+                known.dirty = False
+
     def process_pending(self) -> list[TouchEvent]:
         """Decode everything queued now, synchronously (for tests, benchmarks and scenarios)."""
         events = []
@@ -158,16 +185,8 @@ class AdvertIngest:
             return None
         at = self._clock.now()
         battery = _battery(update)
-        if not self._registry.accept_advert(
-            known.record.id,
-            counter,
-            at,
-            battery=battery,
-            rssi=heard.rssi,
-        ):
-            self.rejected["replay"] += 1
-            return None
         known.last_counter = counter
+        known.dirty, known.battery, known.rssi, known.seen_at = True, battery, heard.rssi, at
         gesture = _gesture(update)
         if gesture is None:
             self.rejected["no_event"] += 1  # a presence/battery advert: handled elsewhere later

@@ -31,6 +31,7 @@ class ButtonRecord:
 class ButtonRegistry:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.transaction = db.transaction
 
     def upsert(self, address: str, kind: str, key: bytes, owner: str) -> ButtonRecord:
         """Register a button, or update its key/owner; a new key resets its counters."""
@@ -78,13 +79,29 @@ class ButtonRegistry:
         battery: int | None,
         rssi: int,
     ) -> bool:
-        """Record an advert counter; False if it is not newer than the last one (a replay)."""
+        """Record an advert counter; False if it is not newer than the stored one (a replay)."""
         cursor = self._db.connection.execute(
             "UPDATE buttons SET advert_counter = ?, battery = COALESCE(?, battery), rssi = ?, "
             "last_seen = ? WHERE id = ? AND advert_counter < ?",
             (counter, battery, rssi, at.isoformat(), button_id, counter),
         )
         return cursor.rowcount == 1
+
+    def record_seen(
+        self,
+        button_id: int,
+        counter: int,
+        at: datetime,
+        *,
+        battery: int | None,
+        rssi: int,
+    ) -> None:
+        """Persist what ingest already accepted in memory; the counter never moves backwards."""
+        self._db.connection.execute(
+            "UPDATE buttons SET advert_counter = MAX(advert_counter, ?), battery = COALESCE(?, battery), "
+            "rssi = ?, last_seen = ? WHERE id = ?",
+            (counter, battery, rssi, at.isoformat(), button_id),
+        )
 
     def next_command_counter(self, button_id: int, at_least: int = 0) -> int:
         """Reserve the next command counter, durably, before the command is sent."""

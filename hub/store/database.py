@@ -32,17 +32,33 @@ class Database:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.connection = connection
         self.path = path
+        self._depth = 0
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """One atomic, durable write: committed (fsynced) when the block ends without error."""
+        """One atomic, durable write: committed (fsynced) when the outermost block ends.
+
+        Blocks nest: an inner block joins the outer transaction, so a caller can make several
+        rooms' writes (an advert counter and the signal it caused) land together or not at all.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
         self.connection.execute("BEGIN IMMEDIATE")
+        self._depth = 1
         try:
             yield
         except BaseException:
             self.connection.execute("ROLLBACK")
             raise
-        self.connection.execute("COMMIT")
+        else:
+            self.connection.execute("COMMIT")
+        finally:
+            self._depth = 0
 
     def close(self) -> None:
         self.connection.close()

@@ -118,3 +118,24 @@ async def test_a_flood_is_bounded_and_counted(ingest: AdvertIngest) -> None:
     assert ingest.queue_depth == QUEUE_SIZE
     assert ingest.rejected["queue_full"] == 50
     assert len(ingest.process_pending()) == 1
+
+
+async def test_replay_protection_survives_a_restart_once_flushed(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "restart")
+    try:
+        registry = ButtonRegistry(db)
+        registry.upsert(ADDRESS, "heartline", KEY, "Alex")
+        clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+        first = AdvertIngest(registry, clock)
+        _hear(first, _service_data(counter=30))
+        assert len(first.process_pending()) == 1
+        first.flush()
+        assert registry.by_address(ADDRESS).advert_counter == 30  # type: ignore[union-attr]
+
+        after_restart = AdvertIngest(registry, clock)
+        _hear(after_restart, _service_data(counter=30))
+        _hear(after_restart, _service_data(counter=29))
+        assert after_restart.process_pending() == []
+        assert after_restart.rejected == {"duplicate": 1, "replay": 1}
+    finally:
+        db.close()
