@@ -13,5 +13,8 @@ def setup_logging(*, verbose: bool = False) -> None:
         stream=sys.stderr,
     )
     # Third-party chatter that says nothing to a couple's installer at INFO level.
-    for noisy in ("uvicorn.access", "bleak", "bthome_ble", "amqtt", "transitions"):
+    for noisy in ("uvicorn.access", "bleak", "amqtt", "transitions"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # bthome-ble logs a warning for every advert it cannot decrypt: a neighbour's flood of forged
+    # adverts would fill the Pi's SD card. Ingest counts every rejection by reason instead.
+    logging.getLogger("bthome_ble").setLevel(logging.DEBUG if verbose else logging.CRITICAL)

@@ -179,7 +179,12 @@ class AdvertIngest:
         if counter < known.last_counter:
             self.rejected["replay"] += 1
             return None
-        update = known.parser.update(_service_info(heard))
+        try:
+            update = known.parser.update(_service_info(heard))
+        except Exception:  # a third-party parser must not take the hub down on one bad advert
+            _LOGGER.debug("bthome-ble could not parse an advert from %s", heard.address, exc_info=True)
+            self.rejected["parse_error"] += 1
+            return None
         if known.parser.decryption_failed or not known.parser.bindkey_verified:
             self.rejected["bad_mic"] += 1
             return None
