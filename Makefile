@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8080
-# Debian packages the test suites use: a real broker (mosquitto).
-SYSTEM_PACKAGES := mosquitto
+# Debian packages the test suites use: a real broker, and a private D-Bus for the fake BlueZ.
+SYSTEM_PACKAGES := mosquitto dbus-daemon
 
 .PHONY: demo test check lint typecheck pytest system-deps bench clean
 

@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.support.mosquitto", "tests.support.notify_sink"]
+pytest_plugins = ["tests.support.dbus", "tests.support.mosquitto", "tests.support.notify_sink"]

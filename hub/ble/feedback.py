@@ -16,8 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from bleak.backends.device import BLEDevice
-from bleak.exc import BleakDeviceNotFoundError, BleakError
+from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakError
 from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -96,10 +95,8 @@ class FeedbackSender:
             try:
                 await client.write_gatt_char(gatt.COMMAND_UUID, frame, response=True)
             except BleakError as ex:
-                rejected = f"0x{ATT_INSUFFICIENT_AUTHENTICATION:02x}" in str(ex)
-                raise FeedbackError(
-                    button.address, "rejected" if rejected else "write_failed", str(ex)
-                ) from ex
+                reason = "rejected" if _is_authentication_refusal(ex) else "write_failed"
+                raise FeedbackError(button.address, reason, str(ex)) from ex
             accepted = await self._accepted_counter(client, button)
             if accepted != counter:
                 raise FeedbackError(
@@ -114,7 +111,7 @@ class FeedbackSender:
                 _LOGGER.debug("disconnect from %s failed: %s", button.address, ex)
 
     async def _connect(self, button: ButtonRecord) -> BleakClientWithServiceCache:
-        device = BLEDevice(button.address, None, None)
+        device = self._transport.ble_device(button.address)
         try:
             return await establish_connection(
                 BleakClientWithServiceCache,
@@ -136,3 +133,14 @@ class FeedbackSender:
         except (BleakError, struct.error) as ex:
             raise FeedbackError(button.address, "state_unreadable", str(ex)) from ex
         return int(counter)
+
+
+def _is_authentication_refusal(ex: BleakError) -> bool:
+    """The button refused the command as unauthenticated (ATT 0x05).
+
+    The simulated backend reports the ATT code itself; bluetoothd maps 0x05 to
+    ``org.bluez.Error.NotPermitted`` with the text "Not paired".
+    """
+    if isinstance(ex, BleakDBusError):
+        return ex.dbus_error == "org.bluez.Error.NotPermitted" and "paired" in (ex.dbus_error_details or "")
+    return f"0x{ATT_INSUFFICIENT_AUTHENTICATION:02x}" in str(ex)

@@ -35,6 +35,10 @@ class BleTransport(Protocol):
         """Keyword arguments that bind a ``BleakClient`` (or a retry connector) to this transport."""
         ...
 
+    def ble_device(self, address: str) -> BLEDevice:
+        """A device handle to connect to without a fresh discovery (the hub is always scanning)."""
+        ...
+
 
 class BlueZTransport:
     """The real thing: bleak's BlueZ backend on a local adapter."""
@@ -54,6 +58,12 @@ class BlueZTransport:
 
     def client_kwargs(self) -> dict[str, Any]:
         return {"bluez": {"adapter": self.adapter}}
+
+    def ble_device(self, address: str) -> BLEDevice:
+        # bleak's BlueZ client connects by object path; passing a bare address would make it
+        # start a second discovery, which bluetoothd refuses (InProgress) while the hub scans.
+        path = f"/org/bluez/{self.adapter}/dev_{address.upper().replace(':', '_')}"
+        return BLEDevice(address.upper(), None, {"path": path, "props": {}})
 
 
 class SimTransport:
@@ -85,6 +95,9 @@ class SimTransport:
         from firmware_sim.bleak_backend import AirClient  # noqa: PLC0415
 
         return {"backend": AirClient, "air": self.link}
+
+    def ble_device(self, address: str) -> BLEDevice:
+        return BLEDevice(address.upper(), None, None)
 
 
 def make_transport(spec: str) -> BleTransport:

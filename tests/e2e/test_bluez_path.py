@@ -1,0 +1,182 @@
+"""The path a Raspberry Pi takes: the hub's BLE side on ``bluez:hci0``, through bleak's own BlueZ
+backend, a fake ``org.bluez`` on a private D-Bus, and the simulated air, to a real-firmware button.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Final
+
+import pytest
+
+from firmware_sim.air.server import AirServer
+from firmware_sim.bluez import FakeBlueZ
+from firmware_sim.button import SimButton
+from hub.ble.feedback import FeedbackSender
+from hub.ble.ingest import AdvertIngest
+from hub.ble.transport import BlueZTransport, make_transport
+from hub.clock import SystemClock
+from hub.daemon import Hub
+from hub.events import Gesture, SignalKind, TouchEvent
+from hub.store.buttons import ButtonRegistry
+from hub.store.database import Database, open_database
+from tests.support.dbus import HUB_RADIO
+from tests.support.homes import BUTTON_A, BUTTON_B, HOME_A, HOME_B, HUB_RADIO_B, hub_config
+from tests.support.mosquitto import Broker
+from tests.support.waiting import eventually
+
+ADDRESS: Final = "C0:FF:EE:00:00:0A"
+KEY: Final = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
+# A touch travels advert -> BlueZ -> bleak -> ingest in well under a second; 10 s is a loaded CI.
+EVENT_TIMEOUT_S: Final = 10.0
+FEEDBACK_TIMEOUT_S: Final = 15.0
+
+
+@pytest.fixture
+async def button(bluez_air: AirServer, tmp_path: Path) -> AsyncIterator[SimButton]:
+    async with SimButton(
+        air=bluez_air.address, address=ADDRESS, key=KEY, x=2.0, state_dir=tmp_path / "button"
+    ) as sim:
+        yield sim
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    db = open_database(tmp_path / "hub")
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+async def first_event(ingest: AdvertIngest) -> TouchEvent:
+    async with asyncio.timeout(EVENT_TIMEOUT_S):
+        async for event in ingest.events():
+            return event
+    raise AssertionError("the ingest stopped without an event")
+
+
+async def test_a_tap_is_decoded_from_adverts_that_came_through_bluez(
+    fake_bluez: FakeBlueZ,
+    button: SimButton,
+    database: Database,
+) -> None:
+    registry = ButtonRegistry(database)
+    record = registry.upsert(ADDRESS, "heartline", KEY, "Alex")
+    ingest = AdvertIngest(registry, SystemClock())
+    transport = make_transport("bluez:hci0")
+    assert isinstance(transport, BlueZTransport)
+    await transport.open()
+    try:
+        async with transport.scanner(ingest.on_advert):
+            assert fake_bluez.discovering
+            await button.press("tap")
+            event = await first_event(ingest)
+    finally:
+        await transport.close()
+    assert event.gesture is Gesture.TAP
+    assert event.button_id == record.id
+    assert event.address == ADDRESS
+    assert -90 < event.rssi < -20
+    assert ingest.rejected["bad_mic"] == 0
+
+
+async def test_feedback_is_written_over_bluez_while_the_hub_scans(
+    fake_bluez: FakeBlueZ,
+    button: SimButton,
+    database: Database,
+) -> None:
+    registry = ButtonRegistry(database)
+    record = registry.upsert(ADDRESS, "heartline", KEY, "Alex")
+    ingest = AdvertIngest(registry, SystemClock())
+    transport = make_transport("bluez:hci0")
+    await transport.open()
+    try:
+        async with transport.scanner(ingest.on_advert):  # the hub never stops scanning
+            await asyncio.sleep(1.5)  # BlueZ knows the button from its idle advert
+            assert fake_bluez.device_properties(ADDRESS) is not None
+            sender = FeedbackSender(transport, registry, FEEDBACK_TIMEOUT_S)
+            await sender.send(record, SignalKind.THINKING_OF_YOU)
+            played = await button.wait_for_output()
+    finally:
+        await transport.close()
+    assert played.pattern == "thinking_of_you"
+    assert not fake_bluez.is_connected(ADDRESS)
+
+
+async def test_a_tap_read_over_bluez_reaches_the_partners_button(
+    fake_bluez: FakeBlueZ,
+    bluez_air: AirServer,
+    mosquitto_broker: Broker,
+    tmp_path: Path,
+) -> None:
+    # Home A's hub runs exactly as on a Pi (ble.transport = "bluez:hci0", DBUS_SYSTEM_BUS_ADDRESS
+    # set by the fixture); home B's hub is on the simulated transport. One process has one
+    # system bus, and bluetoothd gives each D-Bus client one discovery, so only one hub can be
+    # the BlueZ one here: on real hardware the two hubs are two Pis.
+    del fake_bluez
+    config_a = hub_config(
+        me="Alex",
+        partner="Sam",
+        hub_index=0,
+        broker=mosquitto_broker,
+        air_port=bluez_air.port,
+        radio=HUB_RADIO,
+        data_dir=tmp_path / "a",
+        button=BUTTON_A,
+        notify=[],
+    )
+    config_a = dataclasses.replace(config_a, ble=dataclasses.replace(config_a.ble, transport="bluez:hci0"))
+    bluez_air.place(HUB_RADIO_B, *HOME_B)
+    config_b = hub_config(
+        me="Sam",
+        partner="Alex",
+        hub_index=1,
+        broker=mosquitto_broker,
+        air_port=bluez_air.port,
+        radio=HUB_RADIO_B,
+        data_dir=tmp_path / "b",
+        button=BUTTON_B,
+        notify=[],
+    )
+    hub_a, hub_b = Hub(config_a), Hub(config_b)
+    assert isinstance(hub_a.transport, BlueZTransport)
+    button_a = SimButton(
+        air=bluez_air.address,
+        address=BUTTON_A[0],
+        key=BUTTON_A[1],
+        x=HOME_A[0] + 2,
+        y=HOME_A[1],
+        state_dir=tmp_path / "button-a",
+    )
+    button_b = SimButton(
+        air=bluez_air.address,
+        address=BUTTON_B[0],
+        key=BUTTON_B[1],
+        x=HOME_B[0] + 2,
+        y=HOME_B[1],
+        state_dir=tmp_path / "button-b",
+    )
+    async with button_a, button_b, asyncio.TaskGroup() as group:
+        tasks = [group.create_task(hub.run(), name=f"hub-{n}") for n, hub in (("a", hub_a), ("b", hub_b))]
+        try:
+            async with asyncio.timeout(10):
+                await hub_a.ready.wait()
+                await hub_b.ready.wait()
+                await hub_a.relay_connected()
+                await hub_b.relay_connected()
+            await button_a.press("tap")
+            received = await eventually(
+                lambda: [s for s in hub_b.signals.recent() if s.direction == "received"],
+                what="B's hub to store the signal A's hub read over BlueZ",
+            )
+            assert received[0].kind is SignalKind.THINKING_OF_YOU
+            assert received[0].sender == "Alex"
+            feedback = await eventually(lambda: button_b.outputs, what="B's button to buzz")
+            assert feedback[0].pattern == "thinking_of_you"
+        finally:
+            for task in tasks:
+                task.cancel()
