@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.errors import ConfigError
+from hub.events import SignalKind
 
 # MQTT 3.1.1 allows servers to reject client ids longer than 23 characters (section 3.1.3.1);
 # hub ids double as client ids, so they must fit everywhere.
@@ -27,6 +28,7 @@ MAX_CLIENT_ID: Final = 23
 HUB_ID_PATTERN: Final = re.compile(r"^[a-z0-9]{4,23}$")
 BLE_ADDRESS_PATTERN: Final = re.compile(r"^([0-9A-F]{2}:){5}[0-9A-F]{2}$")
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
+CLOCK_TIME_PATTERN: Final = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,8 @@ class HubSection:
 class BleSection:
     # "bluez:hci0" on a Pi; "sim:HOST:PORT[/NAME]" joins a simulated air.
     transport: str = "bluez:hci0"
+    # No advert from any device for this long means the scan is stuck: recovery starts.
+    watchdog_silence_s: float = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,22 @@ class RelaySection:
 class DeliverySection:
     notify: list[str] = field(default_factory=list)  # apprise URLs for the phone
     button_confirm_timeout_s: float = 10.0
+    # A stuck button must not buzz the partner all night: past this many signals a minute the
+    # rest are held and delivered as one summary once the flood stops.
+    max_per_minute: int = 6
+    # A touch this soon after a signal was delivered answers it with "felt it".
+    felt_it_window_s: float = 120.0
+    # Both partners touching within this many seconds is a shared moment.
+    shared_moment_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHoursSection:
+    """Hold signals in the recipient's night (hub.timezone), deliver them as one summary after."""
+
+    start: str  # "HH:MM", local time in hub.timezone
+    end: str
+    break_through: list[str] = field(default_factory=lambda: ["need_you"])  # kinds never held
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +108,7 @@ class HubConfig:
     delivery: DeliverySection = field(default_factory=DeliverySection)
     web: WebSection = field(default_factory=WebSection)
     buttons: list[ButtonEntry] = field(default_factory=list)
+    quiet_hours: QuietHoursSection | None = None
 
     @property
     def mqtt_username(self) -> str:
@@ -132,13 +153,39 @@ def _hub_problems(config: HubConfig) -> Iterator[Problem]:
         )
     if not config.ble.transport.startswith(("bluez:", "sim:")):
         yield "ble.transport", "must be 'bluez:ADAPTER' (e.g. bluez:hci0) or 'sim:HOST:PORT'"
+    if not 2 <= config.ble.watchdog_silence_s <= 600:
+        yield "ble.watchdog_silence_s", "must be between 2 and 600 seconds"
     if not 1 <= config.web.port <= 65535:
         yield "web.port", "must be a TCP port between 1 and 65535"
+    yield from _delivery_problems(config)
+
+
+def _delivery_problems(config: HubConfig) -> Iterator[Problem]:
     if config.delivery.button_confirm_timeout_s <= 0:
         yield "delivery.button_confirm_timeout_s", "must be a positive number of seconds"
     for index, url_text in enumerate(config.delivery.notify):
         if "://" not in url_text:
             yield f"delivery.notify[{index}]", "must be an apprise URL like ntfy://ntfy.sh/your-topic"
+    if not 1 <= config.delivery.max_per_minute <= 600:
+        yield "delivery.max_per_minute", "must be between 1 and 600 signals a minute"
+    if not 0 < config.delivery.felt_it_window_s <= 3600:
+        yield "delivery.felt_it_window_s", "must be more than 0 and at most 3600 seconds"
+    if not 0 < config.delivery.shared_moment_s <= 60:
+        yield "delivery.shared_moment_s", "must be more than 0 and at most 60 seconds"
+    if config.quiet_hours is not None:
+        yield from _quiet_hours_problems(config.quiet_hours)
+
+
+def _quiet_hours_problems(quiet: QuietHoursSection) -> Iterator[Problem]:
+    for key in ("start", "end"):
+        if not CLOCK_TIME_PATTERN.match(getattr(quiet, key)):
+            yield f"quiet_hours.{key}", 'must be a 24-hour local time like "22:00"'
+    if quiet.start == quiet.end:
+        yield "quiet_hours.end", "must differ from quiet_hours.start (remove [quiet_hours] to turn it off)"
+    kinds = {kind.value for kind in SignalKind}
+    for index, kind in enumerate(quiet.break_through):
+        if kind not in kinds:
+            yield f"quiet_hours.break_through[{index}]", f"unknown kind {kind!r}; use one of {sorted(kinds)}"
 
 
 def _relay_problems(relay: RelaySection) -> Iterator[Problem]:

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from bleak import BleakScanner
-
 from hub.ble.feedback import FeedbackSender
 from hub.ble.ingest import AdvertIngest
+from hub.ble.scanning import ScanSupervisor
 from hub.ble.transport import BleTransport, make_transport
 from hub.broker.config import inbox_topic, status_topic
 from hub.bus import UpdateBus
@@ -94,7 +93,7 @@ class Hub:
         self.transport = transport or make_transport(config.ble.transport)
         self.bus = UpdateBus()
         self.ready = asyncio.Event()
-        self._ble_state = "starting"
+        self._scanning: ScanSupervisor | None = None
         self._db: Database | None = None
         self._relay: Relay | None = None
         self._link = MqttLink(mqtt_settings(config))
@@ -184,11 +183,16 @@ class Hub:
             for record in self._relay.recover():
                 self._deliveries.put_nowait(record)
             await self.transport.open()
-            scanner = self.transport.scanner(self._ingest.on_advert)
+            self._scanning = ScanSupervisor(
+                self.transport,
+                self._ingest.on_advert,
+                self.clock,
+                silence_s=config.ble.watchdog_silence_s,
+            )
             await self._link.start()
             try:
                 async with asyncio.TaskGroup() as group:
-                    group.create_task(self._scan(scanner), name="ble-scanner")
+                    group.create_task(self._scanning.run(), name="ble-scanner")
                     group.create_task(self._touches(), name="ble-ingest")
                     group.create_task(self._flush_ingest(), name="ble-ingest-flush")
                     group.create_task(self._relay.run(), name="relay")
@@ -202,15 +206,6 @@ class Hub:
         finally:
             self.ready.clear()
             self._db.close()
-
-    async def _scan(self, scanner: BleakScanner) -> None:
-        await scanner.start()
-        self._ble_state = "ok"
-        try:
-            await asyncio.Event().wait()  # the adapter watchdog replaces this in the BLE issue
-        finally:
-            self._ble_state = "stopped"
-            await scanner.stop()
 
     async def _flush_ingest(self) -> None:
         assert self._ingest is not None
@@ -291,7 +286,7 @@ class Hub:
         if self._relay is not None:
             rejected.update({f"relay_{k}": v for k, v in self._relay.rejected.items()})
         return Health(
-            ble=self._ble_state,
+            ble=self._scanning.state if self._scanning else "stopped",
             relay=relay_state,
             outbox=self._relay.outbox_depth if self._relay else 0,
             ingest_queue=ingest.queue_depth if ingest else 0,

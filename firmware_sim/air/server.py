@@ -58,6 +58,7 @@ class _Radio:
     writer: asyncio.StreamWriter
     scanning: bool = False
     shadowed: bool = False
+    stalled: str | None = None  # a fault: "rescan" or "rejoin" (what clears it) or "forever"
     services: list[dict[str, Any]] = field(default_factory=list)
     dropped: int = 0
 
@@ -85,6 +86,7 @@ class AirServer:
         self.conditions = conditions or RadioConditions()
         self._radios: dict[str, _Radio] = {}
         self._positions: dict[str, tuple[float, float]] = {}
+        self._stalls: dict[str, str] = {}  # "forever" stalls outlive a rejoin
         self._connections: dict[int, _Connection] = {}
         self._pending: dict[int, tuple[_Radio, int]] = {}
         self._ids = itertools.count(1)
@@ -144,10 +146,26 @@ class AirServer:
             return (radio.x, radio.y)
         return self._positions.get(addr.upper())
 
+    def stall(self, central: str, until: str = "rescan") -> None:
+        """Fault injection: the central stops hearing adverts while it believes it is scanning.
+
+        ``until`` says what clears it, like the field failures it models: ``"rescan"`` (the
+        controller's scan silently stopped; restarting the scan fixes it), ``"rejoin"`` (the
+        adapter is wedged; only leaving and rejoining the air, a power cycle, fixes it), or
+        ``"forever"`` (the adapter is dead).
+        """
+        if until not in {"rescan", "rejoin", "forever"}:
+            raise ValueError(f"unknown stall {until!r}")
+        radio = self._radios.get(central.upper())
+        if radio is None:
+            raise KeyError(central)
+        radio.stalled = until
+        self._stalls[central.upper()] = until
+
     def inject(self, to: str, addr: str, data: bytes, rssi: int) -> bool:
         """Deliver a raw advert to one scanning central, as a device next to it would."""
         central = self._radios.get(to.upper())
-        if central is None or central.role != "central" or not central.scanning:
+        if central is None or central.role != "central" or not central.scanning or central.stalled:
             return False
         central.send({"op": "adv", "addr": addr.upper(), "data": data.hex(), "rssi": rssi})
         return True
@@ -212,6 +230,10 @@ class AirServer:
             old.writer.close()
         if role != "control":
             self._radios[addr] = radio
+            if self._stalls.get(addr) == "forever":
+                radio.stalled = "forever"
+            else:
+                self._stalls.pop(addr, None)
         radio.send({"op": "welcome"})
         _LOGGER.debug("air: %s %s joined at (%.1f, %.1f)", role, addr, x, y)
         return radio
@@ -243,7 +265,7 @@ class AirServer:
         bytes.fromhex(data)  # validate before spreading it to every scanner
         self.adverts_sent += 1
         for other in self._radios.values():
-            if other.role != "central" or not other.scanning:
+            if other.role != "central" or not other.scanning or other.stalled:
                 continue
             rssi = self._rssi(radio, other)
             if rssi is None:
@@ -298,6 +320,9 @@ class AirServer:
     def _on_scan(self, radio: _Radio, message: dict[str, Any]) -> None:
         del message
         radio.scanning = True
+        if radio.stalled == "rescan":
+            radio.stalled = None
+            self._stalls.pop(radio.addr, None)
 
     def _on_scan_stop(self, radio: _Radio, message: dict[str, Any]) -> None:
         del message

@@ -6,6 +6,7 @@ the right backend; everything above this module speaks only bleak's public API.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from typing import Any, Final, Protocol
@@ -21,6 +22,8 @@ DetectionCallback = Callable[[BLEDevice, AdvertisementData], None]
 _SIM_SPEC: Final = re.compile(r"^sim:(?P<host>[^:/]+):(?P<port>\d{1,5})(?:/(?P<name>[\w:.-]+))?$")
 _BLUEZ_SPEC: Final = re.compile(r"^bluez:(?P<adapter>hci\d{1,2})$")
 _EXPECTED: Final = "expected 'bluez:hci0' or 'sim:127.0.0.1:7000[/NAME]'"
+# Every D-Bus call to bluetoothd gets an answer within this, or counts as failed.
+DBUS_TIMEOUT_S: Final = 10.0
 # Name a simulated hub's radio gets when the spec does not name it.
 DEFAULT_SIM_NAME: Final = "HUB"
 
@@ -37,6 +40,10 @@ class BleTransport(Protocol):
 
     def ble_device(self, address: str) -> BLEDevice:
         """A device handle to connect to without a fresh discovery (the hub is always scanning)."""
+        ...
+
+    async def power_cycle(self) -> None:
+        """Turn the adapter off and on again (the recovery a person would do by hand)."""
         ...
 
 
@@ -58,6 +65,32 @@ class BlueZTransport:
 
     def client_kwargs(self) -> dict[str, Any]:
         return {"bluez": {"adapter": self.adapter}}
+
+    async def power_cycle(self) -> None:
+        from dbus_fast import BusType, Message, MessageType, Variant  # noqa: PLC0415 - Linux only
+        from dbus_fast.aio import MessageBus  # noqa: PLC0415
+
+        bus = await asyncio.wait_for(MessageBus(bus_type=BusType.SYSTEM).connect(), timeout=DBUS_TIMEOUT_S)
+        try:
+            for powered in (False, True):
+                reply = await asyncio.wait_for(
+                    bus.call(
+                        Message(
+                            destination="org.bluez",
+                            path=f"/org/bluez/{self.adapter}",
+                            interface="org.freedesktop.DBus.Properties",
+                            member="Set",
+                            signature="ssv",
+                            body=["org.bluez.Adapter1", "Powered", Variant("b", powered)],
+                        )
+                    ),
+                    timeout=DBUS_TIMEOUT_S,
+                )
+                if reply is None or reply.message_type == MessageType.ERROR:
+                    detail = reply.error_name if reply is not None else "no reply"
+                    raise TransportError(self.spec, f"setting Powered={powered} failed: {detail}")
+        finally:
+            bus.disconnect()
 
     def ble_device(self, address: str) -> BLEDevice:
         # bleak's BlueZ client connects by object path; passing a bare address would make it
@@ -98,6 +131,11 @@ class SimTransport:
 
     def ble_device(self, address: str) -> BLEDevice:
         return BLEDevice(address.upper(), None, None)
+
+    async def power_cycle(self) -> None:
+        """The simulated adapter leaves the air and joins it again."""
+        await self.link.close()
+        await self.open()
 
 
 def make_transport(spec: str) -> BleTransport:

@@ -1,0 +1,178 @@
+"""One shared scanner per adapter, watched, and recovered step by step when it goes quiet.
+
+The most common failure of BLE bridges on a Pi is silence: scanning stops after hours or days
+with no error, or bluetoothd answers ``InProgress`` forever, until someone power-cycles the
+adapter. The supervisor notices silence (no advert from *any* device, ours or a neighbour's,
+for ``silence_s``) and escalates: restart the scan, then power-cycle the adapter, then give up
+loudly (health says what to check) and try again from the start a while later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Final
+
+from bleak import BleakScanner
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakDBusError, BleakError
+
+from hub.ble.transport import BleTransport
+from hub.clock import Clock
+from hub.errors import TransportError
+
+_LOGGER = logging.getLogger(__name__)
+
+# BlueZ forgets a device it has not heard for 30 s (TemporaryTimeout in main.conf); react
+# before that, so a recovered scan finds the same devices, but not so fast that a quiet
+# minute in a quiet home counts as a fault.
+DEFAULT_SILENCE_S: Final = 20.0
+# After giving up, start over this much later (a USB adapter may come back; bluetoothd may
+# be restarted by systemd).
+RETRY_AFTER_GIVING_UP_S: Final = 300.0
+# bluetoothd answers InProgress while another discovery is starting; it clears within seconds.
+IN_PROGRESS_WAIT_S: Final = 2.0
+START_ATTEMPTS: Final = 5
+
+ERROR_IN_PROGRESS: Final = "org.bluez.Error.InProgress"
+ERROR_NOT_READY: Final = "org.bluez.Error.NotReady"
+
+STEPS: Final = ("restart scan", "power-cycle adapter")
+
+
+def classify(ex: BaseException) -> str:
+    """A short, stable name for a scanner error: in_progress, not_ready, dbus or other."""
+    if isinstance(ex, BleakDBusError):
+        if ex.dbus_error == ERROR_IN_PROGRESS:
+            return "in_progress"
+        if ex.dbus_error == ERROR_NOT_READY:
+            return "not_ready"
+        return "dbus"
+    if isinstance(ex, BleakError) and "not ready" in str(ex).lower():
+        return "not_ready"
+    return "other"
+
+
+class ScanSupervisor:
+    """Owns the hub's scanner. ``state`` is "starting", "ok", "recovering: …" or "error: …"."""
+
+    def __init__(
+        self,
+        transport: BleTransport,
+        on_advert: Callable[[BLEDevice, AdvertisementData], None],
+        clock: Clock,
+        *,
+        silence_s: float = DEFAULT_SILENCE_S,
+    ) -> None:
+        self._transport = transport
+        self._on_advert = on_advert
+        self._clock = clock
+        self.silence_s = silence_s
+        self._check_s = max(0.05, silence_s / 4)
+        self._scanner: BleakScanner | None = None
+        self._last_heard = clock.monotonic()  # last advert from anyone
+        self._acted_at = self._last_heard  # last start or recovery step: each gets a full window
+        self.state = "starting"
+        self.recoveries: Counter[str] = Counter()  # by step, for /metrics
+        self.errors: Counter[str] = Counter()  # by classify() name
+
+    def _heard(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
+        self._last_heard = self._clock.monotonic()
+        self._on_advert(device, advertisement)
+
+    async def run(self) -> None:
+        try:
+            while True:
+                await self._stop()
+                try:
+                    await self._start()
+                except TransportError as ex:
+                    _LOGGER.error("%s; trying again in %.0f s", ex, RETRY_AFTER_GIVING_UP_S)
+                    await asyncio.sleep(RETRY_AFTER_GIVING_UP_S)
+                    continue
+                await self._watch()
+        finally:
+            await self._stop()
+            self.state = "stopped"
+
+    async def _watch(self) -> None:
+        """Return after one escalation round has run out of steps (having given up)."""
+        step = 0
+        while True:
+            await asyncio.sleep(self._check_s)
+            now = self._clock.monotonic()
+            silent_for = now - self._last_heard
+            if silent_for < self.silence_s:
+                if step:
+                    _LOGGER.info("BLE adverts are back after '%s'", STEPS[step - 1])
+                    step = 0
+                self.state = "ok"
+                continue
+            if now - self._acted_at < self.silence_s:
+                continue  # the last step has not had its full window yet
+            if step == len(STEPS):
+                break
+            action = STEPS[step]
+            step += 1
+            self.recoveries[action] += 1
+            self.state = f"recovering: {action} (no adverts for {silent_for:.0f} s)"
+            _LOGGER.warning("no BLE adverts for %.0f s; trying to %s", silent_for, action)
+            with contextlib.suppress(TransportError):
+                if action == "power-cycle adapter":
+                    await self._stop()
+                    await self._power_cycle()
+                await self._restart()
+            self._acted_at = self._clock.monotonic()
+        self.state = (
+            f"error: no BLE adverts for {silent_for:.0f} s even after restarting the scan and "
+            f"power-cycling the adapter; check `bluetoothctl show` and `journalctl -u bluetooth`"
+        )
+        _LOGGER.error("%s; trying again in %.0f s", self.state, RETRY_AFTER_GIVING_UP_S)
+        await asyncio.sleep(RETRY_AFTER_GIVING_UP_S)
+
+    async def _restart(self) -> None:
+        await self._stop()
+        await self._start()
+
+    async def _start(self) -> None:
+        """Start scanning, waiting out InProgress and powering a NotReady adapter on."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            scanner = self._transport.scanner(self._heard)
+            try:
+                await scanner.start()
+            except (BleakError, OSError) as ex:
+                kind = classify(ex)
+                self.errors[kind] += 1
+                self.state = f"error: starting the scan failed ({kind}: {ex})"
+                _LOGGER.warning("starting the BLE scan failed (%s, attempt %d): %s", kind, attempt, ex)
+                if kind == "not_ready":
+                    await self._power_cycle()
+                else:
+                    await asyncio.sleep(IN_PROGRESS_WAIT_S if kind == "in_progress" else attempt)
+                continue
+            self._scanner = scanner
+            self._acted_at = self._clock.monotonic()
+            if self.state.startswith(("starting", "error")):
+                self.state = "ok"
+            return
+        raise TransportError(self._transport.spec, f"could not start scanning: {self.state}")
+
+    async def _stop(self) -> None:
+        scanner, self._scanner = self._scanner, None
+        if scanner is not None:
+            try:
+                await scanner.stop()
+            except (BleakError, OSError) as ex:
+                self.errors[classify(ex)] += 1
+                _LOGGER.debug("stopping the scan failed: %s", ex)
+
+    async def _power_cycle(self) -> None:
+        try:
+            await self._transport.power_cycle()
+        except (BleakError, OSError, TransportError) as ex:
+            self.errors[classify(ex)] += 1
+            _LOGGER.warning("power-cycling the adapter failed: %s", ex)

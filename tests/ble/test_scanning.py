@@ -1,0 +1,149 @@
+"""The scan supervisor: silence is noticed and recovered step by step, on the simulated radio
+and on bleak's own BlueZ backend against the fake bluetoothd."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakDBusError, BleakError
+
+from firmware_sim.air.radio_model import RadioConditions
+from firmware_sim.air.server import AirServer
+from firmware_sim.bluez.service import FakeBlueZ
+from firmware_sim.button import SimButton
+from hub.ble.scanning import ScanSupervisor, classify
+from hub.ble.transport import make_transport
+from hub.clock import SystemClock
+from tests.support.dbus import HUB_RADIO
+from tests.support.waiting import eventually
+
+BUTTON = "C0:FF:EE:00:00:0A"
+KEY = bytes(range(16))
+# The simulated button repeats its idle advert every second; 2.5 s of silence is a fault.
+SILENCE_S = 2.5
+
+
+class _Heard:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
+        self.count += 1
+
+
+@contextlib.asynccontextmanager
+async def _supervised(spec: str) -> AsyncIterator[tuple[ScanSupervisor, _Heard]]:
+    transport = make_transport(spec)
+    await transport.open()
+    heard = _Heard()
+    supervisor = ScanSupervisor(transport, heard, SystemClock(), silence_s=SILENCE_S)
+    task = asyncio.create_task(supervisor.run())
+    try:
+        yield supervisor, heard
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await transport.close()
+
+
+@pytest.fixture
+async def air(tmp_path: Path) -> AsyncIterator[AirServer]:
+    air = AirServer(RadioConditions(noise_sigma_db=0.0))
+    air.place(HUB_RADIO, 0.0, 0.0)
+    async with air, SimButton(air=air.address, address=BUTTON, key=KEY, x=2.0, state_dir=tmp_path / "b"):
+        yield air
+
+
+async def _recovers(supervisor: ScanSupervisor, heard: _Heard) -> None:
+    before = heard.count
+    await eventually(
+        lambda: heard.count > before + 2 and supervisor.state == "ok", within_s=20, what="recovery"
+    )
+
+
+@pytest.mark.timeout(60)
+async def test_a_silently_stopped_scan_is_restarted(air: AirServer) -> None:
+    async with _supervised(f"sim:127.0.0.1:{air.port}/{HUB_RADIO}") as (supervisor, heard):
+        await eventually(lambda: heard.count > 0 and supervisor.state == "ok", what="scanning")
+        air.stall(HUB_RADIO, until="rescan")
+        await eventually(lambda: supervisor.state.startswith("recovering"), within_s=10, what="the watchdog")
+        await _recovers(supervisor, heard)
+        assert supervisor.recoveries == Counter({"restart scan": 1})
+
+
+@pytest.mark.timeout(60)
+async def test_a_wedged_adapter_is_power_cycled(air: AirServer) -> None:
+    async with _supervised(f"sim:127.0.0.1:{air.port}/{HUB_RADIO}") as (supervisor, heard):
+        await eventually(lambda: heard.count > 0, what="scanning")
+        air.stall(HUB_RADIO, until="rejoin")
+        await eventually(
+            lambda: supervisor.recoveries["power-cycle adapter"] == 1, within_s=15, what="power cycle"
+        )
+        await _recovers(supervisor, heard)
+        assert supervisor.recoveries == Counter({"restart scan": 1, "power-cycle adapter": 1})
+
+
+@pytest.mark.timeout(60)
+async def test_a_dead_adapter_ends_in_a_loud_health_error(air: AirServer) -> None:
+    async with _supervised(f"sim:127.0.0.1:{air.port}/{HUB_RADIO}") as (supervisor, heard):
+        await eventually(lambda: heard.count > 0, what="scanning")
+        air.stall(HUB_RADIO, until="forever")
+        await eventually(lambda: supervisor.state.startswith("error"), within_s=20, what="giving up")
+        assert "bluetoothctl show" in supervisor.state
+        assert supervisor.recoveries == Counter({"restart scan": 1, "power-cycle adapter": 1})
+
+
+def test_errors_are_classified_by_their_bluez_name() -> None:
+    assert classify(BleakDBusError("org.bluez.Error.InProgress", [])) == "in_progress"
+    assert classify(BleakDBusError("org.bluez.Error.NotReady", ["Resource Not Ready"])) == "not_ready"
+    assert classify(BleakDBusError("org.freedesktop.DBus.Error.ServiceUnknown", [])) == "dbus"
+    assert classify(BleakError("something else")) == "other"
+
+
+@pytest.mark.timeout(60)
+async def test_bluez_in_progress_is_waited_out(
+    fake_bluez: FakeBlueZ, bluez_air: AirServer, tmp_path: Path
+) -> None:
+    fake_bluez.fail_next("StartDiscovery", times=1)
+    async with (
+        SimButton(air=bluez_air.address, address=BUTTON, key=KEY, x=2.0, state_dir=tmp_path / "b"),
+        _supervised("bluez:hci0") as (supervisor, heard),
+    ):
+        await eventually(lambda: heard.count > 0 and supervisor.state == "ok", within_s=20, what="scanning")
+        assert supervisor.errors["in_progress"] == 1
+
+
+@pytest.mark.timeout(60)
+async def test_bluez_adapter_powered_off_is_powered_on(
+    fake_bluez: FakeBlueZ, bluez_air: AirServer, tmp_path: Path
+) -> None:
+    fake_bluez.set_powered(False)
+    async with (
+        SimButton(air=bluez_air.address, address=BUTTON, key=KEY, x=2.0, state_dir=tmp_path / "b"),
+        _supervised("bluez:hci0") as (supervisor, heard),
+    ):
+        await eventually(lambda: heard.count > 0 and supervisor.state == "ok", within_s=20, what="scanning")
+        assert fake_bluez.powered
+        assert supervisor.errors["not_ready"] >= 1
+
+
+@pytest.mark.timeout(60)
+async def test_bluez_scan_that_goes_quiet_is_restarted(
+    fake_bluez: FakeBlueZ, bluez_air: AirServer, tmp_path: Path
+) -> None:
+    async with (
+        SimButton(air=bluez_air.address, address=BUTTON, key=KEY, x=2.0, state_dir=tmp_path / "b"),
+        _supervised("bluez:hci0") as (supervisor, heard),
+    ):
+        await eventually(lambda: heard.count > 0 and supervisor.state == "ok", within_s=20, what="scanning")
+        bluez_air.stall(HUB_RADIO, until="rescan")
+        await eventually(lambda: supervisor.recoveries["restart scan"] == 1, within_s=15, what="a restart")
+        await _recovers(supervisor, heard)
