@@ -15,10 +15,10 @@ LOCAL_PORT = 1883
 def broker_setup(out: Path, *, host: str, port: int) -> int:
     couple = Couple("c" + secrets.token_hex(5), ("h" + secrets.token_hex(5), "h" + secrets.token_hex(5)))
     setup = setup_relay(out, host=host, port=LOCAL_PORT, tls_port=port, couples=[couple])
-    print(f"wrote a mosquitto relay config to {setup.out_dir}")  # noqa: T201 - CLI output
-    print(f"  run it with:  mosquitto -c {setup.config_path}")  # noqa: T201
-    print(f"  give each hub {setup.ca_cert_path} and its login (shown once, not stored):")  # noqa: T201
+    print(f"wrote a mosquitto relay config to {setup.out_dir}")
+    print(f"  run it with:  mosquitto -c {setup.config_path}")
+    print(f"  give each hub {setup.ca_cert_path} and its login (shown once, not stored):")
     for hub_id in couple.hubs:
         credentials = setup.credentials[hub_id]
-        print(f"    hub {hub_id}: password {credentials.password}")  # noqa: T201
+        print(f"    hub {hub_id}: password {credentials.password}")
     return 0
