@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from hub import __version__
@@ -46,6 +47,21 @@ def _parser() -> argparse.ArgumentParser:
         help="keep the demo's data here (default: a temporary dir)",
     )
 
+    button = commands.add_parser("button", help="manage a running hub's buttons")
+    button_commands = button.add_subparsers(dest="button_command", required=True, metavar="ACTION")
+    hub_help = "the hub's web address (default http://127.0.0.1:8080)"
+    add = button_commands.add_parser("add", help="register an off-the-shelf BTHome button (e.g. Shelly BLU)")
+    add.add_argument("--bthome", metavar="ADDRESS", required=True, help="the button's Bluetooth address")
+    add.add_argument("--key", required=True, help="its 32-hex-digit BTHome encryption (bind) key")
+    add.add_argument("--owner", required=True, help="whose button it is (their touches go to their partner)")
+    add.add_argument("--hub", default="http://127.0.0.1:8080", help=hub_help)
+    listing = button_commands.add_parser("list", help="list registered buttons with battery and last seen")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.add_argument("--hub", default="http://127.0.0.1:8080", help=hub_help)
+    remove = button_commands.add_parser("remove", help="forget a button")
+    remove.add_argument("id", type=int, help="its id from `heartline button list`")
+    remove.add_argument("--hub", default="http://127.0.0.1:8080", help=hub_help)
+
     config = commands.add_parser("config", help="work with hub.toml")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = config_commands.add_parser("check", help="validate a hub.toml and say what is wrong")
@@ -73,38 +89,68 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "hub":
-        from hub.config import load_config  # noqa: PLC0415 - keep `heartline --help` fast
-        from hub.server import serve_hub  # noqa: PLC0415
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "hub": _hub,
+        "demo": _demo,
+        "button": _button,
+        "config": _config,
+        "broker": _broker,
+    }
+    return handlers[args.command](args)
 
-        config = load_config(args.config)
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve_hub(config))
-        return 0
-    if args.command == "demo":
-        from hub.demo.runner import DemoOptions, run_demo  # noqa: PLC0415
 
-        options = DemoOptions(
-            broker=args.broker,
-            notify=args.notify,
-            port=args.port,
-            speed=args.speed,
-            data_dir=args.data_dir,
+# Each handler imports what it needs, so `heartline --help` stays fast.
+
+
+def _hub(args: argparse.Namespace) -> int:
+    from hub.config import load_config  # noqa: PLC0415
+    from hub.server import serve_hub  # noqa: PLC0415
+
+    config = load_config(args.config)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_hub(config))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from hub.demo.runner import DemoOptions, run_demo  # noqa: PLC0415
+
+    options = DemoOptions(
+        broker=args.broker,
+        notify=args.notify,
+        port=args.port,
+        speed=args.speed,
+        data_dir=args.data_dir,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_demo(options))
+    return 0
+
+
+def _button(args: argparse.Namespace) -> int:
+    from hub import button_cli  # noqa: PLC0415
+
+    if args.button_command == "add":
+        return button_cli.button_add(
+            args.hub, address=args.bthome, key=args.key, owner=args.owner, kind="bthome"
         )
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run_demo(options))
-        return 0
-    if args.command == "config":
-        from hub.config import load_config  # noqa: PLC0415
+    if args.button_command == "list":
+        return button_cli.button_list(args.hub, as_json=args.json)
+    return button_cli.button_remove(args.hub, button_id=args.id)
 
-        config = load_config(args.path)
-        print(f"{args.path}: ok ({len(config.buttons)} buttons, broker {config.relay.broker})")
-        return 0
-    if args.command == "broker":
-        from hub.broker.cli import broker_setup  # noqa: PLC0415
 
-        return broker_setup(args.out, host=args.host, port=args.port)
-    raise AssertionError(args.command)  # argparse only lets known commands through
+def _config(args: argparse.Namespace) -> int:
+    from hub.config import load_config  # noqa: PLC0415
+
+    config = load_config(args.path)
+    print(f"{args.path}: ok ({len(config.buttons)} buttons, broker {config.relay.broker})")
+    return 0
+
+
+def _broker(args: argparse.Namespace) -> int:
+    from hub.broker.cli import broker_setup  # noqa: PLC0415
+
+    return broker_setup(args.out, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

@@ -1,1 +1,6 @@
-pytest_plugins = ["tests.support.dbus", "tests.support.mosquitto", "tests.support.notify_sink"]
+pytest_plugins = [
+    "tests.support.dbus",
+    "tests.support.demo_process",
+    "tests.support.mosquitto",
+    "tests.support.notify_sink",
+]

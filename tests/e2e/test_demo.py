@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import selectors
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, Final
 
 import pytest
 
-from hub.demo.broker import free_port
+from tests.support.demo_process import RunningDemo
 
-START_TIMEOUT_S: Final = 30.0
 STOP_TIMEOUT_S: Final = 15.0
 
 
@@ -35,49 +28,11 @@ def _post(url: str, body: dict[str, Any]) -> Any:
         return json.load(response)
 
 
-def _wait_for_line(process: subprocess.Popen[str], needle: str) -> str:
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if selector.select(timeout=0.5):
-            line = process.stdout.readline()
-            if needle in line:
-                return line
-            if not line and process.poll() is not None:
-                break
-    raise AssertionError(f"the demo never printed {needle!r} (exit code {process.poll()})")
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    port = free_port()
-    log = (tmp_path / "demo.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "demo", "--port", str(port), "--data-dir", str(tmp_path / "demo")],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        _wait_for_line(process, "Heartline demo running")
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        if process.poll() is None:
-            process.kill()  # only if the test failed before its own clean stop
-            process.wait(timeout=STOP_TIMEOUT_S)
-        assert process.stdout is not None
-        process.stdout.close()
-        log.close()
-
-
 @pytest.mark.timeout(90)
 def test_demo_relays_a_press_from_one_home_to_the_other_and_stops_cleanly(
-    demo: tuple[subprocess.Popen[str], str],
+    running_demo: RunningDemo,
 ) -> None:
-    process, base = demo
+    process, base = running_demo.process, running_demo.url
     homes = {home["id"]: home for home in _get(f"{base}/api/homes")}
     assert set(homes) == {"a", "b"}
     assert homes["a"]["partner"] == homes["b"]["person"]
