@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8080
-# Debian packages the test suites use: a real broker, and a private D-Bus for the fake BlueZ.
-SYSTEM_PACKAGES := mosquitto dbus-daemon
+# Debian packages the test suites use: a real broker, a private D-Bus for the fake BlueZ, and a
+# browser for the dashboard tests.
+SYSTEM_PACKAGES := mosquitto dbus-daemon chromium
 
 .PHONY: demo test check lint typecheck pytest system-deps bench clean
 
