@@ -13,8 +13,10 @@
 #   listener     optional listener(kind, value) for "gesture", "advert", "feedback", "reject";
 #                the simulator and a board's debug log use it, the firmware never depends on it.
 #
-# run() is a coroutine: the touch loop samples every SAMPLE_MS and never blocks; feedback
-# plays in its own task. BLE irq callbacks only verify, persist and queue.
+# run() is a coroutine: the touch loop samples every SAMPLE_MS while a touch is in progress
+# or an advert burst runs, and otherwise sleeps until the touch IC's output rises (a pin irq
+# that only sets a flag), so the CPU can stay in light sleep between touches. Feedback plays
+# in its own task. BLE irq callbacks only verify, persist and queue.
 import asyncio
 
 from device import battery, bthome, command, gatt, timing
@@ -48,6 +50,12 @@ class Button:
         self._pending = []
         self._wake = asyncio.Event()
         self._conns = set()
+        # Set by the touch pin's rising-edge irq. ThreadSafeFlag on a board (safe from a hard
+        # irq); the hosts' pin irqs run on the event loop, where an Event does the same job.
+        self._touched = asyncio.ThreadSafeFlag() if hasattr(asyncio, "ThreadSafeFlag") else asyncio.Event()
+        self._edge_wake = hasattr(touch, "irq")
+        if self._edge_wake:
+            touch.irq(handler=self._on_touch_edge, trigger=touch.IRQ_RISING)
 
     # --- boot -----------------------------------------------------------------------------
 
@@ -84,7 +92,15 @@ class Button:
                 self._announce(code, now)
             if self._adv == _ADV_BURST and clock.ticks_diff(now, self._burst_started) >= timing.BURST_MS:
                 self._advertise_idle()
-            await clock.sleep_ms(timing.SAMPLE_MS)
+            if self._edge_wake and self._adv == _ADV_IDLE and self._gestures.idle():
+                await self._touched.wait()  # nothing to time: sleep until the pad is touched
+                if hasattr(self._touched, "clear"):
+                    self._touched.clear()
+            else:
+                await clock.sleep_ms(timing.SAMPLE_MS)
+
+    def _on_touch_edge(self, pin):
+        self._touched.set()  # irq context: no allocation, just wake the touch loop
 
     def _announce(self, code, now):
         self._emit("gesture", code)

@@ -2,8 +2,10 @@
 #
 # Fed one sample at a time (level, now_ms); pure state machine with no board access, so the
 # unix port and CPython run it unchanged. Debounce first (a level counts once it held for
-# DEBOUNCE_MS, dated from when it started), then phantom rejection (touches shorter than
-# MIN_TOUCH_MS are dropped; a pad held past STUCK_MS is ignored until released).
+# DEBOUNCE_MS; a touch runs from its first contact to its final release, so chatter or a
+# dropout at either end does not shorten it), then phantom rejection (touches shorter than MIN_TOUCH_MS
+# are dropped; a pad held past STUCK_MS is ignored until released). A double tap's gap does
+# not time out while a new touch is still being debounced.
 # Gesture codes are the BTHome button event values so they go on the air unchanged.
 try:
     from micropython import const
@@ -38,6 +40,8 @@ class GestureRecognizer:
         self._raw = False
         self._raw_since = 0
         self._stable = False
+        self._leading = False  # raw left the stable level and has not settled back yet
+        self._lead_at = 0  # when it first left
         self._state = _IDLE
         self._down_at = 0
         self._up_at = 0
@@ -59,12 +63,25 @@ class GestureRecognizer:
         if level != self._raw:
             self._raw = level
             self._raw_since = now
+            if level != self._stable and not self._leading:
+                self._leading = True
+                self._lead_at = now
+        elif self._leading and level == self._stable and (
+            self._diff(now, self._raw_since) >= timing.DEBOUNCE_MS
+        ):
+            self._leading = False  # it settled back: that was a glitch, forget when it began
         if self._raw != self._stable and self._diff(now, self._raw_since) >= timing.DEBOUNCE_MS:
             self._stable = self._raw
+            self._leading = False
             if self._stable:
-                return self._on_down(self._raw_since)
-            return self._on_up(self._raw_since)
+                return self._on_down(self._lead_at)  # first contact, before any chatter
+            return self._on_up(self._raw_since)  # final release, after any chatter
         return self._on_tick(now)
+
+    def idle(self):
+        """Nothing in progress: pad released and settled, no gesture pending or being timed."""
+        return (self._state == _IDLE and not self._raw and not self._stable
+                and not self._leading and self._pending == NONE)
 
     def _on_down(self, t):
         if self._state == _IDLE:
@@ -101,7 +118,7 @@ class GestureRecognizer:
                 self._pending = LONG_PRESS
                 return TAP
             return LONG_PRESS
-        if state == _GAP and self._diff(now, self._up_at) > timing.DOUBLE_GAP_MS:
+        if state == _GAP and not self._leading and self._diff(now, self._up_at) > timing.DOUBLE_GAP_MS:
             self._state = _IDLE
             return TAP
         if state == _HELD and self._diff(now, self._down_at) >= timing.STUCK_MS:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -99,6 +100,7 @@ class SimButton:
         tx_power: int = -4,
         speed: float = 1.0,
         battery_mv: int = 4000,
+        slow_repeat_s: float = 0.0,
     ) -> None:
         if len(key) != KEY_LEN:
             raise ValueError("a button key is 16 bytes")
@@ -111,6 +113,7 @@ class SimButton:
         self._tx_power = tx_power
         self._speed = speed
         self._battery_mv = battery_mv
+        self._slow_repeat_s = slow_repeat_s
         self._outputs: list[Feedback] = []
         self._output_added = asyncio.Event()
         self._gesture_waiters: list[asyncio.Future[str]] = []
@@ -121,9 +124,10 @@ class SimButton:
         self._firmware: Button | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._clock: LoopClock | None = None
+        self.radio_activity = bluetooth.RadioActivity()  # replaced by the radio's at start()
         self.touch = machine.Pin(1, machine.Pin.IN)
-        self.motor = machine.PWM(machine.Pin(2))
-        self.led = neopixel.NeoPixel(machine.Pin(3), 1)
+        self.motor = machine.PWM(machine.Pin(2), now=_loop_time)
+        self.led = neopixel.NeoPixel(machine.Pin(3), 1, now=_loop_time)
         self.battery = machine.ADC(machine.Pin(4), microvolts=battery_mv * 1000 // 2)
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -152,7 +156,10 @@ class SimButton:
             raise SimButtonError(f"air refused {self._address}: {welcome}")
         self._writer = writer
         self._clock = LoopClock(self._speed)
-        self._ble = bluetooth.BLE(_AirLink(writer), self._address, speed=self._speed)
+        self._ble = bluetooth.BLE(
+            _AirLink(writer), self._address, speed=self._speed, slow_repeat_s=self._slow_repeat_s
+        )
+        self.radio_activity = self._ble.activity
         self._state_dir.mkdir(parents=True, exist_ok=True)
         firmware = Button(
             self._ble, self.touch, self.motor, self.led, self.battery,
@@ -216,7 +223,7 @@ class SimButton:
         try:
             for level, ms in trace:
                 self.touch.value(level)
-                await clock.sleep_ms(ms)
+                await asyncio.sleep(ms / 1000 / clock.speed)  # the person's time, not a wake
             async with asyncio.timeout(RECOGNISE_TIMEOUT_S / self._speed):
                 got = await waiter
         except TimeoutError as ex:
@@ -229,6 +236,22 @@ class SimButton:
                 self._gesture_waiters.remove(waiter)
         if got != gesture_name:
             raise GestureMismatchError(gesture_name, got)
+
+    async def play_trace(self, steps: tuple[tuple[int, int], ...]) -> None:
+        """Drive the touch pad with ``(level, ms)`` steps in firmware time; ends released.
+        Unlike press(), this does not wait for (or check) what the firmware recognised."""
+        clock = self._require_clock()
+        try:
+            for level, ms in steps:
+                self.touch.value(level)
+                await asyncio.sleep(ms / 1000 / clock.speed)  # the person's time, not a wake
+        finally:
+            self.touch.value(0)
+
+    @property
+    def cpu_wakes(self) -> int:
+        """How often the firmware's clock slept and woke (touch samples, rhythm steps)."""
+        return self._clock.wakes if self._clock is not None else 0
 
     async def move(self, x: float, y: float) -> None:
         self._x, self._y = x, y
@@ -360,6 +383,14 @@ class SimButton:
                 return {"op": "rsp", "req": message["req"],
                         "status": protocol.ATT_UNLIKELY_ERROR, "data": ""}
         return None
+
+
+def _loop_time() -> float:
+    """Event-loop time for output traces (virtual in a scenario); monotonic off the loop."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
 
 
 def _aes(key: bytes) -> Any:

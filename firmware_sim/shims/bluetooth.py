@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 _LOGGER = logging.getLogger(__name__)
@@ -48,7 +50,69 @@ DEFAULT_BUFFER: Final = 20  # MicroPython's default attribute size (ATT MTU 23 m
 MIN_REPEAT_S: Final = 0.1
 _BASE_UUID_TAIL: Final = "-0000-1000-8000-00805f9b34fb"
 
+# Advertising at this interval or slower is "slow" (idle/presence) for slow_repeat_s.
+SLOW_INTERVAL_S: Final = 0.5
+
 IrqHandler = Callable[[int, tuple[Any, ...]], int | None]
+
+
+def _now() -> float:
+    """Event-loop time (virtual under a scenario), or monotonic outside a loop."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
+
+
+@dataclass(slots=True)
+class AdvertisingSpan:
+    """One advertising set that ran from ``start`` to ``end`` (loop seconds)."""
+
+    start: float
+    end: float
+    interval_us: int
+    payload_len: int
+
+    @property
+    def events(self) -> float:
+        """Advertising events the controller would have sent (one per interval)."""
+        return max(self.end - self.start, 0.0) * 1e6 / self.interval_us
+
+
+@dataclass(slots=True)
+class RadioActivity:
+    """What the radio did, exactly, for the energy model and ground truth."""
+
+    spans: list[AdvertisingSpan] = field(default_factory=list)
+    connection_s: float = 0.0
+    connections: int = 0
+    _open_span: AdvertisingSpan | None = None
+    _open_conns: dict[int, float] = field(default_factory=dict)
+
+    def start_advertising(self, now: float, interval_us: int, payload_len: int) -> None:
+        self.stop_advertising(now)
+        self._open_span = AdvertisingSpan(now, now, interval_us, payload_len)
+
+    def stop_advertising(self, now: float) -> None:
+        if self._open_span is not None:
+            self._open_span.end = now
+            self.spans.append(self._open_span)
+            self._open_span = None
+
+    def connected(self, now: float, conn: int) -> None:
+        self.connections += 1
+        self._open_conns[conn] = now
+
+    def disconnected(self, now: float, conn: int) -> None:
+        began = self._open_conns.pop(conn, None)
+        if began is not None:
+            self.connection_s += now - began
+
+    def close(self, now: float) -> None:
+        """Account open spans and connections up to ``now`` (end of a run)."""
+        self.stop_advertising(now)
+        for conn in list(self._open_conns):
+            self.disconnected(now, conn)
 
 
 class AirLink(Protocol):
@@ -108,13 +172,19 @@ class _Attribute:
 
 
 class BLE:
+    """``slow_repeat_s`` thins out slow (>= 0.5 s) advertising on the air, for long virtual-time
+    scenarios; the radio's activity is logged exactly in ``activity`` regardless."""
+
     def __init__(
-        self, link: AirLink, address: str, *, speed: float = 1.0, min_repeat_s: float = MIN_REPEAT_S
+        self, link: AirLink, address: str, *, speed: float = 1.0, min_repeat_s: float = MIN_REPEAT_S,
+        slow_repeat_s: float = 0.0,
     ) -> None:
         self._link = link
         self._address = address.upper()
         self._speed = speed
         self._min_repeat_s = min_repeat_s
+        self._slow_repeat_s = slow_repeat_s
+        self.activity = RadioActivity()
         self._active = False
         self._irq: IrqHandler | None = None
         self._attrs: dict[int, _Attribute] = {}
@@ -158,7 +228,10 @@ class BLE:
         if len(payload) > 31:
             raise ValueError("legacy advertising data is at most 31 bytes")
         self.advertising = payload
-        period = max(interval_us / 1e6, self._min_repeat_s) / self._speed
+        self.activity.start_advertising(_now(), interval_us, len(payload))
+        interval_s = interval_us / 1e6
+        floor = self._slow_repeat_s if interval_s >= SLOW_INTERVAL_S else self._min_repeat_s
+        period = max(interval_s, floor) / self._speed
         self._adv_task = asyncio.get_running_loop().create_task(
             self._advertise(payload, period), name=f"adv {self._address}"
         )
@@ -216,6 +289,7 @@ class BLE:
 
     def deliver_connect(self, conn: int, central: str) -> None:
         self._connections.add(conn)
+        self.activity.connected(_now(), conn)
         # A MicroPython peripheral stops advertising when a central connects.
         self._stop_advertising(announce=True)
         self._fire(IRQ_CENTRAL_CONNECT, (conn, 0, bytes.fromhex(central.replace(":", ""))))
@@ -223,6 +297,7 @@ class BLE:
     def deliver_disconnect(self, conn: int) -> None:
         if conn in self._connections:
             self._connections.discard(conn)
+            self.activity.disconnected(_now(), conn)
             self._fire(IRQ_CENTRAL_DISCONNECT, (conn, 0, b"\x00" * 6))
 
     def deliver_write(self, conn: int, handle: int, data: bytes) -> int:
@@ -279,6 +354,7 @@ class BLE:
             raise OSError("bluetooth is not active; call BLE.active(True) first")
 
     def _stop_advertising(self, *, announce: bool = False) -> None:
+        self.activity.stop_advertising(_now())
         if self._adv_task is not None:
             self._adv_task.cancel()
             self._adv_task = None

@@ -15,6 +15,7 @@ class LoopClock:
             raise ValueError("clock speed must be positive")
         self.speed = speed
         self._origin = asyncio.get_running_loop().time()
+        self.wakes = 0  # sleep_ms calls: each is a CPU wake-up on a board (energy model)
 
     def ticks_ms(self) -> int:
         return int((asyncio.get_running_loop().time() - self._origin) * 1000 * self.speed)
@@ -23,4 +24,5 @@ class LoopClock:
         return a - b  # never wraps: CPython ints are unbounded
 
     async def sleep_ms(self, ms: int) -> None:
+        self.wakes += 1
         await asyncio.sleep(max(ms, 0) / 1000 / self.speed)

@@ -14,27 +14,42 @@ class Pin:
     OUT: Final = 3
     PULL_UP: Final = 1
     PULL_DOWN: Final = 2
+    IRQ_FALLING: Final = 1
+    IRQ_RISING: Final = 2
 
     def __init__(self, ident: int | str, mode: int = -1, pull: int = -1, *, value: int = 0) -> None:
         self.ident = ident
         self.mode = mode
         self.pull = pull
         self._value = value
+        self._handler: Callable[[Pin], object] | None = None
+        self._trigger = 0
 
     def value(self, new: int | None = None) -> int:
-        """Read the level, or (as an output, or the simulator driving an input) set it."""
+        """Read the level, or (as an output, or the simulator driving an input) set it.
+        Setting it fires the irq handler on a matching edge, as the board's GPIO would."""
         if new is not None:
-            self._value = 1 if new else 0
+            old, self._value = self._value, 1 if new else 0
+            if self._handler is not None and self._value != old:
+                edge = self.IRQ_RISING if self._value else self.IRQ_FALLING
+                if self._trigger & edge:
+                    self._handler(self)
         return self._value
+
+    def irq(
+        self, handler: Callable[[Pin], object] | None = None, trigger: int = IRQ_FALLING | IRQ_RISING
+    ) -> None:
+        self._handler = handler
+        self._trigger = trigger
 
     def __call__(self, new: int | None = None) -> int:
         return self.value(new)
 
     def on(self) -> None:
-        self._value = 1
+        self.value(1)
 
     def off(self) -> None:
-        self._value = 0
+        self.value(0)
 
 
 class PWM:

@@ -146,11 +146,18 @@ class UnixPortButton:
         self._tasks.append(
             loop.create_task(self._drain_output(self._process.stdout), name="port stdout")
         )
+        exited = loop.create_task(self._process.wait(), name="port exit")
         try:
             async with asyncio.timeout(START_TIMEOUT_S):
-                reader, self._writer = await self._connected
+                # A port that cannot join the air exits at once: do not wait out the timeout.
+                await asyncio.wait((self._connected, exited), return_when=asyncio.FIRST_COMPLETED)
+                if not self._connected.done():
+                    await self._tasks[0]  # the traceback, for the error message
+                    raise ConnectionError("the port exited before connecting")  # noqa: TRY301 - one handler for every way booting fails
+                reader, self._writer = self._connected.result()
                 first = json.loads(await reader.readline())
         except (TimeoutError, ValueError, ConnectionError) as ex:
+            exited.cancel()
             await self.stop()
             raise UnixPortError(
                 f"{self._address}: the unix port did not boot: {self.output_tail()}"
@@ -158,6 +165,7 @@ class UnixPortButton:
         if first.get("op") != "ready":
             await self.stop()
             raise UnixPortError(f"{self._address}: the unix port refused to boot: {first}")
+        exited.cancel()
         self._tasks.append(loop.create_task(self._read_control(reader), name="port control"))
 
     async def stop(self) -> None:
@@ -201,14 +209,16 @@ class UnixPortButton:
     # --- what a person does -----------------------------------------------------------------
 
     async def press(self, gesture_name: Gesture) -> None:
-        """Touch the pad with a realistic trace; return once the firmware recognised it."""
+        """Touch the pad with a realistic trace; return once the firmware recognised it and
+        built its advert (the host provisions the key, so every gesture goes on the air)."""
         trace = TRACES.get(gesture_name)
         if trace is None:
             raise ValueError(f"unknown gesture {gesture_name!r}")
-        seen = len(self.gestures)
+        seen, sent = len(self.gestures), len(self.adverts)
         self._send({"op": "press", "trace": [list(step) for step in trace]})
         await self._wait(
-            lambda: len(self.gestures) > seen, RECOGNISE_TIMEOUT_S + sum(ms for _, ms in trace) / 1e3,
+            lambda: len(self.gestures) > seen and len(self.adverts) > sent,
+            RECOGNISE_TIMEOUT_S + sum(ms for _, ms in trace) / 1e3,
             f"the firmware recognised no gesture for a {gesture_name}",
         )
         got = self.gestures[seen]

@@ -43,17 +43,17 @@ class PhoneNotifier:
 
     async def notify(self, kind: SignalKind, partner: str) -> bool:
         """Send one notification; True if every configured service accepted it."""
+        title, body = MESSAGES[kind]
+        return await self.notify_text(title.format(partner=partner), body.format(partner=partner))
+
+    async def notify_text(self, title: str, body: str) -> bool:
+        """Send one notification with this title and body; True if every service accepted it."""
         if not self.configured:
             return False
-        title, body = MESSAGES[kind]
         try:
             return bool(
                 await asyncio.wait_for(
-                    asyncio.to_thread(
-                        self._apprise.notify,
-                        body=body.format(partner=partner),
-                        title=title.format(partner=partner),
-                    ),
+                    asyncio.to_thread(self._apprise.notify, body=body, title=title),
                     timeout=NOTIFY_TIMEOUT_S,
                 ),
             )

@@ -9,15 +9,30 @@ Presence-aware routing and quiet hours build on this (they decide *whether* and 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final, Protocol
 
 from hub.ble.feedback import FeedbackSender
 from hub.delivery.phone import PhoneNotifier
 from hub.errors import FeedbackError
-from hub.events import Channel, Fate, SignalRecord
+from hub.events import Channel, Fate, SignalKind, SignalRecord
 from hub.store.buttons import ButtonRegistry
 
 _LOGGER = logging.getLogger(__name__)
+
+
+# How each kind is named in a summary ("3 thinking of you, 1 celebrate").
+SUMMARY_WORDS: Final = {
+    SignalKind.THINKING_OF_YOU: "thinking of you",
+    SignalKind.CELEBRATE: "proud of you",
+    SignalKind.NEED_YOU: "I need you",
+    SignalKind.FELT_IT: "felt it",
+    SignalKind.SHARED_MOMENT: "shared moment",
+}
+# A summary is gentle: the softest haptic, once, whatever it summarises.
+SUMMARY_LOOK: Final = SignalKind.FELT_IT
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +40,21 @@ class Outcome:
     fate: Fate
     channel: Channel | None
     reason: str | None
+
+
+class Reach(Protocol):
+    """How a signal reaches the person who lives here (their button, else their phone)."""
+
+    async def deliver(self, signal: SignalRecord, look: SignalKind | None = None) -> Outcome: ...
+
+    async def deliver_summary(self, signals: Sequence[SignalRecord], why: str) -> Outcome: ...
+
+
+def summary_text(signals: Sequence[SignalRecord], partner: str, why: str) -> tuple[str, str]:
+    counts = Counter(s.kind for s in signals)
+    parts = ", ".join(f"{n} {SUMMARY_WORDS[k]}" for k, n in counts.most_common())
+    touches = "touch" if len(signals) == 1 else "touches"
+    return f"{len(signals)} {touches} from {partner}", f"{why}, {partner} reached out: {parts}."
 
 
 class DeliveryRouter:
@@ -43,20 +73,38 @@ class DeliveryRouter:
         self._feedback = feedback
         self._phone = phone
 
-    async def deliver(self, signal: SignalRecord) -> Outcome:
+    async def deliver(self, signal: SignalRecord, look: SignalKind | None = None) -> Outcome:
+        """Button (with ``look``, default the signal's own kind), else phone."""
+        kind = look or signal.kind
         reasons: list[str] = []
+        if await self._button(kind, reasons):
+            return Outcome(Fate.DELIVERED, Channel.BUTTON, None)
+        if await self._phone.notify(kind, self._partner):
+            return Outcome(Fate.DELIVERED, Channel.PHONE, "; ".join(reasons) or None)
+        reasons.append("phone notification failed" if self._phone.configured else "no phone configured")
+        return Outcome(Fate.FAILED, None, "; ".join(reasons))
+
+    async def deliver_summary(self, signals: Sequence[SignalRecord], why: str) -> Outcome:
+        """Many held signals as one gentle touch on the button, else one phone notification."""
+        reasons: list[str] = []
+        if await self._button(SUMMARY_LOOK, reasons):
+            return Outcome(Fate.DELIVERED, Channel.BUTTON, None)
+        title, body = summary_text(signals, self._partner, why)
+        if await self._phone.notify_text(title, body):
+            return Outcome(Fate.DELIVERED, Channel.PHONE, "; ".join(reasons) or None)
+        reasons.append("phone notification failed" if self._phone.configured else "no phone configured")
+        return Outcome(Fate.FAILED, None, "; ".join(reasons))
+
+    async def _button(self, kind: SignalKind, reasons: list[str]) -> bool:
         buttons = [b for b in self._registry.by_owner(self._person) if b.kind == "heartline"]
         if not buttons:
             reasons.append("no button registered")
         for button in buttons:
             try:
-                await self._feedback.send(button, signal.kind)
+                await self._feedback.send(button, kind)
             except FeedbackError as ex:
                 _LOGGER.info("button %d did not confirm: %s", button.id, ex)
                 reasons.append(f"button {button.id}: {ex.reason}")
                 continue
-            return Outcome(Fate.DELIVERED, Channel.BUTTON, None)
-        if await self._phone.notify(signal.kind, self._partner):
-            return Outcome(Fate.DELIVERED, Channel.PHONE, "; ".join(reasons) or None)
-        reasons.append("phone notification failed" if self._phone.configured else "no phone configured")
-        return Outcome(Fate.FAILED, None, "; ".join(reasons))
+            return True
+        return False

@@ -26,15 +26,41 @@ from hub.events import Channel, Fate, SignalKind, SignalRecord
 from hub.relay.envelope import Envelope, EnvelopeCodec, new_message_id
 from hub.relay.mqtt_link import Inbound, MqttLink
 from hub.store.database import Database
-from hub.store.relay_queue import InboxLedger, Outbox, OutboxItem
+from hub.store.holds import Relation, SignalLinks
+from hub.store.relay_queue import RESEND_FIRST_S, InboxLedger, Outbox, OutboxItem
 from hub.store.signals import SignalLog
 
 _LOGGER = logging.getLogger(__name__)
 
 # How often the publisher looks at the outbox even when nothing woke it (covers failures).
 OUTBOX_SWEEP_S: Final = 5.0
+# A publish the broker has not confirmed in this long is given up *locally*: the item stays in
+# the outbox and the next sweep publishes it again (the receiver de-duplicates by id). Covers a
+# PUBACK lost with a connection paho believes is still alive.
+PUBLISH_TIMEOUT_S: Final = 30.0
+# A message that could not be stored (disk full, database locked) is kept unacknowledged in
+# memory and its commit retried this often; the broker redelivers it if the hub dies meanwhile.
+STORE_RETRY_S: Final = 2.0
 # Fates a receiver reports in a receipt; a signal still being delivered has none yet.
 _SETTLED: Final = frozenset({Fate.DELIVERED, Fate.HELD, Fate.FAILED})
+# Receipts can cross (a re-receipt of "held" after "delivered"): a fate never moves backwards.
+_FATE_RANK: Final = {
+    Fate.QUEUED: 0,
+    Fate.SENT: 1,
+    Fate.RECEIVED: 2,
+    Fate.HELD: 3,
+    Fate.DELIVERED: 4,
+    Fate.FAILED: 4,
+}
+# Body keys that link a signal to an earlier one (see hub.delivery.moments).
+_LINK_KEYS: Final[tuple[Relation, ...]] = ("felt", "moment")
+MAX_LINK_LENGTH: Final = 64
+
+Shaper = Callable[[SignalKind], tuple[SignalKind, Mapping[str, str]]]
+
+
+def _unshaped(kind: SignalKind) -> tuple[SignalKind, Mapping[str, str]]:
+    return kind, {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +82,22 @@ class Relay:
         clock: Clock,
         bus: UpdateBus,
         deliver: Callable[[SignalRecord], None],
+        shape: Shaper = _unshaped,
+        resend_first_s: float = RESEND_FIRST_S,
     ) -> None:
         self.identity = identity
         self._db = db
         self._signals = SignalLog(db)
-        self._outbox = Outbox(db)
+        self._outbox = Outbox(db, resend_first_s=resend_first_s)
         self._inbox = InboxLedger(db)
         self._link = link
         self._codec = codec
         self._clock = clock
         self._bus = bus
         self._deliver = deliver
+        self._shape = shape
+        self._links = SignalLinks(db)
+        self._unstored: list[Inbound] = []
         self._wake = asyncio.Event()
         self._in_flight: set[str] = set()
         self.rejected: Counter[str] = Counter()
@@ -79,6 +110,7 @@ class Relay:
 
     def send_signal(self, kind: SignalKind) -> SignalRecord:
         """Commit a new signal to the log and the outbox; it is published as soon as possible."""
+        kind, links = self._shape(kind)
         now = self._clock.now()
         with self._db.transaction():
             record = SignalRecord(
@@ -94,7 +126,11 @@ class Relay:
                 updated_at=now,
             )
             self._signals.add(record)
-            self._enqueue(record.id, "signal", record.seq, {"signal": kind.value, "person": record.sender})
+            for relation in _LINK_KEYS:
+                if relation in links:
+                    self._links.add(record.id, relation, links[relation])
+            body = {"signal": kind.value, "person": record.sender, **links}
+            self._enqueue(record.id, "signal", record.seq, body)
         self._announce(record.id)
         self._wake.set()
         return record
@@ -125,6 +161,10 @@ class Relay:
             message_id, topic, self._codec.seal(envelope), envelope.at, needs_receipt=kind == "signal"
         )
 
+    def poke(self) -> None:
+        """Look at the outbox now (e.g. after the clock moved)."""
+        self._wake.set()
+
     # -- running -------------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -145,24 +185,46 @@ class Relay:
 
     async def _publish(self, item: OutboxItem) -> None:
         try:
-            self._outbox.mark_attempt(item.id)
-            await self._link.publish(item.topic, item.payload)
-        except RelayError as ex:
-            _LOGGER.warning("publishing %s failed (%s); it stays in the outbox", item.id, ex)
+            with self._db.transaction():
+                self._outbox.mark_attempt(item.id)
+            await asyncio.wait_for(self._link.publish(item.topic, item.payload), PUBLISH_TIMEOUT_S)
+        except (RelayError, TimeoutError) as ex:
+            _LOGGER.warning("publishing %s failed (%r); it stays in the outbox", item.id, ex)
+            return
+        except sqlite3.Error:
+            _LOGGER.exception("cannot update the outbox for %s; trying again later", item.id)
             return
         finally:
             self._in_flight.discard(item.id)
-        with self._db.transaction():
-            self._outbox.confirmed(item, self._clock.now())
-            record = self._signals.get(item.id)
-            if record is not None and record.fate is Fate.QUEUED:
-                self._signals.set_fate(item.id, Fate.SENT, self._clock.now())
+        try:
+            with self._db.transaction():
+                self._outbox.confirmed(item, self._clock.now())
+                record = self._signals.get(item.id)
+                if record is not None and record.fate is Fate.QUEUED:
+                    self._signals.set_fate(item.id, Fate.SENT, self._clock.now())
+        except sqlite3.Error:
+            # Still in the outbox as unconfirmed: published again later, de-duplicated there.
+            _LOGGER.exception("cannot record the broker's confirmation of %s", item.id)
+            return
         self._announce(item.id)
 
     async def _receiver(self) -> None:
         while True:
-            message = await self._link.messages.get()
-            self._receive(message)
+            try:
+                message = await asyncio.wait_for(self._link.messages.get(), STORE_RETRY_S)
+            except TimeoutError:
+                message = None
+            if self._unstored:
+                waiting, self._unstored = self._unstored, []
+                for earlier in waiting:
+                    self._receive(earlier)
+            if message is not None:
+                self._receive(message)
+
+    @property
+    def unstored(self) -> int:
+        """Messages received but not yet stored (so not acknowledged): non-zero means trouble."""
+        return len(self._unstored)
 
     def _receive(self, message: Inbound) -> None:
         try:
@@ -175,10 +237,11 @@ class Relay:
             return
         try:
             record, resend = self._commit(envelope)
-        except sqlite3.Error:
-            # Not acknowledged: the broker keeps it and redelivers after the next reconnect.
-            _LOGGER.exception("cannot store relay message %s; left with the broker", envelope.id)
+        except sqlite3.Error as ex:
+            # Not acknowledged: retried here, and the broker redelivers it if this hub dies.
+            _LOGGER.error("cannot store relay message %s (%s); not acknowledged, retrying", envelope.id, ex)  # noqa: TRY400
             self.rejected["store_failed"] += 1
+            self._unstored.append(message)
             return
         self._link.ack(message)
         if record is not None:
@@ -218,6 +281,10 @@ class Relay:
                 updated_at=now,
             )
             self._signals.add(record)
+            for relation in _LINK_KEYS:
+                ref = envelope.body.get(relation)
+                if isinstance(ref, str) and 0 < len(ref) <= MAX_LINK_LENGTH:
+                    self._links.add(record.id, relation, ref)
             return record, None
 
     def _apply_receipt(self, envelope: Envelope) -> None:
@@ -234,6 +301,8 @@ class Relay:
             self.rejected["bad_receipt"] += 1
             return
         self._outbox.receipt_arrived(ref)
+        if _FATE_RANK[fate] < _FATE_RANK[known.fate]:
+            return  # an older receipt arriving late (e.g. "held" after "delivered")
         reason = body.get("reason")
         self._signals.set_fate(
             ref,

@@ -24,13 +24,14 @@ class OutboxItem:
     attempts: int
 
 
-def resend_delay(attempts: int) -> timedelta:
-    return timedelta(seconds=min(RESEND_CAP_S, RESEND_FIRST_S * 2 ** max(0, attempts - 1)))
+def resend_delay(attempts: int, first_s: float = RESEND_FIRST_S, cap_s: float = RESEND_CAP_S) -> timedelta:
+    return timedelta(seconds=min(cap_s, first_s * 2 ** min(32, max(0, attempts - 1))))
 
 
 class Outbox:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, resend_first_s: float = RESEND_FIRST_S) -> None:
         self._db = db
+        self._resend_first_s = resend_first_s
 
     def put(self, item_id: str, topic: str, payload: bytes, at: datetime, *, needs_receipt: bool) -> None:
         self._db.connection.execute(
@@ -61,7 +62,7 @@ class Outbox:
             return
         self._db.connection.execute(
             "UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
-            ((now + resend_delay(item.attempts + 1)).isoformat(), item.id),
+            ((now + resend_delay(item.attempts + 1, self._resend_first_s)).isoformat(), item.id),
         )
 
     def receipt_arrived(self, item_id: str) -> None:

@@ -63,6 +63,47 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         id           TEXT PRIMARY KEY,
         received_at  TEXT NOT NULL
     ) STRICT;
+
+    -- Received signals held on purpose (quiet hours, rate limit) until release_at; a row
+    -- leaves when the held signal was delivered (or failed) in a summary.
+    CREATE TABLE holds (
+        signal_id   TEXT PRIMARY KEY REFERENCES signals (id),
+        reason      TEXT NOT NULL CHECK (reason IN ('quiet_hours', 'rate_limit')),
+        release_at  TEXT NOT NULL
+    ) STRICT;
+
+    -- How signals answer each other: a felt_it reply names the signal it answers
+    -- ('felt'), a touch made within seconds of the partner's names it ('moment').
+    CREATE TABLE signal_links (
+        signal_id   TEXT NOT NULL,
+        relation    TEXT NOT NULL CHECK (relation IN ('felt', 'moment')),
+        ref         TEXT NOT NULL,
+        PRIMARY KEY (signal_id, relation)
+    ) STRICT;
+    CREATE INDEX signal_links_by_ref ON signal_links (ref, relation);
+    """,
+    # 1 -> 2: presence sessions (hub/store/presence.py, issue 6). Kept in its own string so a
+    # migration appended by another change stays a separate, clearly ordered step.
+    """
+    -- One row per stay of a person near this hub. Wall times are ISO-8601 UTC; *_mono are the
+    -- same instants on the monotonic clock of the hub run ``run_id``, so an NTP step during that
+    -- run re-dates them correctly.
+    CREATE TABLE presence_sessions (
+        id              INTEGER PRIMARY KEY,
+        person          TEXT NOT NULL,
+        hub             TEXT NOT NULL,
+        arrived_at      TEXT NOT NULL,
+        left_at         TEXT,                   -- NULL while the session is open
+        last_seen_at    TEXT NOT NULL,          -- an open session is closed here after a restart
+        confidence      REAL NOT NULL DEFAULT 1.0 CHECK (confidence >= 0.0 AND confidence <= 1.0),
+        close_reason    TEXT CHECK (close_reason IN ('left', 'restart')),
+        run_id          TEXT NOT NULL,
+        arrived_mono    REAL,
+        left_mono       REAL,
+        last_seen_mono  REAL
+    ) STRICT;
+    CREATE INDEX presence_by_time ON presence_sessions (hub, arrived_at);
+    CREATE UNIQUE INDEX presence_one_open ON presence_sessions (person, hub) WHERE left_at IS NULL;
     """,
 )
 

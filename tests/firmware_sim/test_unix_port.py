@@ -6,22 +6,17 @@ import asyncio
 import os
 import subprocess
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from firmware_sim.air.radio_model import RadioConditions
 from firmware_sim.air.server import AirServer
+from firmware_sim.scenario.hub_ear import HubEar
 from firmware_sim.unix_port import UnixPortButton, UnixPortError, find_micropython
 from firmware_sim.unix_port.host import BOARD_DIR
-from hub.ble.feedback import FeedbackSender
-from hub.ble.ingest import AdvertIngest
-from hub.ble.transport import SimTransport, make_transport
 from hub.clock import SystemClock
-from hub.events import Gesture, SignalKind, TouchEvent
-from hub.store.buttons import ButtonRecord, ButtonRegistry
-from hub.store.database import open_database
+from hub.events import Gesture, SignalKind
 from tests.device.vectors import decode
 
 KEY = bytes.fromhex("231d39c1d7cc1ab1aee224cd096db932")
@@ -29,71 +24,41 @@ ADDRESS = "54:48:E6:8F:80:A5"
 HUB_RADIO = "B8:27:EB:00:00:0A"
 
 
-@dataclass
-class HubSide:
-    air: AirServer
-    transport: SimTransport
-    registry: ButtonRegistry
-    ingest: AdvertIngest
-    record: ButtonRecord
-    events: asyncio.Queue[TouchEvent]
+@pytest.fixture
+async def air() -> AsyncIterator[AirServer]:
+    server = AirServer(RadioConditions(noise_sigma_db=2.0))
+    server.place(HUB_RADIO, 0.0, 0.0)
+    async with server:
+        yield server
 
 
 @pytest.fixture
-async def hub_side(tmp_path: Path) -> AsyncIterator[HubSide]:
-    air = AirServer(RadioConditions(noise_sigma_db=2.0))
-    air.place(HUB_RADIO, 0.0, 0.0)
-    async with air:
-        db = open_database(tmp_path / "hub")
-        registry = ButtonRegistry(db)
-        record = registry.upsert(ADDRESS, "heartline", KEY, "Alex")
-        ingest = AdvertIngest(registry, SystemClock())
-        transport = make_transport(f"sim:127.0.0.1:{air.port}/{HUB_RADIO}")
-        assert isinstance(transport, SimTransport)
-        await transport.open()
-        scanner = transport.scanner(ingest.on_advert)
-        events: asyncio.Queue[TouchEvent] = asyncio.Queue()
-
-        async def pump() -> None:
-            async for event in ingest.events():
-                await events.put(event)
-
-        pumping = asyncio.create_task(pump())
-        await scanner.start()
-        try:
-            yield HubSide(air, transport, registry, ingest, record, events)
-        finally:
-            await scanner.stop()
-            pumping.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await pumping
-            await transport.close()
-            db.close()
+async def hub(air: AirServer, tmp_path: Path) -> AsyncIterator[HubEar]:
+    async with HubEar(air.address, HUB_RADIO, tmp_path / "hub", SystemClock()) as ear:
+        ear.register(ADDRESS, KEY, "Alex")
+        yield ear
 
 
 @pytest.fixture
-async def port_button(hub_side: HubSide, tmp_path: Path) -> AsyncIterator[UnixPortButton]:
+async def port_button(air: AirServer, hub: HubEar, tmp_path: Path) -> AsyncIterator[UnixPortButton]:
     async with UnixPortButton(
-        air=hub_side.air.address, address=ADDRESS, key=KEY, state_dir=tmp_path / "button", x=2.0
+        air=air.address, address=ADDRESS, key=KEY, state_dir=tmp_path / "button", x=2.0
     ) as button:
         yield button
 
 
 async def test_touch_advert_hub_haptic_round_trip(
-    hub_side: HubSide, port_button: UnixPortButton
+    hub: HubEar, port_button: UnixPortButton
 ) -> None:
     pid = port_button.pid
     assert pid is not None
     await port_button.press("tap")
+    event = await hub.next_event()
     assert decode(ADDRESS, port_button.adverts[-1], KEY)["event"] == "press"
-
-    async with asyncio.timeout(5):
-        event = await hub_side.events.get()
     assert (event.address, event.gesture, event.owner) == (ADDRESS, Gesture.TAP, "Alex")
     assert event.battery == 85
 
-    sender = FeedbackSender(hub_side.transport, hub_side.registry, timeout_s=10.0)
-    await sender.send(hub_side.record, SignalKind.NEED_YOU)
+    await hub.send_feedback(ADDRESS, SignalKind.NEED_YOU)
     played = await port_button.wait_for_output()
     assert played.pattern == "need_you"
     assert any(duty > 0 for _, duty in port_button.motor_trace)
@@ -105,30 +70,30 @@ async def test_touch_advert_hub_haptic_round_trip(
 
 
 async def test_every_gesture_is_heard_by_the_hub(
-    hub_side: HubSide, port_button: UnixPortButton
+    hub: HubEar, port_button: UnixPortButton
 ) -> None:
     for name, expected in (("double_tap", Gesture.DOUBLE_TAP), ("long_press", Gesture.LONG_PRESS)):
         await port_button.press(name)  # type: ignore[arg-type]
-        async with asyncio.timeout(5):
-            event = await hub_side.events.get()
+        event = await hub.next_event()
         assert event.gesture is expected
 
 
-async def test_counter_survives_a_restart_of_the_port(hub_side: HubSide, tmp_path: Path) -> None:
+async def test_counter_survives_a_restart_of_the_port(
+    air: AirServer, hub: HubEar, tmp_path: Path
+) -> None:
     state_dir = tmp_path / "restart"
     for expected in (1, 2):
         async with UnixPortButton(
-            air=hub_side.air.address, address=ADDRESS, key=KEY, state_dir=state_dir, x=2.0
+            air=air.address, address=ADDRESS, key=KEY, state_dir=state_dir, x=2.0
         ) as button:
             await button.press("tap")
-            async with asyncio.timeout(5):
-                event = await hub_side.events.get()
+            event = await hub.next_event()
             assert event.counter == expected
 
 
-async def test_the_process_is_gone_after_stop(hub_side: HubSide, tmp_path: Path) -> None:
+async def test_the_process_is_gone_after_stop(air: AirServer, tmp_path: Path) -> None:
     button = UnixPortButton(
-        air=hub_side.air.address, address=ADDRESS, key=KEY, state_dir=tmp_path / "b"
+        air=air.address, address=ADDRESS, key=KEY, state_dir=tmp_path / "b"
     )
     await button.start()
     pid = button.pid
