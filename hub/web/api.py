@@ -10,18 +10,25 @@ from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from hub.daemon import Hub
 from hub.events import SignalKind
 from hub.relay.relay import signal_json
 from hub.store.buttons import ButtonRecord
+from hub.web.allow import AllowHeader
 from hub.web.sim_controls import SimControls
 
 # Server-sent events: a comment line this often keeps proxies and phones from closing the stream.
 SSE_KEEPALIVE_S: Final = 15.0
 ADDRESS_PATTERN: Final = r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"
+UUID_PATTERN: Final = (
+    r"^([0-9A-Fa-f]{4}|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})$"
+)
 SimId = Annotated[str, Path(pattern=r"^[\w-]{1,64}$", description="a simulated device id from /api/homes")]
+
+
+NOT_FOUND: Final[dict[int | str, dict[str, Any]]] = {404: {"description": "No such button or device."}}
 
 
 class HealthOut(BaseModel):
@@ -47,8 +54,14 @@ class SignalOut(BaseModel):
     updated_at: str
 
 
-class SendIn(BaseModel):
-    kind: SignalKind = SignalKind.THINKING_OF_YOU
+class _Input(BaseModel):
+    """Request bodies are strict: ``"rssi": false`` is a mistake to report, not an int to coerce."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class SendIn(_Input):
+    kind: Annotated[SignalKind, Field(strict=False)] = SignalKind.THINKING_OF_YOU  # enum from its JSON string
 
 
 class ButtonOut(BaseModel):
@@ -61,24 +74,44 @@ class ButtonOut(BaseModel):
     last_seen: str | None
 
 
-class ButtonIn(BaseModel):
+class ButtonIn(_Input):
     kind: Literal["bthome", "heartline"]
     address: Annotated[str, Field(pattern=ADDRESS_PATTERN)]
     key: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{32}$", description="16-byte AES key as hex")]
     owner: Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class AdvertIn(BaseModel):
+def _not_a_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")  # noqa: TRY004 - pydantic wants ValueError
+    return value
+
+
+HEX_PATTERN: Final = r"^([0-9A-Fa-f]{2}){0,64}$"
+
+
+class AdvertIn(_Input):
     address: Annotated[str, Field(pattern=ADDRESS_PATTERN)]
-    rssi: Annotated[int, Field(ge=-127, le=20)]
-    service_data: dict[str, Annotated[str, Field(pattern=r"^([0-9A-Fa-f]{2}){0,64}$")]]
+    # 19.0 is an integer in JSON; true is not.
+    rssi: Annotated[int, Field(ge=-127, le=20, strict=False), BeforeValidator(_not_a_bool)]
+    service_data: Annotated[
+        dict[Annotated[str, Field(pattern=UUID_PATTERN)], Annotated[str, Field(pattern=HEX_PATTERN)]],
+        Field(
+            description="service UUID (16-bit like 'fcd2', or 128-bit) -> the data as hex",
+            # Say it the way OpenAPI tools read it: patternProperties, nothing else allowed.
+            json_schema_extra={
+                "patternProperties": {UUID_PATTERN: {"type": "string", "pattern": HEX_PATTERN}},
+                "additionalProperties": False,
+            },
+        ),
+    ]
 
 
-class PressIn(BaseModel):
+class PressIn(_Input):
     gesture: Literal["tap", "double_tap", "long_press"]
 
 
-class PlaceIn(BaseModel):
+class PlaceIn(_Input):
     distance_m: Annotated[float, Field(ge=0, le=100_000)]
 
 
@@ -99,7 +132,7 @@ def _button_out(record: ButtonRecord) -> ButtonOut:
 
 
 def hub_router(hub: Hub, sim: SimControls | None = None) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(responses={400: {"description": "The body is not valid JSON."}})
 
     @router.get("/api/health")
     async def health() -> HealthOut:
@@ -133,7 +166,7 @@ def hub_router(hub: Hub, sim: SimControls | None = None) -> APIRouter:
         """Register a button: an off-the-shelf BTHome button (input only) or a Heartline button."""
         return _button_out(hub.add_button(body.address, body.kind, bytes.fromhex(body.key), body.owner))
 
-    @router.delete("/api/buttons/{button_id}", status_code=204)
+    @router.delete("/api/buttons/{button_id}", status_code=204, responses=NOT_FOUND)
     async def remove_button(button_id: Annotated[int, Path(ge=1, le=2**31)]) -> None:
         if not hub.remove_button(button_id):
             raise HTTPException(404, f"no button with id {button_id}")
@@ -155,7 +188,7 @@ def _sim_routes(router: APIRouter, sim: SimControls) -> None:
         data = {uuid: bytes.fromhex(value) for uuid, value in body.service_data.items()}
         return Accepted(accepted=sim.inject_advert(body.address.upper(), body.rssi, data))
 
-    @router.post("/api/sim/buttons/{button_id}/press")
+    @router.post("/api/sim/buttons/{button_id}/press", responses=NOT_FOUND)
     async def press(button_id: SimId, body: PressIn) -> Accepted:
         try:
             await sim.press(button_id, body.gesture)
@@ -163,14 +196,14 @@ def _sim_routes(router: APIRouter, sim: SimControls) -> None:
             raise HTTPException(404, f"no simulated button {button_id!r}") from ex
         return Accepted(accepted=True)
 
-    @router.get("/api/sim/buttons/{button_id}")
+    @router.get("/api/sim/buttons/{button_id}", responses=NOT_FOUND)
     async def button_output(button_id: SimId) -> dict[str, Any]:
         try:
             return sim.button_output(button_id)
         except KeyError as ex:
             raise HTTPException(404, f"no simulated button {button_id!r}") from ex
 
-    @router.post("/api/sim/wearables/{wearable_id}/place")
+    @router.post("/api/sim/wearables/{wearable_id}/place", responses=NOT_FOUND)
     async def place(wearable_id: SimId, body: PlaceIn) -> Accepted:
         try:
             await sim.place_wearable(wearable_id, body.distance_m)
@@ -226,4 +259,5 @@ def hub_app(hub: Hub, sim: SimControls | None = None) -> FastAPI:
     async def metrics() -> str:
         return metrics_text({"home": hub})
 
+    app.add_middleware(AllowHeader)
     return app

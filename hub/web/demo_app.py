@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from firmware_sim.home import SimHome
 from hub.daemon import Hub
+from hub.web.allow import AllowHeader
 from hub.web.api import hub_router, metrics_text
 
 STATIC = files("hub.web") / "static"
@@ -69,4 +70,5 @@ def demo_app(homes: dict[str, DemoHome]) -> FastAPI:
 
     for home_id, home in homes.items():
         app.include_router(hub_router(home.hub, home.sim), prefix=f"/{home_id}", tags=[home_id])
+    app.add_middleware(AllowHeader)
     return app
