@@ -138,13 +138,19 @@ class SimButton:
             raise SimButtonError(f"{self._address} is already started")
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                reader, writer = await asyncio.open_connection(
-                    *self._air, limit=protocol.MAX_LINE + 1
+                reader, writer = await asyncio.open_connection(*self._air, limit=protocol.MAX_LINE + 1)
+                writer.write(
+                    protocol.encode(
+                        {
+                            "op": "hello",
+                            "role": "peripheral",
+                            "addr": self._address,
+                            "x": self._x,
+                            "y": self._y,
+                            "tx_power": self._tx_power,
+                        }
+                    )
                 )
-                writer.write(protocol.encode({
-                    "op": "hello", "role": "peripheral", "addr": self._address,
-                    "x": self._x, "y": self._y, "tx_power": self._tx_power,
-                }))
                 welcome = protocol.decode(await reader.readline())
         except (OSError, TimeoutError, ValueError) as ex:
             raise SimButtonError(
@@ -162,8 +168,15 @@ class SimButton:
         self.radio_activity = self._ble.activity
         self._state_dir.mkdir(parents=True, exist_ok=True)
         firmware = Button(
-            self._ble, self.touch, self.motor, self.led, self.battery,
-            FileStorage(str(self._state_dir)), self._clock, _aes, self._on_firmware_event,
+            self._ble,
+            self.touch,
+            self.motor,
+            self.led,
+            self.battery,
+            FileStorage(str(self._state_dir)),
+            self._clock,
+            _aes,
+            self._on_firmware_event,
         )
         if firmware.state.key is None:
             firmware.provision(self._key)  # factory provisioning
@@ -205,7 +218,9 @@ class SimButton:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
@@ -274,8 +289,7 @@ class SimButton:
                     await self._output_added.wait()
         except TimeoutError as ex:
             raise SimButtonError(
-                f"{self._address} played {len(self._outputs)} feedbacks, not {count}, "
-                f"within {within_s} s"
+                f"{self._address} played {len(self._outputs)} feedbacks, not {count}, within {within_s} s"
             ) from ex
         return self._outputs[count - 1]
 
@@ -327,10 +341,14 @@ class SimButton:
             self.adverts.append(bytes(value))
         elif kind == "feedback":
             pattern, rgb, ds = value
-            self._outputs.append(Feedback(
-                command.pattern_name(pattern), (rgb[0], rgb[1], rgb[2]), ds,
-                asyncio.get_running_loop().time(),
-            ))
+            self._outputs.append(
+                Feedback(
+                    command.pattern_name(pattern),
+                    (rgb[0], rgb[1], rgb[2]),
+                    ds,
+                    asyncio.get_running_loop().time(),
+                )
+            )
             self._output_added.set()
         elif kind == "reject":
             _LOGGER.info("%s: rejected a command (%s)", self._address, value)
@@ -380,8 +398,7 @@ class SimButton:
         except (KeyError, TypeError, ValueError) as ex:
             _LOGGER.warning("%s: bad %r from the air: %s", self._address, op, ex)
             if "req" in message:
-                return {"op": "rsp", "req": message["req"],
-                        "status": protocol.ATT_UNLIKELY_ERROR, "data": ""}
+                return {"op": "rsp", "req": message["req"], "status": protocol.ATT_UNLIKELY_ERROR, "data": ""}
         return None
 
 

@@ -58,9 +58,7 @@ class LoopbackAir:
         return str(host), int(port)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._serve, "127.0.0.1", 0, limit=protocol.MAX_LINE + 1
-        )
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, limit=protocol.MAX_LINE + 1)
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -81,7 +79,9 @@ class LoopbackAir:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
@@ -160,7 +160,10 @@ class LoopbackAir:
                 _LOGGER.warning("loopback air: refusing %r (peripherals only)", hello)
                 return
             peer = _Peer(
-                str(hello["addr"]).upper(), writer, float(hello["x"]), float(hello["y"]),
+                str(hello["addr"]).upper(),
+                writer,
+                float(hello["x"]),
+                float(hello["y"]),
                 int(hello["tx_power"]),
             )
             self.peers[peer.address] = peer
@@ -197,8 +200,6 @@ class LoopbackAir:
             if future is not None and not future.done():
                 future.set_result(message)
         elif op == "notify":
-            self.notifications.append(
-                (peer.address, int(message["handle"]), bytes.fromhex(message["data"]))
-            )
+            self.notifications.append((peer.address, int(message["handle"]), bytes.fromhex(message["data"])))
         else:
             _LOGGER.debug("loopback air: ignoring %r from %s", op, peer.address)

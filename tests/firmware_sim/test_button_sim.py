@@ -22,8 +22,9 @@ ATT_INSUFFICIENT_AUTHENTICATION = 0x05
 ATT_INVALID_ATTRIBUTE_LENGTH = 0x0D
 
 
-def frame(counter: int, pattern: int = 1, rgb: tuple[int, int, int] = (1, 2, 3), ds: int = 5,
-          key: bytes = KEY) -> bytes:
+def frame(
+    counter: int, pattern: int = 1, rgb: tuple[int, int, int] = (1, 2, 3), ds: int = 5, key: bytes = KEY
+) -> bytes:
     return command.pack_feedback(aes(key, 1).encrypt, MAC, counter, pattern, rgb, ds)
 
 
@@ -136,9 +137,7 @@ async def test_counters_survive_a_reboot(air: LoopbackAir, tmp_path: Path) -> No
     assert int.from_bytes(after[counter], "little") == int.from_bytes(before[counter], "little") + 1
 
 
-async def test_a_different_key_for_existing_state_is_refused(
-    air: LoopbackAir, tmp_path: Path
-) -> None:
+async def test_a_different_key_for_existing_state_is_refused(air: LoopbackAir, tmp_path: Path) -> None:
     async with SimButton(air=air.address, address=ADDRESS, key=KEY, state_dir=tmp_path):
         pass
     with pytest.raises(SimButtonError, match="different key"):
@@ -150,8 +149,7 @@ async def test_two_buttons_share_one_loop(air: LoopbackAir, tmp_path: Path) -> N
     other = "54:48:E6:8F:80:B6"
     async with (
         SimButton(air=air.address, address=ADDRESS, key=KEY, state_dir=tmp_path / "a") as a,
-        SimButton(air=air.address, address=other, key=bytes(16), state_dir=tmp_path / "b",
-                  x=3.0) as b,
+        SimButton(air=air.address, address=other, key=bytes(16), state_dir=tmp_path / "b", x=3.0) as b,
     ):
         await asyncio.gather(a.press("tap"), b.press("long_press"))
         assert decode(ADDRESS, a.adverts[-1], KEY)["event"] == "press"

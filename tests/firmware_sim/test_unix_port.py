@@ -47,9 +47,7 @@ async def port_button(air: AirServer, hub: HubEar, tmp_path: Path) -> AsyncItera
         yield button
 
 
-async def test_touch_advert_hub_haptic_round_trip(
-    hub: HubEar, port_button: UnixPortButton
-) -> None:
+async def test_touch_advert_hub_haptic_round_trip(hub: HubEar, port_button: UnixPortButton) -> None:
     pid = port_button.pid
     assert pid is not None
     await port_button.press("tap")
@@ -69,18 +67,14 @@ async def test_touch_advert_hub_haptic_round_trip(
     assert sum(state.rejected.values()) == 0
 
 
-async def test_every_gesture_is_heard_by_the_hub(
-    hub: HubEar, port_button: UnixPortButton
-) -> None:
+async def test_every_gesture_is_heard_by_the_hub(hub: HubEar, port_button: UnixPortButton) -> None:
     for name, expected in (("double_tap", Gesture.DOUBLE_TAP), ("long_press", Gesture.LONG_PRESS)):
         await port_button.press(name)  # type: ignore[arg-type]
         event = await hub.next_event()
         assert event.gesture is expected
 
 
-async def test_counter_survives_a_restart_of_the_port(
-    air: AirServer, hub: HubEar, tmp_path: Path
-) -> None:
+async def test_counter_survives_a_restart_of_the_port(air: AirServer, hub: HubEar, tmp_path: Path) -> None:
     state_dir = tmp_path / "restart"
     for expected in (1, 2):
         async with UnixPortButton(
@@ -92,9 +86,7 @@ async def test_counter_survives_a_restart_of_the_port(
 
 
 async def test_the_process_is_gone_after_stop(air: AirServer, tmp_path: Path) -> None:
-    button = UnixPortButton(
-        air=air.address, address=ADDRESS, key=KEY, state_dir=tmp_path / "b"
-    )
+    button = UnixPortButton(air=air.address, address=ADDRESS, key=KEY, state_dir=tmp_path / "b")
     await button.start()
     pid = button.pid
     assert pid is not None
@@ -120,6 +112,9 @@ def test_board_modules_compile_with_mpy_cross(source: Path, tmp_path: Path) -> N
     mpy_cross = Path(find_micropython()).with_name("mpy-cross")
     result = subprocess.run(
         [str(mpy_cross), "-o", str(tmp_path / "out.mpy"), str(source)],
-        capture_output=True, text=True, check=False, timeout=30,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
     )
     assert result.returncode == 0, result.stderr

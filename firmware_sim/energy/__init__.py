@@ -1,0 +1,1 @@
+"""Energy model: the firmware's actual activity x per-state currents -> battery life."""

@@ -1,0 +1,1 @@
+"""Scenarios in virtual time: people, devices, schedules and touches, with ground truth."""

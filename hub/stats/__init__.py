@@ -1,0 +1,1 @@
+"""Gentle statistics over the couple's stored history: presence and together time."""

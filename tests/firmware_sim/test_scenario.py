@@ -1,0 +1,74 @@
+"""Scenarios in virtual time: ground truth next to what the hubs logged."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from firmware_sim.scenario.config import ScenarioError, load_scenario, parse_scenario
+from firmware_sim.scenario.runner import format_report, run_scenario
+from hub.sim_cli import sim_run
+
+WEEK = Path(__file__).resolve().parents[2] / "firmware_sim" / "scenario" / "examples" / "week.toml"
+
+
+def test_example_week_parses() -> None:
+    scenario = load_scenario(WEEK)
+    assert scenario.days == 7
+    assert {p.name for p in scenario.people} == {"Alex", "Sam"}
+    assert [d.kind for d in scenario.devices] == ["wearable", "wearable", "button"]
+
+
+def test_a_day_runs_in_virtual_time_and_hubs_log_every_touch_in_range(tmp_path: Path) -> None:
+    scenario = dataclasses.replace(load_scenario(WEEK), days=1.0)
+    started = time.monotonic()
+    report = run_scenario(scenario, work_dir=tmp_path)
+    assert time.monotonic() - started < 20  # a simulated day, in a few real seconds
+    assert report.virtual_days == 1.0
+    for device in report.devices:
+        made = sum(device.touches_made.values())
+        assert made > 0
+        assert sum(device.recognised.values()) == made  # the firmware saw every touch
+        assert device.event_adverts == made
+        assert sum(device.hub_events.values()) == device.touches_in_range  # no loss, no extra
+        assert device.energy is not None
+    bedside = next(d for d in report.devices if d.kind == "button")
+    assert dict(bedside.hub_events) == dict(bedside.touches_made)  # gestures match, too
+    assert report.adverts_heard > 0
+    text = format_report(report)
+    assert "hub logged" in text
+    assert "auto-light-sleep" in text
+
+
+def test_sim_run_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    short = tmp_path / "short.toml"
+    short.write_text(WEEK.read_text().replace("days = 7", "days = 0.25"))
+    assert sim_run(short, json_output=True) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["virtual_days"] == 0.25
+    assert {d["name"] for d in report["devices"]} == {"alex-wearable", "sam-wearable", "sam-bedside"}
+
+
+def test_bad_scenario_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(WEEK.read_text().replace('owner = "Sam"', 'owner = "Kim"', 1))
+    assert sim_run(bad, json_output=False) == 2
+    assert "devices[1].owner" in capsys.readouterr().err
+    with pytest.raises(ScenarioError, match=r"scenario\.days"):
+        parse_scenario({"scenario": {"days": 0}, "homes": [], "people": [], "devices": []})
+
+
+@pytest.mark.slow
+def test_a_week_runs_in_well_under_a_minute(tmp_path: Path) -> None:
+    # The full week (~15 s) with HEARTLINE_SOAK=1; two days by default.
+    days = 7.0 if os.environ.get("HEARTLINE_SOAK") == "1" else 2.0
+    started = time.monotonic()
+    report = run_scenario(dataclasses.replace(load_scenario(WEEK), days=days), work_dir=tmp_path)
+    assert time.monotonic() - started < 55 * days / 7
+    for device in report.devices:
+        assert sum(device.hub_events.values()) == device.touches_in_range
