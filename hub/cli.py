@@ -47,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
         help="keep the demo's data here (default: a temporary dir)",
     )
 
+    sim = commands.add_parser("sim", help="run simulated scenarios with ground truth")
+    sim_commands = sim.add_subparsers(dest="sim_command", required=True, metavar="ACTION")
+    sim_run = sim_commands.add_parser("run", help="run a scenario in virtual time; report ground truth")
+    sim_run.add_argument("scenario", type=Path, help="e.g. firmware_sim/scenario/examples/week.toml")
+    sim_run.add_argument("--json", action="store_true", help="machine-readable report")
+
     button = commands.add_parser("button", help="manage a running hub's buttons")
     button_commands = button.add_subparsers(dest="button_command", required=True, metavar="ACTION")
     hub_help = "the hub's web address (default http://127.0.0.1:8080)"
@@ -93,6 +99,7 @@ def _run(args: argparse.Namespace) -> int:
         "hub": _hub,
         "demo": _demo,
         "button": _button,
+        "sim": _sim,
         "config": _config,
         "broker": _broker,
     }
@@ -125,6 +132,12 @@ def _demo(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_demo(options))
     return 0
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from hub.sim_cli import sim_run  # noqa: PLC0415
+
+    return sim_run(args.scenario, json_output=args.json)
 
 
 def _button(args: argparse.Namespace) -> int:
