@@ -87,6 +87,13 @@ class QuietHoursSection:
 
 
 @dataclass(frozen=True, slots=True)
+class PresenceSection:
+    # The partner's own wearable or button addresses: this hub cannot read their encrypted
+    # adverts, but hearing them is enough to know the partner is here (together time).
+    partner_devices: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
 class WebSection:
     listen: str = "127.0.0.1"
     port: int = 8080
@@ -109,6 +116,7 @@ class HubConfig:
     web: WebSection = field(default_factory=WebSection)
     buttons: list[ButtonEntry] = field(default_factory=list)
     quiet_hours: QuietHoursSection | None = None
+    presence: PresenceSection = field(default_factory=PresenceSection)
 
     @property
     def mqtt_username(self) -> str:
@@ -174,6 +182,9 @@ def _delivery_problems(config: HubConfig) -> Iterator[Problem]:
         yield "delivery.shared_moment_s", "must be more than 0 and at most 60 seconds"
     if config.quiet_hours is not None:
         yield from _quiet_hours_problems(config.quiet_hours)
+    for index, address in enumerate(config.presence.partner_devices):
+        if not BLE_ADDRESS_PATTERN.match(address.upper()):
+            yield f"presence.partner_devices[{index}]", "must be a Bluetooth address like AA:BB:CC:DD:EE:FF"
 
 
 def _quiet_hours_problems(quiet: QuietHoursSection) -> Iterator[Problem]:

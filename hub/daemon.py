@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+
 from hub.ble.feedback import FeedbackSender
 from hub.ble.ingest import AdvertIngest
 from hub.ble.scanning import ScanSupervisor
@@ -29,6 +32,7 @@ from hub.delivery.rate_limit import RateLimiter
 from hub.delivery.router import DeliveryRouter
 from hub.delivery.service import DeliveryService
 from hub.events import DEFAULT_GESTURE_MEANINGS, SignalKind, SignalRecord, TouchEvent
+from hub.presence.service import PresenceService
 from hub.relay.envelope import EnvelopeCodec
 from hub.relay.mqtt_link import MqttLink, MqttSettings
 from hub.relay.relay import Relay, RelayIdentity
@@ -42,6 +46,8 @@ _LOGGER = logging.getLogger(__name__)
 SECONDS_PER_DAY: Final = 86_400
 DEFAULT_MQTT_PORT: Final = 1883
 DEFAULT_MQTTS_PORT: Final = 8883
+# Presence decides departures (silence) and writes "last seen" on this beat.
+PRESENCE_TICK_S: Final = 1.0
 # Battery, RSSI and counters of adverts that caused no signal reach the disk this often.
 INGEST_FLUSH_S: Final = 5.0
 
@@ -98,6 +104,7 @@ class Hub:
         self._relay: Relay | None = None
         self._link = MqttLink(mqtt_settings(config))
         self._ingest: AdvertIngest | None = None
+        self._presence: PresenceService | None = None
         self._deliveries: asyncio.Queue[SignalRecord] = asyncio.Queue()
         self.on_touch: list[Callable[[TouchEvent], Awaitable[None] | None]] = []
 
@@ -114,6 +121,12 @@ class Hub:
         if self._relay is None:
             raise RuntimeError("the hub is not running")
         return self._relay
+
+    @property
+    def presence(self) -> PresenceService:
+        if self._presence is None:
+            raise RuntimeError("the hub is not running")
+        return self._presence
 
     @property
     def registry(self) -> ButtonRegistry:
@@ -133,6 +146,9 @@ class Hub:
             for entry in config.buttons:
                 registry.upsert(entry.address, entry.kind, bytes.fromhex(entry.key), entry.owner)
             self._ingest = AdvertIngest(registry, self.clock)
+            self._presence = PresenceService(
+                self._db, self.clock, self._people_devices(registry), hub=config.relay.hub_id
+            )
             moments = Moments(
                 SignalLinks(self._db),
                 self.clock,
@@ -169,7 +185,7 @@ class Hub:
                     ),
                     phone=PhoneNotifier(config.delivery.notify),
                 ),
-                receipts=self._relay.send_receipt,
+                receipts=self._relay.queue_receipt,
                 clock=self.clock,
                 bus=self.bus,
                 moments=moments,
@@ -185,7 +201,7 @@ class Hub:
             await self.transport.open()
             self._scanning = ScanSupervisor(
                 self.transport,
-                self._ingest.on_advert,
+                self._on_advert,
                 self.clock,
                 silence_s=config.ble.watchdog_silence_s,
             )
@@ -195,6 +211,7 @@ class Hub:
                     group.create_task(self._scanning.run(), name="ble-scanner")
                     group.create_task(self._touches(), name="ble-ingest")
                     group.create_task(self._flush_ingest(), name="ble-ingest-flush")
+                    group.create_task(self._presence_ticks(), name="presence")
                     group.create_task(self._relay.run(), name="relay")
                     group.create_task(self._deliver(delivery), name="delivery")
                     self.ready.set()
@@ -206,6 +223,27 @@ class Hub:
         finally:
             self.ready.clear()
             self._db.close()
+
+    def _people_devices(self, registry: ButtonRegistry) -> dict[str, list[str]]:
+        people: dict[str, list[str]] = {self.config.hub.person: [], self.config.hub.partner: []}
+        for button in registry.all():
+            people.setdefault(button.owner, []).append(button.address)
+        people[self.config.hub.partner].extend(a.upper() for a in self.config.presence.partner_devices)
+        return people
+
+    def _on_advert(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
+        """Every advert, from anyone: presence hears it (strangers too: they prove the radio
+        works), ingest decides whether it is a touch. Both only enqueue or count: no I/O."""
+        assert self._presence is not None
+        assert self._ingest is not None
+        self._presence.observe(device.address.upper(), advertisement.rssi, self.clock.monotonic())
+        self._ingest.on_advert(device, advertisement)
+
+    async def _presence_ticks(self) -> None:
+        assert self._presence is not None
+        while True:
+            await asyncio.sleep(PRESENCE_TICK_S)
+            self._presence.tick()
 
     async def _flush_ingest(self) -> None:
         assert self._ingest is not None

@@ -57,6 +57,7 @@ class PresenceService:
         hub: str = "home",
     ) -> None:
         devices = {address: person for person, addresses in people_devices.items() for address in addresses}
+        self._devices = devices
         self.engine = PresenceEngine(devices)
         self.store = PresenceStore(db)
         self._db = db
@@ -104,6 +105,10 @@ class PresenceService:
         present = self.engine.is_present(person)
         since = self._since.get(person)
         return PresenceState(person, present, None if since is None else self._wall(since))
+
+    def devices_of(self, person: str) -> int:
+        """How many devices of ``person`` this hub listens for."""
+        return sum(1 for owner in self._devices.values() if owner == person)
 
     def states(self) -> list[PresenceState]:
         return [self.state(person) for person in sorted(self.engine.trackers)]

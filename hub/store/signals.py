@@ -57,6 +57,14 @@ class SignalLog:
             (fate.value, channel.value if channel else None, reason, at.isoformat(), signal_id),
         )
 
+    def counts_since(self, since: datetime) -> dict[tuple[str, str], int]:
+        """(direction, kind) -> how many signals were created since ``since``."""
+        rows = self._db.connection.execute(
+            "SELECT direction, kind, COUNT(*) FROM signals WHERE created_at >= ? GROUP BY direction, kind",
+            (since.isoformat(),),
+        ).fetchall()
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
     def get(self, signal_id: str) -> SignalRecord | None:
         row = self._db.connection.execute("SELECT * FROM signals WHERE id = ?", (signal_id,)).fetchone()
         return _record(row) if row else None

@@ -17,6 +17,7 @@ from hub.events import SignalKind
 from hub.relay.relay import signal_json
 from hub.store.buttons import ButtonRecord
 from hub.web.allow import AllowHeader
+from hub.web.presence_api import presence_router
 from hub.web.sim_controls import SimControls
 
 # Server-sent events: a comment line this often keeps proxies and phones from closing the stream.
@@ -176,6 +177,7 @@ def hub_router(hub: Hub, sim: SimControls | None = None) -> APIRouter:
         """Server-sent events: every signal update and touch, as JSON ``data:`` lines."""
         return StreamingResponse(_sse(hub, request), media_type="text/event-stream")
 
+    router.include_router(presence_router(hub))
     if sim is not None:
         _sim_routes(router, sim)
     return router

@@ -122,3 +122,23 @@ async def test_unknown_simulated_devices_are_404(client: httpx.AsyncClient) -> N
     assert (await client.post("/a/api/sim/buttons/nope/press", json={"gesture": "tap"})).status_code == 404
     assert (await client.get("/a/api/sim/buttons/nope")).status_code == 404
     assert (await client.post("/a/api/sim/wearables/nope/place", json={"distance_m": 3})).status_code == 404
+
+
+async def test_presence_and_stats_have_their_documented_shape(client: httpx.AsyncClient) -> None:
+    presence = (await client.get("/a/api/presence")).json()
+    assert {p["person"] for p in presence["people"]} == {"Alex", "Sam"}
+    assert all(isinstance(p["present"], bool) for p in presence["people"])
+    stats = (await client.get("/a/api/stats", params={"days": 7})).json()
+    assert stats["days"] == 7
+    assert len(stats["together_hours_by_day"]) == 7
+    assert len(stats["together_hour_of_week"]) == 168
+    assert stats["summary"]  # always a warm sentence, even on the first day
+    assert (await client.get("/a/api/stats", params={"days": 0})).status_code == 422
+
+
+async def test_someone_next_to_their_hub_is_seen_as_home(client: httpx.AsyncClient) -> None:
+    async def alex_home() -> bool:
+        people = (await client.get("/a/api/presence")).json()["people"]
+        return any(p["person"] == "Alex" and p["present"] for p in people)
+
+    assert await eventually_async(alex_home, within_s=30, what="Alex, 2 m from the hub, to be home")

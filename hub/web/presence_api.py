@@ -1,0 +1,114 @@
+"""``GET /api/presence`` and ``GET /api/stats``: who is home now, and the couple's gentle numbers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from hub.daemon import Hub
+from hub.stats.report import DEFAULT_DAYS, stats_report
+
+
+class PersonNow(BaseModel):
+    person: str
+    present: bool
+    since: str | None
+    devices: int  # how many of their devices this hub listens for (0: it cannot tell)
+
+
+class SessionOut(BaseModel):
+    person: str
+    arrived_at: str
+    left_at: str | None
+    duration_s: float | None
+    confidence: float
+
+
+class PresenceOut(BaseModel):
+    hub: str
+    sharing: bool
+    people: list[PersonNow]
+    sessions_today: list[SessionOut]
+
+
+class StatsOut(BaseModel):
+    days: int
+    first_day: str
+    timezone: str
+    presence_hours_by_day: dict[str, list[float]]
+    together_hours_by_day: list[float]
+    together_hours_by_week: list[float]
+    together_streak_days: int
+    together_streak_best_days: int
+    together_hour_of_week: list[float]
+    touches_sent: dict[str, int]
+    touches_received: dict[str, int]
+    summary: list[str]
+
+
+def presence_router(hub: Hub) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/api/presence")
+    async def presence() -> PresenceOut:
+        """Who is near this hub now, and today's sessions (arrive, leave, duration, confidence)."""
+        service = hub.presence
+        tz = ZoneInfo(hub.config.hub.timezone)
+        now = hub.clock.now()
+        midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        sessions = service.store.sessions(hub=service.hub, since=midnight)
+        return PresenceOut(
+            hub=hub.config.hub.name,
+            sharing=True,
+            people=_people(hub),
+            sessions_today=[
+                SessionOut(
+                    person=s.person,
+                    arrived_at=s.arrived_at.isoformat(),
+                    left_at=s.left_at.isoformat() if s.left_at else None,
+                    duration_s=_duration(s.arrived_at, s.left_at, now),
+                    confidence=s.confidence,
+                )
+                for s in sessions
+            ],
+        )
+
+    @router.get("/api/stats")
+    async def stats(days: Annotated[int, Query(ge=1, le=366)] = DEFAULT_DAYS) -> StatsOut:
+        """Presence and together time per day and week, touches, streaks, the week's pattern."""
+        report: dict[str, Any] = stats_report(
+            hub.presence.store,
+            hub.signals,
+            hub=hub.presence.hub,
+            now=hub.clock.now(),
+            tz=ZoneInfo(hub.config.hub.timezone),
+            days=days,
+        )
+        return StatsOut.model_validate(report)
+
+    return router
+
+
+def _people(hub: Hub) -> list[PersonNow]:
+    service = hub.presence
+    people = []
+    for person in (hub.config.hub.person, hub.config.hub.partner):
+        devices = service.devices_of(person)
+        state = service.state(person) if devices else None
+        people.append(
+            PersonNow(
+                person=person,
+                present=bool(state and state.present),
+                since=state.since.isoformat() if state and state.since else None,
+                devices=devices,
+            )
+        )
+    return people
+
+
+def _duration(arrived: datetime, left: datetime | None, now: datetime) -> float:
+    return max(timedelta(0), (left or now) - arrived).total_seconds()
