@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("id", type=int, help="its id from `heartline button list`")
     remove.add_argument("--hub", default="http://127.0.0.1:8080", help=hub_help)
 
+    stats = commands.add_parser("stats", help="time together, touches and streaks, from a running hub")
+    stats.add_argument("--days", type=int, default=28, help="how far back (default 28)")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.add_argument("--hub", default="http://127.0.0.1:8080", help=hub_help)
+
     config = commands.add_parser("config", help="work with hub.toml")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = config_commands.add_parser("check", help="validate a hub.toml and say what is wrong")
@@ -100,6 +105,7 @@ def _run(args: argparse.Namespace) -> int:
         "demo": _demo,
         "button": _button,
         "sim": _sim,
+        "stats": _stats,
         "config": _config,
         "broker": _broker,
     }
@@ -150,6 +156,12 @@ def _button(args: argparse.Namespace) -> int:
     if args.button_command == "list":
         return button_cli.button_list(args.hub, as_json=args.json)
     return button_cli.button_remove(args.hub, button_id=args.id)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from hub.stats_cli import stats  # noqa: PLC0415
+
+    return stats(args.hub, days=args.days, as_json=args.json)
 
 
 def _config(args: argparse.Namespace) -> int:

@@ -44,3 +44,13 @@ def test_mistakes_get_one_line_that_says_what_to_do(running_demo: RunningDemo) -
     nobody = heartline("button", "list", "--hub", "http://127.0.0.1:1")
     assert nobody.returncode == 2
     assert "is `heartline hub` running?" in nobody.stderr
+
+
+def test_stats_in_words_and_json(running_demo: RunningDemo) -> None:
+    hub = f"{running_demo.url}/b"
+    words = heartline("stats", "--hub", hub, "--days", "14")
+    assert words.returncode == 0, words.stderr
+    assert "touches in the last 14 days" in words.stdout
+    report = json.loads(heartline("stats", "--json", "--hub", hub).stdout)
+    assert report["days"] == 28
+    assert report["summary"]

@@ -1,0 +1,57 @@
+"""A tiny client for a running hub's local HTTP API, shared by the CLI commands.
+
+The hub owns the database and the Bluetooth adapter, so commands never open either themselves:
+they ask the hub, which validates, stores and reloads.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any, Final
+
+from hub.errors import HeartlineError
+
+DEFAULT_HUB: Final = "http://127.0.0.1:8080"
+HTTP_TIMEOUT_S: Final = 10.0
+
+
+class HubUnreachableError(HeartlineError, ConnectionError):
+    pass
+
+
+class HubUrlError(HeartlineError, ValueError):
+    def __init__(self, hub: str) -> None:
+        super().__init__(f"--hub must be an http:// or https:// URL, not {hub!r}")
+
+
+def call_hub(hub: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    url = hub.rstrip("/") + path
+    if not url.startswith(("http://", "https://")):
+        raise HubUrlError(hub)
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"content-type": "application/json"}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - scheme checked
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:  # noqa: S310
+            raw = response.read()
+    except urllib.error.HTTPError as ex:
+        detail = _detail(ex.read())
+        raise HeartlineError(f"the hub refused: {detail}") from ex
+    except (urllib.error.URLError, TimeoutError, OSError) as ex:
+        raise HubUnreachableError(
+            f"cannot reach the hub at {hub} ({getattr(ex, 'reason', ex)}); is `heartline hub` running? "
+            "pass --hub with its address"
+        ) from ex
+    return json.loads(raw) if raw else None
+
+
+def _detail(raw: bytes) -> str:
+    try:
+        detail = json.loads(raw).get("detail")
+    except (ValueError, AttributeError):
+        return raw.decode(errors="replace")[:200]
+    if isinstance(detail, list):  # FastAPI validation errors: name the field and the problem
+        return "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:])}: {d.get('msg')}" for d in detail)
+    return str(detail)
