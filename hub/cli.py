@@ -26,6 +26,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    _add_running(commands)
+    _add_managing(commands)
+    _add_setting_up(commands)
+    return parser
+
+
+Commands = argparse._SubParsersAction  # noqa: SLF001 - argparse's documented add_subparsers() result
+
+
+def _add_running(commands: Commands[argparse.ArgumentParser]) -> None:
     hub = commands.add_parser("hub", help="run the hub daemon (on the Raspberry Pi)")
     hub.add_argument("--config", type=Path, required=True, help="path to hub.toml")
 
@@ -53,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     sim_run.add_argument("scenario", type=Path, help="e.g. firmware_sim/scenario/examples/week.toml")
     sim_run.add_argument("--json", action="store_true", help="machine-readable report")
 
+
+def _add_managing(commands: Commands[argparse.ArgumentParser]) -> None:
     button = commands.add_parser("button", help="manage a running hub's buttons")
     button_commands = button.add_subparsers(dest="button_command", required=True, metavar="ACTION")
     hub_help = "the hub's web address (default http://127.0.0.1:8080)"
@@ -73,6 +85,23 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.add_argument("--hub", default="http://127.0.0.1:8080", help=hub_help)
 
+
+def _add_setting_up(commands: Commands[argparse.ArgumentParser]) -> None:
+    couple = commands.add_parser("couple", help="pair this hub with the partner's")
+    couple_commands = couple.add_subparsers(dest="couple_command", required=True, metavar="ACTION")
+    invite = couple_commands.add_parser("invite", help="print a one-time code for the partner's hub")
+    invite.add_argument("--config", type=Path, required=True, help="this hub's hub.toml")
+    invite.add_argument(
+        "--partner-password", required=True, help="the partner hub's broker password (from broker setup)"
+    )
+    invite.add_argument("--hours", type=float, default=24.0, help="how long the code works (default 24)")
+    join = couple_commands.add_parser("join", help="write this hub's hub.toml from an invite code")
+    join.add_argument("code", help="the HL1-... code the partner's hub printed")
+    join.add_argument("--config", type=Path, required=True, help="where to write hub.toml")
+    join.add_argument("--person", required=True, help="who lives in this home")
+    join.add_argument("--partner", required=True, help="who the other hub belongs to")
+    join.add_argument("--data-dir", type=Path, required=True, help="this hub's data directory")
+
     config = commands.add_parser("config", help="work with hub.toml")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = config_commands.add_parser("check", help="validate a hub.toml and say what is wrong")
@@ -84,7 +113,6 @@ def _parser() -> argparse.ArgumentParser:
     setup.add_argument("--out", type=Path, required=True, help="directory to write into")
     setup.add_argument("--host", required=True, help="the name hubs use to reach the broker")
     setup.add_argument("--port", type=int, default=8883, help="TLS port (default 8883)")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,6 +133,7 @@ def _run(args: argparse.Namespace) -> int:
         "demo": _demo,
         "button": _button,
         "sim": _sim,
+        "couple": _couple,
         "stats": _stats,
         "config": _config,
         "broker": _broker,
@@ -162,6 +191,21 @@ def _stats(args: argparse.Namespace) -> int:
     from hub.stats_cli import stats  # noqa: PLC0415
 
     return stats(args.hub, days=args.days, as_json=args.json)
+
+
+def _couple(args: argparse.Namespace) -> int:
+    from hub.couple.cli import couple_invite, couple_join  # noqa: PLC0415
+
+    if args.couple_command == "invite":
+        return couple_invite(args.config, args.partner_password, args.hours, sys.stdout)
+    return couple_join(
+        args.code,
+        args.config,
+        person=args.person,
+        partner=args.partner,
+        data_dir=args.data_dir,
+        out=sys.stdout,
+    )
 
 
 def _config(args: argparse.Namespace) -> int:

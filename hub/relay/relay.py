@@ -41,6 +41,15 @@ PUBLISH_TIMEOUT_S: Final = 30.0
 # A message that could not be stored (disk full, database locked) is kept unacknowledged in
 # memory and its commit retried this often; the broker redelivers it if the hub dies meanwhile.
 STORE_RETRY_S: Final = 2.0
+# A duplicate of a signal is re-receipted only if its last receipt is older than this (the
+# sender's first resend comes a minute after the broker confirmed, see relay_queue).
+RERECEIPT_AFTER_S: Final = 30.0
+# Bound on that memory; forgetting only costs one extra receipt per signal.
+MAX_RECEIPT_MEMORY: Final = 10_000
+# Outbox items published and not yet confirmed; matches paho's own in-flight window.
+MAX_IN_FLIGHT: Final = 100
+# Messages stored in one transaction (one fsync) when many arrive at once (a drained outage).
+MAX_RECEIVE_BATCH: Final = 200
 # Fates a receiver reports in a receipt; a signal still being delivered has none yet.
 _SETTLED: Final = frozenset({Fate.DELIVERED, Fate.HELD, Fate.FAILED})
 # Receipts can cross (a re-receipt of "held" after "delivered"): a fate never moves backwards.
@@ -98,6 +107,9 @@ class Relay:
         self._shape = shape
         self._links = SignalLinks(db)
         self._unstored: list[Inbound] = []
+        self._confirmations: list[OutboxItem] = []
+        self._receipted: dict[str, float] = {}  # signal id -> monotonic time of its last receipt
+        self._confirm_wake = asyncio.Event()
         self._wake = asyncio.Event()
         self._in_flight: set[str] = set()
         self.rejected: Counter[str] = Counter()
@@ -137,14 +149,27 @@ class Relay:
 
     def send_receipt(self, ref: str, fate: Fate, channel: Channel | None, reason: str | None) -> None:
         with self._db.transaction():
-            body = {
-                "ref": ref,
-                "fate": fate.value,
-                "channel": channel.value if channel else None,
-                "reason": reason,
-            }
-            self._enqueue(new_message_id(), "receipt", self._signals.next_seq(), body)
+            self.queue_receipt(ref, fate, channel, reason)
+
+    def queue_receipt(self, ref: str, fate: Fate, channel: Channel | None, reason: str | None) -> None:
+        """Like send_receipt, inside the caller's transaction (delivery records fate + receipt at once)."""
+        self._receipted[ref] = self._clock.monotonic()
+        body = {
+            "ref": ref,
+            "fate": fate.value,
+            "channel": channel.value if channel else None,
+            "reason": reason,
+        }
+        self._enqueue(new_message_id(), "receipt", self._signals.next_seq(), body)
         self._wake.set()
+
+    def _receipt_due(self, ref: str) -> bool:
+        """A re-receipt only if none went out recently: a sender that was away resends each
+        signal several times, and one receipt answers them all."""
+        last = self._receipted.get(ref)
+        if len(self._receipted) > MAX_RECEIPT_MEMORY:
+            self._receipted.clear()
+        return last is None or self._clock.monotonic() - last >= RERECEIPT_AFTER_S
 
     def _enqueue(self, message_id: str, kind: str, seq: int, body: Mapping[str, object]) -> None:
         envelope = Envelope(
@@ -170,13 +195,15 @@ class Relay:
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._publisher(group), name="relay-publisher")
+            group.create_task(self._confirmer(), name="relay-confirmer")
             group.create_task(self._receiver(), name="relay-receiver")
 
     async def _publisher(self, group: asyncio.TaskGroup) -> None:
         while True:
             await self._link.connected.wait()
-            for item in self._outbox.due(self._clock.now()):
-                if item.id not in self._in_flight:
+            room = MAX_IN_FLIGHT - len(self._in_flight)
+            if room > 0:
+                for item in self._outbox.due(self._clock.now(), limit=room, exclude=self._in_flight):
                     self._in_flight.add(item.id)
                     group.create_task(self._publish(item), name=f"relay-publish-{item.id}")
             self._wake.clear()
@@ -185,107 +212,123 @@ class Relay:
 
     async def _publish(self, item: OutboxItem) -> None:
         try:
-            with self._db.transaction():
-                self._outbox.mark_attempt(item.id)
             await asyncio.wait_for(self._link.publish(item.topic, item.payload), PUBLISH_TIMEOUT_S)
         except (RelayError, TimeoutError) as ex:
             _LOGGER.warning("publishing %s failed (%r); it stays in the outbox", item.id, ex)
-            return
-        except sqlite3.Error:
-            _LOGGER.exception("cannot update the outbox for %s; trying again later", item.id)
-            return
-        finally:
             self._in_flight.discard(item.id)
-        try:
-            with self._db.transaction():
-                self._outbox.confirmed(item, self._clock.now())
-                record = self._signals.get(item.id)
-                if record is not None and record.fate is Fate.QUEUED:
-                    self._signals.set_fate(item.id, Fate.SENT, self._clock.now())
-        except sqlite3.Error:
-            # Still in the outbox as unconfirmed: published again later, de-duplicated there.
-            _LOGGER.exception("cannot record the broker's confirmation of %s", item.id)
             return
-        self._announce(item.id)
+        # Recorded by the confirmer: every PUBACK of one loop turn in one transaction (one fsync).
+        self._confirmations.append(item)
+        self._confirm_wake.set()
+
+    async def _confirmer(self) -> None:
+        while True:
+            await self._confirm_wake.wait()
+            self._confirm_wake.clear()
+            batch, self._confirmations = self._confirmations, []
+            now = self._clock.now()
+            try:
+                with self._db.transaction():
+                    for item in batch:
+                        self._outbox.confirmed(item, now)
+                        record = self._signals.get(item.id)
+                        if record is not None and record.fate is Fate.QUEUED:
+                            self._signals.set_fate(item.id, Fate.SENT, now)
+            except sqlite3.Error:
+                # Still unconfirmed in the outbox: published again later, de-duplicated there.
+                _LOGGER.exception("cannot record %d broker confirmations", len(batch))
+                self._in_flight.difference_update(item.id for item in batch)
+                continue
+            self._in_flight.difference_update(item.id for item in batch)
+            self._wake.set()
+            for item in batch:
+                self._announce(item.id)
 
     async def _receiver(self) -> None:
+        queue = self._link.messages
         while True:
-            try:
-                message = await asyncio.wait_for(self._link.messages.get(), STORE_RETRY_S)
-            except TimeoutError:
-                message = None
-            if self._unstored:
-                waiting, self._unstored = self._unstored, []
-                for earlier in waiting:
-                    self._receive(earlier)
-            if message is not None:
-                self._receive(message)
+            first: Inbound | None = None
+            with contextlib.suppress(TimeoutError):
+                first = await asyncio.wait_for(queue.get(), STORE_RETRY_S)
+            batch, self._unstored = self._unstored, []
+            if first is not None:
+                batch.append(first)
+            while not queue.empty() and len(batch) < MAX_RECEIVE_BATCH:
+                batch.append(queue.get_nowait())
+            if batch:
+                self._receive(batch)
 
     @property
     def unstored(self) -> int:
         """Messages received but not yet stored (so not acknowledged): non-zero means trouble."""
         return len(self._unstored)
 
-    def _receive(self, message: Inbound) -> None:
-        try:
-            envelope = self._codec.open(message.payload)
-        except EnvelopeError as ex:
-            # Acknowledge it anyway: a forged message must not be redelivered forever.
-            self.rejected[ex.reason] += 1
-            _LOGGER.warning("%s on %s; acknowledged and dropped", ex, message.topic)
-            self._link.ack(message)
+    def _receive(self, messages: list[Inbound]) -> None:
+        """Open, store (one transaction for the batch), then acknowledge, deliver, re-receipt."""
+        opened: list[tuple[Inbound, Envelope]] = []
+        for message in messages:
+            try:
+                opened.append((message, self._codec.open(message.payload)))
+            except EnvelopeError as ex:
+                # Acknowledge it anyway: a forged message must not be redelivered forever.
+                self.rejected[ex.reason] += 1
+                _LOGGER.warning("%s on %s; acknowledged and dropped", ex, message.topic)
+                self._link.ack(message)
+        if not opened:
             return
         try:
-            record, resend = self._commit(envelope)
+            with self._db.transaction():
+                results = [self._commit(envelope) for _, envelope in opened]
         except sqlite3.Error as ex:
-            # Not acknowledged: retried here, and the broker redelivers it if this hub dies.
-            _LOGGER.error("cannot store relay message %s (%s); not acknowledged, retrying", envelope.id, ex)  # noqa: TRY400
-            self.rejected["store_failed"] += 1
-            self._unstored.append(message)
+            # Not acknowledged: retried here, and the broker redelivers them if this hub dies.
+            _LOGGER.error("cannot store %d relay messages (%s); not acknowledged, retrying", len(opened), ex)
+            self.rejected["store_failed"] += len(opened)
+            self._unstored.extend(message for message, _ in opened)
             return
-        self._link.ack(message)
-        if record is not None:
-            self._announce(record.id)
-            self._deliver(record)
-        if resend is not None:
-            # The sender never got our receipt (it resent the signal): tell it again.
-            self.send_receipt(resend.id, resend.fate, resend.channel, resend.reason)
+        for (message, _), (record, resend) in zip(opened, results, strict=True):
+            self._link.ack(message)
+            if record is not None:
+                self._announce(record.id)
+                self._deliver(record)
+            if resend is not None and self._receipt_due(resend.id):
+                # The sender never got our receipt (it resent the signal): tell it again.
+                self.send_receipt(resend.id, resend.fate, resend.channel, resend.reason)
 
     def _commit(self, envelope: Envelope) -> tuple[SignalRecord | None, SignalRecord | None]:
-        """Store a message durably. Returns (new signal to deliver, known signal to re-receipt)."""
+        """Store a message (in the caller's transaction). Returns (new signal to deliver, known
+        signal to re-receipt)."""
         now = self._clock.now()
-        with self._db.transaction():
-            if not self._inbox.first_time(envelope.id, now):
-                self.rejected["duplicate"] += 1
-                known = self._signals.get(envelope.id)
-                settled = known is not None and known.direction == "received" and known.fate in _SETTLED
-                return None, known if settled else None
-            if envelope.kind == "receipt":
-                self._apply_receipt(envelope)
-                return None, None
-            try:
-                kind = SignalKind(envelope.body["signal"])
-            except (KeyError, ValueError):
-                self.rejected["unknown_signal"] += 1
-                return None, None
-            record = SignalRecord(
-                id=envelope.id,
-                direction="received",
-                kind=kind,
-                sender=str(envelope.body.get("person", "partner"))[:64],
-                seq=envelope.seq,
-                created_at=envelope.at,
-                fate=Fate.RECEIVED,
-                channel=None,
-                reason=None,
-                updated_at=now,
-            )
-            self._signals.add(record)
-            for relation in _LINK_KEYS:
-                ref = envelope.body.get(relation)
-                if isinstance(ref, str) and 0 < len(ref) <= MAX_LINK_LENGTH:
-                    self._links.add(record.id, relation, ref)
-            return record, None
+        if not self._inbox.first_time(envelope.id, now):
+            self.rejected["duplicate"] += 1
+            known = self._signals.get(envelope.id)
+            settled = known is not None and known.direction == "received" and known.fate in _SETTLED
+            return None, known if settled else None
+        if envelope.kind == "receipt":
+            self._apply_receipt(envelope)
+            return None, None
+        try:
+            kind = SignalKind(envelope.body["signal"])
+        except (KeyError, ValueError):
+            self.rejected["unknown_signal"] += 1
+            return None, None
+        record = SignalRecord(
+            id=envelope.id,
+            direction="received",
+            kind=kind,
+            sender=str(envelope.body.get("person", "partner"))[:64],
+            seq=envelope.seq,
+            created_at=envelope.at,
+            fate=Fate.RECEIVED,
+            channel=None,
+            reason=None,
+            updated_at=now,
+        )
+        self._signals.add(record)
+        for relation in _LINK_KEYS:
+            ref = envelope.body.get(relation)
+            if isinstance(ref, str) and 0 < len(ref) <= MAX_LINK_LENGTH:
+                self._links.add(record.id, relation, ref)
+        return record, None
 
     def _apply_receipt(self, envelope: Envelope) -> None:
         body = envelope.body

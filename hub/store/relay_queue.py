@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -40,12 +41,15 @@ class Outbox:
             (item_id, topic, payload, at.isoformat(), int(needs_receipt)),
         )
 
-    def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
-        """Items to publish now: never published, or confirmed long ago without a receipt."""
+    def due(self, now: datetime, limit: int = 100, exclude: Collection[str] = ()) -> list[OutboxItem]:
+        """Items to publish now: never published, or confirmed long ago without a receipt.
+        ``exclude``: ids already being published (at most a few hundred)."""
+        skip = ",".join("?" * len(exclude))
         rows = self._db.connection.execute(
-            "SELECT id, topic, payload, needs_receipt, attempts FROM outbox "
-            "WHERE next_attempt_at IS NULL OR next_attempt_at <= ? ORDER BY created_at, rowid LIMIT ?",
-            (now.isoformat(), limit),
+            "SELECT id, topic, payload, needs_receipt, attempts FROM outbox "  # noqa: S608 - placeholders only
+            f"WHERE (next_attempt_at IS NULL OR next_attempt_at <= ?) AND id NOT IN ({skip}) "
+            "ORDER BY created_at, rowid LIMIT ?",
+            (now.isoformat(), *exclude, limit),
         ).fetchall()
         return [
             OutboxItem(r["id"], r["topic"], bytes(r["payload"]), bool(r["needs_receipt"]), r["attempts"])
@@ -61,7 +65,7 @@ class Outbox:
             self._db.connection.execute("DELETE FROM outbox WHERE id = ?", (item.id,))
             return
         self._db.connection.execute(
-            "UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
+            "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?",
             ((now + resend_delay(item.attempts + 1, self._resend_first_s)).isoformat(), item.id),
         )
 

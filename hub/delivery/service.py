@@ -1,0 +1,186 @@
+"""The delivery loop: every received signal ends delivered, held (reason, release time) or failed.
+
+Received signals arrive from the relay (already committed to the inbox). For each one the
+service decides *whether* and *when* (quiet hours, rate limit) and then asks a ``Reach`` (the
+router: button, else phone) *how*. Held signals are stored with their release time and, when
+it comes, delivered together as one gentle summary. Each fate goes back to the sender in a
+receipt through the relay's outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Final
+
+from hub.bus import UpdateBus
+from hub.clock import Clock
+from hub.delivery.moments import Moments
+from hub.delivery.quiet_hours import QuietHours
+from hub.delivery.rate_limit import WINDOW_S, RateLimiter
+from hub.delivery.router import Outcome, Reach
+from hub.events import Channel, Fate, SignalKind, SignalRecord
+from hub.relay.relay import signal_json
+from hub.store.database import Database
+from hub.store.holds import Hold, HoldReason, HoldStore
+from hub.store.signals import SignalLog
+
+_LOGGER = logging.getLogger(__name__)
+
+# Held signals are checked at least this often (real seconds), so an injected clock that jumps
+# ahead releases them promptly too.
+HOLD_POLL_S: Final = 1.0
+# A rate-limited flood is summarised this long after its last signal.
+RATE_QUIET_S: Final = WINDOW_S
+# Bookkeeping that failed (disk full) is retried this often; the person is never reached twice.
+STORE_RETRY_S: Final = 2.0
+SUMMARY_WHY: Final[dict[HoldReason, str]] = {
+    "quiet_hours": "While you were resting",
+    "rate_limit": "In a burst of touches",
+}
+
+# Queues a receipt to the sender inside the caller's transaction (Relay.queue_receipt), so a
+# fate and its receipt are stored together.
+Receipts = Callable[[str, Fate, Channel | None, str | None], None]
+
+
+class DeliveryService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        reach: Reach,
+        receipts: Receipts,
+        clock: Clock,
+        bus: UpdateBus,
+        moments: Moments,
+        limiter: RateLimiter,
+        quiet: QuietHours | None = None,
+    ) -> None:
+        self._db = db
+        self._signals = SignalLog(db)
+        self._holds = HoldStore(db)
+        self._reach = reach
+        self._receipts = receipts
+        self._clock = clock
+        self._bus = bus
+        self.moments = moments
+        self._limiter = limiter
+        self._quiet = quiet
+        self._queue: asyncio.Queue[SignalRecord] = asyncio.Queue()
+
+    def submit(self, record: SignalRecord) -> None:
+        """Hand over a signal the relay has committed (called on the event loop)."""
+        self.moments.received(record)
+        self._queue.put_nowait(record)
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    async def run(self) -> None:
+        while True:
+            record: SignalRecord | None = None
+            with contextlib.suppress(TimeoutError):
+                record = await asyncio.wait_for(self._queue.get(), self._wait_s())
+            if record is not None:
+                await self._handle(record)
+            await self._release_due()
+
+    def _wait_s(self) -> float | None:
+        holds = self._holds.all()
+        if not holds:
+            return None
+        until = (min(h.release_at for h in holds) - self._clock.now()).total_seconds()
+        return max(0.0, min(until, HOLD_POLL_S))
+
+    async def _handle(self, record: SignalRecord) -> None:
+        now = self._clock.now()
+        release = self._quiet.release_at(now, record.kind) if self._quiet else None
+        if release is not None:
+            assert self._quiet is not None
+            await self._hold(record, "quiet_hours", release, f"quiet hours {self._quiet.describe()}")
+            return
+        if not self._limiter.admit():
+            release = now + timedelta(seconds=RATE_QUIET_S)
+            limit = f"rate limit {self._limiter.per_minute}/min"
+            await self._hold(record, "rate_limit", release, limit, postpone=True)
+            return
+        look = self.moments.look(record)
+        outcome = await self._reach.deliver(record, look)
+        if look is SignalKind.SHARED_MOMENT and outcome.fate is Fate.DELIVERED:
+            outcome = Outcome(outcome.fate, outcome.channel, "shared moment")
+        if outcome.fate is Fate.DELIVERED:
+            self.moments.delivered(record)
+        await self._finish([record], outcome)
+
+    async def _hold(
+        self, record: SignalRecord, why: HoldReason, release: datetime, text: str, *, postpone: bool = False
+    ) -> None:
+        reason = f"held: {text}; release {release.isoformat()}"
+
+        def store() -> None:
+            with self._db.transaction():
+                if postpone:  # a flood still going on: the whole burst waits for its end
+                    self._holds.postpone(why, release)
+                self._holds.put(record.id, why, release)
+                self._signals.set_fate(record.id, Fate.HELD, self._clock.now(), reason=reason)
+                self._receipts(record.id, Fate.HELD, None, reason)
+
+        await self._durably(store)
+        _LOGGER.info("signal %s %s", record.id, reason)
+        self._announce(record.id)
+
+    async def _release_due(self) -> None:
+        now = self._clock.now()
+        due = [h for h in self._holds.all() if h.release_at <= now]
+        for why in ("quiet_hours", "rate_limit"):
+            group = [h for h in due if h.reason == why]
+            if group:
+                await self._summarise(why, group)
+
+    async def _summarise(self, why: HoldReason, holds: list[Hold]) -> None:
+        records = [r for r in (self._signals.get(h.signal_id) for h in holds) if r is not None]
+        outcome = await self._reach.deliver_summary(records, SUMMARY_WHY[why])
+        detail = f"in a summary of {len(records)} after {why.replace('_', ' ')}"
+        reason = f"{detail}; {outcome.reason}" if outcome.reason else detail
+        _LOGGER.info("released %d held signals (%s): %s", len(records), why, outcome.fate.value)
+        await self._finish(records, Outcome(outcome.fate, outcome.channel, reason))
+
+    async def _finish(self, records: list[SignalRecord], outcome: Outcome) -> None:
+        def store() -> None:
+            with self._db.transaction():
+                for record in records:
+                    self._holds.release(record.id)
+                    self._signals.set_fate(
+                        record.id,
+                        outcome.fate,
+                        self._clock.now(),
+                        channel=outcome.channel,
+                        reason=outcome.reason,
+                    )
+                    self._receipts(record.id, outcome.fate, outcome.channel, outcome.reason)
+
+        await self._durably(store)
+        for record in records:
+            self._announce(record.id)
+
+    async def _durably(self, store: Callable[[], None]) -> None:
+        """Run a write until it succeeds: the person was reached, only the record is late."""
+        while True:
+            try:
+                store()
+            except sqlite3.Error as ex:
+                _LOGGER.error("cannot record a delivery (%s); retrying in %.0f s", ex, STORE_RETRY_S)
+                await asyncio.sleep(STORE_RETRY_S)
+            else:
+                return
+
+    def _announce(self, signal_id: str) -> None:
+        updated = self._signals.get(signal_id)
+        if updated is not None:
+            self._bus.publish({"type": "signal", "signal": signal_json(updated)})

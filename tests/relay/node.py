@@ -1,0 +1,301 @@
+"""One home's relay stack without the radio: the hub's real Relay, MqttLink, SQLite store and
+DeliveryService, with a recording ``Person`` as the way a signal reaches someone.
+
+``Person.shown`` is what a person actually felt (one entry per button buzz or notification),
+so "zero duplicates shown to a person" is a plain assertion on it. Faults come from outside:
+a TCP proxy between node and broker, the broker killed by pid, ``crash()`` (the process
+vanishes without a DISCONNECT), and links that lose a message or an ack at the worst moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import paho.mqtt.client as paho
+
+from hub.broker import Couple
+from hub.bus import UpdateBus
+from hub.clock import Clock, SystemClock
+from hub.config import HubConfig, parse_config
+from hub.daemon import mqtt_settings
+from hub.delivery.moments import Moments
+from hub.delivery.quiet_hours import QuietHours
+from hub.delivery.rate_limit import RateLimiter
+from hub.delivery.router import Outcome
+from hub.delivery.service import DeliveryService
+from hub.events import Channel, Fate, SignalKind, SignalRecord
+from hub.relay.envelope import EnvelopeCodec
+from hub.relay.mqtt_link import Inbound, MqttLink
+from hub.relay.relay import Relay, RelayIdentity
+from hub.store.database import Database, open_database
+from hub.store.holds import SignalLinks
+from hub.store.signals import SignalLog
+from tests.support.mosquitto import COUPLE, Broker
+
+COUPLE_KEY: Final = "5a" * 32
+PEOPLE: Final = ("Alex", "Sam")
+# The hub waits a minute before resending a signal without a receipt; tests cannot.
+FAST_RESEND_S: Final = 2.0
+
+
+@dataclass
+class Person:
+    """Records every time the person was reached: the ground truth for duplicates."""
+
+    shown: list[str] = field(default_factory=list)
+    looks: dict[str, SignalKind] = field(default_factory=dict)
+    summaries: list[list[str]] = field(default_factory=list)
+
+    async def deliver(self, signal: SignalRecord, look: SignalKind | None = None) -> Outcome:
+        self.shown.append(signal.id)
+        self.looks[signal.id] = look or signal.kind
+        return Outcome(Fate.DELIVERED, Channel.BUTTON, None)
+
+    async def deliver_summary(self, signals: Sequence[SignalRecord], why: str) -> Outcome:
+        self.summaries.append([s.id for s in signals])
+        self.shown.extend(s.id for s in signals)
+        return Outcome(Fate.DELIVERED, Channel.BUTTON, None)
+
+    def duplicates(self) -> dict[str, int]:
+        return {k: n for k, n in Counter(self.shown).items() if n > 1}
+
+
+class SkewedClock:
+    """The system clock, wrong by a fixed offset (a hub whose NTP never synced)."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self._offset = offset
+        self._system = SystemClock()
+
+    def now(self) -> datetime:
+        return self._system.now() + self._offset
+
+    def monotonic(self) -> float:
+        return self._system.monotonic()
+
+
+def node_config(
+    broker: Broker,
+    hub_index: int,
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    couple: Couple = COUPLE,
+    password: str | None = None,
+    username: str = "",
+    broker_url: str | None = None,
+    ca_file: Path | None = None,
+    keepalive_s: int = 30,
+    protocol: str = "mqtt5",
+    extra: dict[str, Any] | None = None,
+) -> HubConfig:
+    hub_id = couple.hubs[hub_index]
+    raw: dict[str, Any] = {
+        "hub": {"person": PEOPLE[hub_index], "partner": PEOPLE[1 - hub_index], "data_dir": str(data_dir)},
+        "ble": {"transport": "sim:127.0.0.1:9/none"},
+        "relay": {
+            "broker": broker_url or f"mqtt://127.0.0.1:{port or broker.port}",
+            "hub_id": hub_id,
+            "partner_hub_id": couple.hubs[1 - hub_index],
+            "couple_id": couple.couple_id,
+            "couple_key": COUPLE_KEY,
+            "password": password if password is not None else broker.password(hub_id),
+            "username": username,
+            "keepalive_s": keepalive_s,
+            "protocol": protocol,
+            **({"ca_file": str(ca_file)} if ca_file else {}),
+        },
+    }
+    # Fault tests send bursts; the flood limit has its own tests.
+    raw["delivery"] = {"max_per_minute": 600}
+    for section, values in (extra or {}).items():
+        raw.setdefault(section, {}).update(values)
+    return parse_config(raw, "test")
+
+
+class SwallowingLink(MqttLink):
+    """A link whose process 'dies' right after paho received a message: never committed or acked."""
+
+    swallow = False
+
+    def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        if self.swallow:
+            return
+        super()._on_message(client, userdata, message)
+
+
+class AcklessLink(MqttLink):
+    """A link whose process 'dies' between commit and PUBACK: messages are stored, never acked."""
+
+    hold_acks = False
+
+    def ack(self, message: Inbound) -> None:
+        if not self.hold_acks:
+            super().ack(message)
+
+
+class RelayNode:
+    """The hub's relay and delivery for one home, started and stopped (or crashed) at will."""
+
+    def __init__(
+        self,
+        config: HubConfig,
+        *,
+        clock: Clock | None = None,
+        person: Person | None = None,
+        link_class: type[MqttLink] = MqttLink,
+        resend_first_s: float = FAST_RESEND_S,
+    ) -> None:
+        self.config = config
+        self.resend_first_s = resend_first_s
+        self.clock = clock or SystemClock()
+        self.person = person or Person()
+        self.link = link_class(mqtt_settings(config))
+        self._link_class = link_class
+        self._db: Database | None = None
+        self._relay: Relay | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def relay(self) -> Relay:
+        assert self._relay is not None, "node not started"
+        return self._relay
+
+    @property
+    def db(self) -> Database:
+        assert self._db is not None, "node not started"
+        return self._db
+
+    @property
+    def signals(self) -> SignalLog:
+        return SignalLog(self.db)
+
+    def sent(self) -> list[SignalRecord]:
+        return [s for s in self.signals.recent(100_000) if s.direction == "sent"]
+
+    def received(self) -> list[SignalRecord]:
+        return [s for s in self.signals.recent(100_000) if s.direction == "received"]
+
+    async def start(self, *, wait_connected: bool = True) -> None:
+        config = self.config
+        self._db = open_database(config.hub.data_dir)
+        bus = UpdateBus()
+        moments = Moments(
+            SignalLinks(self._db),
+            self.clock,
+            felt_it_window_s=config.delivery.felt_it_window_s,
+            shared_s=config.delivery.shared_moment_s,
+        )
+        deliveries: asyncio.Queue[SignalRecord] = asyncio.Queue()
+        relay = Relay(
+            identity=RelayIdentity(
+                person=config.hub.person,
+                hub_id=config.relay.hub_id,
+                partner_hub_id=config.relay.partner_hub_id,
+                couple_id=config.relay.couple_id,
+            ),
+            db=self._db,
+            link=self.link,
+            codec=EnvelopeCodec(
+                bytes.fromhex(config.relay.couple_key), config.relay.hub_id, config.relay.partner_hub_id
+            ),
+            clock=self.clock,
+            bus=bus,
+            deliver=deliveries.put_nowait,
+            shape=moments.shape,
+            resend_first_s=self.resend_first_s,
+        )
+        self._relay = relay
+        self.delivery = DeliveryService(
+            db=self._db,
+            reach=self.person,
+            receipts=relay.queue_receipt,
+            clock=self.clock,
+            bus=bus,
+            moments=moments,
+            limiter=RateLimiter(config.delivery.max_per_minute, self.clock),
+            quiet=(
+                QuietHours.from_config(config.quiet_hours, config.hub.timezone)
+                if config.quiet_hours
+                else None
+            ),
+        )
+        for record in relay.recover():
+            deliveries.put_nowait(record)
+
+        async def intake() -> None:
+            while True:
+                self.delivery.submit(await deliveries.get())
+
+        async def run() -> None:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(relay.run(), name="relay")
+                group.create_task(intake(), name="intake")
+                group.create_task(self.delivery.run(), name="delivery")
+
+        await self.link.start()
+        self._task = asyncio.create_task(run(), name=f"node-{config.relay.hub_id}")
+        if wait_connected:
+            async with asyncio.timeout(10):
+                await self.link.connected.wait()
+
+    async def _cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def stop(self) -> None:
+        """A clean shutdown: DISCONNECT sent, database closed."""
+        await self._cancel()
+        await self.link.stop()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    async def crash(self) -> None:
+        """The process vanishes: no DISCONNECT, nothing flushed beyond what was committed."""
+        await self._cancel()
+        client = self.link._client
+        await asyncio.to_thread(client.loop_stop)
+        sock = client.socket()
+        if sock is not None:
+            sock.close()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def reborn(self, **kwargs: Any) -> RelayNode:
+        """A new process for the same home (same data dir, same person record)."""
+        kwargs.setdefault("resend_first_s", self.resend_first_s)
+        return RelayNode(self.config, clock=self.clock, person=self.person, **kwargs)
+
+    def send(self, kind: SignalKind = SignalKind.THINKING_OF_YOU) -> SignalRecord:
+        return self.relay.send_signal(kind)
+
+
+def all_settled(sender: RelayNode, ids: set[str]) -> bool:
+    """Every id has a receipt at the sender (delivered) and left its outbox."""
+    fates = {s.id: s.fate for s in sender.sent()}
+    return all(fates.get(i) is Fate.DELIVERED for i in ids) and sender.relay.outbox_depth == 0
+
+
+def describe(node: RelayNode) -> str:
+    """A one-line state summary for failure messages."""
+    fates = Counter(s.fate.value for s in node.sent())
+    rows = node.db.connection.execute(
+        "SELECT COUNT(*), SUM(next_attempt_at IS NULL), MAX(attempts) FROM outbox"
+    ).fetchone()
+    return (
+        f"{node.config.relay.hub_id}: connected={node.link.connected.is_set()} sent fates={dict(fates)} "
+        f"outbox(total, unconfirmed, max attempts)={tuple(rows)} in_flight={len(node.relay._in_flight)} "
+        f"received={len(node.received())} shown={len(node.person.shown)} rejected={dict(node.relay.rejected)}"
+    )
