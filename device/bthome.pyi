@@ -25,3 +25,7 @@ def advert(
     encrypt_block: EncryptBlock, mac: bytes, counter: int, packet_id: int, battery: int, event: int
 ) -> bytes: ...
 def idle_advert() -> bytes: ...
+AD_FLAGS: int
+AD_SHORT_NAME: int
+AD_SERVICE_DATA_16: int
+FLAGS_LE_ONLY: int

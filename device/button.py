@@ -10,8 +10,18 @@
 #   storage      read(name) -> bytes | None, write(name, data)   (device.flash.FileStorage)
 #   clock        ticks_ms(), ticks_diff(a, b), async sleep_ms(ms)  (device.clock.BoardClock)
 #   aes          aes(key) -> encrypt_block(16 bytes) -> 16 bytes   (cryptolib.aes(key, 1).encrypt)
-#   listener     optional listener(kind, value) for "gesture", "advert", "feedback", "reject";
+#   listener     optional listener(kind, value) for "gesture", "advert", "feedback", "reject",
+#                "cue" (a local haptic cue's name) and "pairing" (a provisioning status name);
 #                the simulator and a board's debug log use it, the firmware never depends on it.
+#   random_bytes optional n -> n random bytes for the pairing key pair (default os.urandom,
+#                the ESP32's hardware RNG, which is truly random while the radio is on).
+#
+# Pairing (hardware/ble-spec.md, "Provisioning"): an unkeyed button at boot, or any button after
+# a factory reset (hold >= FACTORY_RESET_MS, then let go), opens pairing mode for
+# PAIRING_WINDOW_MS: it makes an X25519 key pair, advertises "HL-PAIR", and takes exactly one
+# hub public key on the provisioning characteristic; both sides derive the button key from the
+# shared secret, so the key itself never crosses the air. The slow curve arithmetic runs in its
+# own task, never in the BLE irq.
 #
 # run() is a coroutine: the touch loop samples every SAMPLE_MS while a touch is in progress
 # or an advert burst runs, and otherwise sleeps until the touch IC's output rises (a pin irq
@@ -19,19 +29,29 @@
 # in its own task. BLE irq callbacks only verify, persist and queue.
 import asyncio
 
-from device import battery, bthome, command, gatt, timing
+try:
+    from os import urandom
+except ImportError:  # a port without os.urandom has no usable entropy for pairing
+    urandom = None
+
+from device import battery, bthome, command, gatt, pairing, timing, x25519
 from device.gesture import NONE, GestureRecognizer
-from device.haptic import Haptics, colour_for
+from device.haptic import CUE_RESET, CUE_RESET_ARMED, Haptics, colour_for
 from device.state import State
 
 # Advertising state.
 _ADV_IDLE = 0
 _ADV_BURST = 1
 
+# Factory-reset hold, as the touch loop tracks it.
+_HOLD_NONE = 0
+_HOLD_ARMED = 1  # held past FACTORY_RESET_MS: letting go now resets
+_HOLD_TOO_LONG = 2  # held past FACTORY_RESET_MAX_MS: not a person, wait for release
+
 
 class Button:
     def __init__(self, ble, touch, haptic_pwm, led, battery_adc, storage, clock, aes,
-                 listener=None):
+                 listener=None, random_bytes=None):
         self._ble = ble
         self._touch = touch
         self._adc = battery_adc
@@ -50,6 +70,14 @@ class Button:
         self._pending = []
         self._wake = asyncio.Event()
         self._conns = set()
+        self._random = random_bytes if random_bytes is not None else urandom
+        self._hold = _HOLD_NONE
+        self._pairing = pairing.CLOSED
+        self._pair_until = 0
+        self._pair_secret = None
+        self._pair_public = None
+        self._hub_public = None
+        self._pair_wake = asyncio.Event()
         # Set by the touch pin's rising-edge irq. ThreadSafeFlag on a board (safe from a hard
         # irq); the hosts' pin irqs run on the event loop, where an Event does the same job.
         self._touched = asyncio.ThreadSafeFlag() if hasattr(asyncio, "ThreadSafeFlag") else asyncio.Event()
@@ -75,11 +103,18 @@ class Button:
         self._battery = battery.read_percent(self._adc)
         self._haptics.off()
         self._publish_state()
+        if self.state.key is None:
+            self._open_pairing()  # a button with no key is in pairing mode from power-on
+        self._publish_pairing()
         self._advertise_idle()
 
     async def run(self):
         self._boot()
-        await asyncio.gather(self._touch_loop(), self._feedback_loop())
+        await asyncio.gather(self._touch_loop(), self._feedback_loop(), self._pairing_loop())
+
+    @property
+    def pairing_status(self):
+        return self._pairing
 
     # --- touch -> advert ------------------------------------------------------------------
 
@@ -90,6 +125,7 @@ class Button:
             code = self._gestures.update(self._touch.value(), now)
             if code != NONE:
                 self._announce(code, now)
+            self._watch_hold(now)
             if self._adv == _ADV_BURST and clock.ticks_diff(now, self._burst_started) >= timing.BURST_MS:
                 self._advertise_idle()
             if self._edge_wake and self._adv == _ADV_IDLE and self._gestures.idle():
@@ -119,8 +155,115 @@ class Button:
         self._emit("advert", data)
 
     def _advertise_idle(self):
-        self._ble.gap_advertise(timing.IDLE_INTERVAL_US, adv_data=bthome.idle_advert())
+        if self._pairing == pairing.OPEN:
+            self._ble.gap_advertise(timing.PAIRING_INTERVAL_US, adv_data=pairing.pairing_advert())
+        else:
+            self._ble.gap_advertise(timing.IDLE_INTERVAL_US, adv_data=bthome.idle_advert())
         self._adv = _ADV_IDLE
+
+    # --- factory reset and pairing --------------------------------------------------------
+
+    def _watch_hold(self, now):
+        held = self._gestures.held_ms(now)
+        if held < 0:
+            if self._hold == _HOLD_ARMED:
+                self.factory_reset()
+            self._hold = _HOLD_NONE
+        elif self._hold == _HOLD_NONE and held >= timing.FACTORY_RESET_MS:
+            self._hold = _HOLD_ARMED
+            self._cue(CUE_RESET_ARMED)
+        elif self._hold == _HOLD_ARMED and held >= timing.FACTORY_RESET_MAX_MS:
+            self._hold = _HOLD_TOO_LONG  # stuck pad or a pocket, not a person: keep the key
+
+    def factory_reset(self):
+        """Forget the key and every counter, then open pairing mode."""
+        state = self.state
+        state.key = None
+        state.adv_counter = 0  # a new key starts new nonce spaces on both sides
+        state.packet_id = 0
+        state.cmd_counter = 0
+        for reason in state.rejected:
+            state.rejected[reason] = 0
+        state.save()
+        state.save()  # both slots: the old key is not left behind in the other one
+        self._encrypt = None
+        self._pending = []
+        self._publish_state()
+        self._emit("reset", None)
+        self._cue(CUE_RESET)
+        self._open_pairing()
+
+    def _open_pairing(self):
+        self._pair_secret = None
+        self._pair_public = None
+        self._hub_public = None
+        self._pair_until = self._clock.ticks_ms() + timing.PAIRING_WINDOW_MS
+        self._set_pairing(pairing.PREPARING)
+
+    def _set_pairing(self, status):
+        self._pairing = status
+        self._publish_pairing()
+        self._pair_wake.set()
+        self._emit("pairing", pairing.STATUS_NAMES[status])
+        if self._adv == _ADV_IDLE and not self._conns:
+            self._advertise_idle()  # the pairing advert starts or stops with OPEN
+
+    def _publish_pairing(self):
+        public = self._pair_public if self._pairing != pairing.CLOSED else None
+        self._ble.gatts_write(self._handles[2], pairing.status_value(self._pairing, public))
+
+    async def _pairing_loop(self):
+        clock = self._clock
+        while True:
+            status = self._pairing
+            if status in (pairing.CLOSED, pairing.PAIRED):
+                await self._pair_wake.wait()
+                self._pair_wake.clear()
+                continue
+            if status == pairing.OPEN:
+                if clock.ticks_diff(clock.ticks_ms(), self._pair_until) >= 0:
+                    self._close_pairing()  # the window ran out; hold 10 s to open it again
+                else:
+                    await clock.sleep_ms(timing.PAIRING_POLL_MS)
+                continue
+            if status == pairing.PREPARING:
+                self._make_key_pair()
+            elif status == pairing.DERIVING:
+                self._finish_pairing()
+            await clock.sleep_ms(0)  # let the radio and touch tasks run after a slow step
+
+    def _make_key_pair(self):
+        if self._random is None:
+            self._close_pairing()  # no entropy source: pairing would be guessable, so refuse it
+            return
+        secret = self._random(x25519.KEY_LEN)
+        self._pair_public = x25519.public_key(secret)  # ~1-2 s on an ESP32-C3
+        self._pair_secret = secret
+        self._set_pairing(pairing.OPEN)
+
+    def _finish_pairing(self):
+        try:
+            shared = x25519.scalarmult(self._pair_secret, self._hub_public)
+            key = pairing.derive_key(shared, self._mac, self._pair_public, self._hub_public)
+        except ValueError:
+            self._close_pairing()  # a low-order point: someone is meddling; hold 10 s to retry
+            return
+        self._pair_secret = None
+        self.state.cmd_counter = 0
+        self.provision(key)
+        self._publish_state()
+        self._set_pairing(pairing.PAIRED)
+
+    def _close_pairing(self):
+        self._pair_secret = None
+        self._hub_public = None
+        self._set_pairing(pairing.CLOSED)
+
+    def _cue(self, cue):
+        self._emit("cue", cue)
+        if len(self._pending) < timing.MAX_PENDING_FEEDBACK:
+            self._pending.append((cue, (0, 0, 0), 0, True))
+            self._wake.set()
 
     # --- GATT -----------------------------------------------------------------------------
 
@@ -161,17 +304,24 @@ class Button:
         self.state.save()  # durable before acting: a replay after reboot is still refused
         self._publish_state()
         if len(self._pending) < timing.MAX_PENDING_FEEDBACK:
-            self._pending.append((pattern, rgb, ds))
+            self._pending.append((pattern, rgb, ds, False))
             self._wake.set()
         return gatt.ATT_OK
 
     def _on_provision(self, value):
-        # Only an unprovisioned button takes a key; re-keying needs a factory reset (later).
-        if self._encrypt is not None:
+        # One hub public key per pairing window; a keyed button, a closed window, or a second
+        # write is refused. Re-keying takes a factory reset: a person holding the button.
+        # The stack has already stored the written bytes as the attribute's value; put the
+        # status back at once, so nobody can plant a fake "button public key" for a hub to read.
+        if self._pairing != pairing.OPEN:
+            self._publish_pairing()
             return gatt.ATT_WRITE_NOT_PERMITTED
-        if len(value) != gatt.KEY_LEN:
+        try:
+            self._hub_public = pairing.parse_hub_key(value)
+        except ValueError:
+            self._publish_pairing()
             return gatt.ATT_INVALID_ATTRIBUTE_LENGTH
-        self.provision(value)
+        self._set_pairing(pairing.DERIVING)  # the pairing task does the slow part
         return gatt.ATT_OK
 
     def _publish_state(self):
@@ -186,9 +336,10 @@ class Button:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
-                pattern, rgb, ds = self._pending.pop(0)
+                pattern, rgb, ds, local = self._pending.pop(0)
                 rgb = colour_for(pattern, rgb)
-                self._emit("feedback", (pattern, rgb, ds))
+                if not local:
+                    self._emit("feedback", (pattern, rgb, ds))
                 await self._haptics.play(pattern, rgb, ds)
 
     def _emit(self, kind, value):

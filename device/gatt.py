@@ -14,7 +14,7 @@ except ImportError:  # CPython without the simulator's shims
 SERVICE_UUID = const("f1e00001-5d6b-4c8e-9a3b-48454152544c")
 COMMAND_UUID = const("f1e00002-5d6b-4c8e-9a3b-48454152544c")  # write with response
 STATE_UUID = const("f1e00003-5d6b-4c8e-9a3b-48454152544c")  # read
-PROVISION_UUID = const("f1e00004-5d6b-4c8e-9a3b-48454152544c")  # write
+PROVISION_UUID = const("f1e00004-5d6b-4c8e-9a3b-48454152544c")  # read, write (device/pairing.py)
 
 _FLAG_READ = const(0x0002)
 _FLAG_WRITE = const(0x0008)
@@ -34,6 +34,7 @@ STATE_VERSION = const(1)
 STATE_FORMAT = "<BIBH"  # version, last accepted command counter, battery %, rejected count
 KEY_LEN = const(16)
 COMMAND_BUFFER = const(32)  # attribute buffer: twice a v1 frame, room for longer future ops
+PROVISION_BUFFER = const(40)  # a 33-byte hub key write or the 34-byte status (device/pairing.py)
 
 
 def register(ble):
@@ -45,11 +46,12 @@ def register(ble):
         (
             (bluetooth.UUID(COMMAND_UUID), _FLAG_WRITE),
             (bluetooth.UUID(STATE_UUID), _FLAG_READ),
-            (bluetooth.UUID(PROVISION_UUID), _FLAG_WRITE),
+            (bluetooth.UUID(PROVISION_UUID), _FLAG_READ | _FLAG_WRITE),
         ),
     )
     ((command, state, provision),) = ble.gatts_register_services((service,))
     ble.gatts_set_buffer(command, COMMAND_BUFFER)
+    ble.gatts_set_buffer(provision, PROVISION_BUFFER)
     return command, state, provision
 
 

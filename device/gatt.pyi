@@ -13,5 +13,6 @@ STATE_VERSION: int
 STATE_FORMAT: str
 KEY_LEN: int
 COMMAND_BUFFER: int
+PROVISION_BUFFER: int
 
 def state_value(cmd_counter: int, battery: int, rejected: int) -> bytes: ...

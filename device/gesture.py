@@ -83,6 +83,12 @@ class GestureRecognizer:
         return (self._state == _IDLE and not self._raw and not self._stable
                 and not self._leading and self._pending == NONE)
 
+    def held_ms(self, now):
+        """How long the current (debounced) touch has lasted, or -1 if the pad is released."""
+        if self._stable and self._state in (_DOWN, _HELD, _STUCK):
+            return self._diff(now, self._down_at)
+        return -1
+
     def _on_down(self, t):
         if self._state == _IDLE:
             self._taps = 0

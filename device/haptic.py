@@ -28,6 +28,11 @@ RHYTHMS = (
     ((50, 150),),
     # 5 shared_moment: a swell, three pulses growing longer.
     ((70, 100), (0, 120), (85, 200), (0, 120), (100, 320)),
+    # Local cues, played by the firmware itself and never by a command (command.py only accepts
+    # 1-5). 6 reset_armed: one short tick, "let go now to reset".
+    ((100, 60),),
+    # 7 reset: two falling pulses, "forgotten; pairing mode is open".
+    ((100, 200), (0, 150), (50, 300)),
 )
 
 # Colour used when a command asks for black (0, 0, 0): the pattern's own colour.
@@ -38,7 +43,12 @@ COLOURS = (
     (160, 0, 255),  # need_you: violet
     (40, 255, 120),  # felt_it: soft green
     (255, 120, 20),  # shared_moment: amber
+    (255, 0, 0),  # reset_armed: red
+    (0, 60, 255),  # reset / pairing mode: blue
 )
+
+CUE_RESET_ARMED = const(6)
+CUE_RESET = const(7)
 
 
 def colour_for(pattern, rgb):

@@ -40,3 +40,18 @@ DEFAULT_GLOW_MS = const(3000)
 MAX_GLOW_MS = const(25500)
 # Commands waiting to be played; more are dropped (the hub re-sends on no confirmation).
 MAX_PENDING_FEEDBACK = const(4)
+
+# Factory reset: hold the pad at least this long, then let go. The button ticks and glows red
+# when the hold reaches it ("let go now to reset"). It fires on release, not while held, so a
+# pad stuck under water or pressed in a pocket (held past FACTORY_RESET_MAX_MS) never wipes the
+# key. 10 s matches STUCK_MS: no gesture is reported past it anyway.
+FACTORY_RESET_MS = const(10000)
+FACTORY_RESET_MAX_MS = const(20000)
+# Pairing mode (after a factory reset, or at boot with no key) lasts this long: long enough to
+# walk to the hub and run `heartline button pair`, short enough that an unkeyed button is not
+# left open to anyone nearby.
+PAIRING_WINDOW_MS = const(180000)
+# Pairing advert interval: fast, so the hub finds the button within a second; only for the window.
+PAIRING_INTERVAL_US = const(200000)
+# How often the pairing task checks for work and the window's end while pairing mode is open.
+PAIRING_POLL_MS = const(100)

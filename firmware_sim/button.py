@@ -8,6 +8,10 @@ connection to an air server speaking :mod:`firmware_sim.air.protocol` (role peri
 Under the host the firmware's touch loop samples the shimmed pin every ``SAMPLE_MS`` with
 ``await clock.sleep_ms``; :meth:`SimButton.press` drives that pin with a realistic touch trace
 (contact bounce included) and returns when the firmware reports the gesture it recognised.
+
+``key=None`` is a button fresh from the factory: no key, in pairing mode from power-on, waiting
+for a hub to pair it (``hub.ble.pairing``). :meth:`SimButton.hold` drives the long hold that
+factory-resets a button.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from firmware_sim.shims import install as install_shims
 
 install_shims()
 
-from device import command, gesture  # noqa: E402 - firmware imports need the shims first
+from device import command, gesture, pairing, timing  # noqa: E402 - firmware imports need the shims first
 from device.button import Button  # noqa: E402
 from device.flash import FileStorage  # noqa: E402
 from firmware_sim.shims import bluetooth, cryptolib, machine, neopixel  # noqa: E402
@@ -93,7 +97,7 @@ class SimButton:
         *,
         air: tuple[str, int],
         address: str,
-        key: bytes,
+        key: bytes | None,
         x: float = 0.0,
         y: float = 0.0,
         state_dir: Path,
@@ -102,12 +106,12 @@ class SimButton:
         battery_mv: int = 4000,
         slow_repeat_s: float = 0.0,
     ) -> None:
-        if len(key) != KEY_LEN:
-            raise ValueError("a button key is 16 bytes")
+        if key is not None and len(key) != KEY_LEN:
+            raise ValueError("a button key is 16 bytes (or None for an unprovisioned button)")
         command.mac_bytes(address)  # raises ValueError on a malformed address
         self._air = air
         self._address = address.upper()
-        self._key = bytes(key)
+        self._key = bytes(key) if key is not None else None
         self._x, self._y = x, y
         self._state_dir = state_dir
         self._tx_power = tx_power
@@ -119,6 +123,10 @@ class SimButton:
         self._gesture_waiters: list[asyncio.Future[str]] = []
         self.adverts: list[bytes] = []  # every new event advert the firmware built
         self.gestures: list[str] = []  # every gesture the firmware recognised
+        self.cues: list[int] = []  # local haptic cues the firmware played (device.haptic.CUE_*)
+        self.pairing_log: list[str] = []  # provisioning status names, in order (device.pairing)
+        self.resets = 0  # factory resets the firmware performed
+        self._pairing_changed = asyncio.Event()
         self._writer: asyncio.StreamWriter | None = None
         self._ble: bluetooth.BLE | None = None
         self._firmware: Button | None = None
@@ -178,7 +186,9 @@ class SimButton:
             _aes,
             self._on_firmware_event,
         )
-        if firmware.state.key is None:
+        if self._key is None:
+            pass  # unprovisioned (or keep whatever key pairing gave it): the firmware decides
+        elif firmware.state.key is None:
             firmware.provision(self._key)  # factory provisioning
         elif firmware.state.key != self._key:
             writer.close()
@@ -251,6 +261,42 @@ class SimButton:
                 self._gesture_waiters.remove(waiter)
         if got != gesture_name:
             raise GestureMismatchError(gesture_name, got)
+
+    async def hold(self, seconds: float) -> None:
+        """Hold the pad for ``seconds`` of firmware time, then let go (factory reset: >= 10 s).
+        Returns once the firmware has sampled the release."""
+        clock = self._require_clock()
+        await self.play_trace((*_BOUNCE, (1, int(seconds * 1000))))
+        # The touch loop samples every SAMPLE_MS; give it a few samples to see the release.
+        await asyncio.sleep(5 * timing.SAMPLE_MS / 1000 / clock.speed)
+
+    async def wait_for_pairing(self, status: str, within_s: float = 5.0) -> None:
+        """Wait until the firmware's provisioning status is ``status`` (a device.pairing name)."""
+        if status not in pairing.STATUS_NAMES:
+            raise ValueError(f"unknown pairing status {status!r}")
+        try:
+            async with asyncio.timeout(within_s):
+                while self.pairing_status != status:
+                    self._pairing_changed.clear()
+                    await self._pairing_changed.wait()
+        except TimeoutError as ex:
+            raise SimButtonError(
+                f"{self._address} stayed {self.pairing_status!r}, not {status!r}, for {within_s} s"
+            ) from ex
+
+    @property
+    def pairing_status(self) -> str:
+        """The firmware's provisioning status: closed, preparing, open, deriving or paired."""
+        if self._firmware is None:
+            raise SimButtonError(f"{self._address} is not running")
+        return pairing.STATUS_NAMES[self._firmware.pairing_status]
+
+    @property
+    def key(self) -> bytes | None:
+        """The key the firmware holds now (tests compare it with the hub's; never log it)."""
+        if self._firmware is None:
+            raise SimButtonError(f"{self._address} is not running")
+        return self._firmware.state.key
 
     async def play_trace(self, steps: tuple[tuple[int, int], ...]) -> None:
         """Drive the touch pad with ``(level, ms)`` steps in firmware time; ends released.
@@ -352,6 +398,13 @@ class SimButton:
             self._output_added.set()
         elif kind == "reject":
             _LOGGER.info("%s: rejected a command (%s)", self._address, value)
+        elif kind == "cue":
+            self.cues.append(int(value))
+        elif kind == "reset":
+            self.resets += 1
+        elif kind == "pairing":
+            self.pairing_log.append(str(value))
+            self._pairing_changed.set()
 
     async def _run_firmware(self, firmware: Button) -> None:
         try:

@@ -76,6 +76,12 @@ def _add_managing(commands: Commands[argparse.ArgumentParser]) -> None:
     listing = button_commands.add_parser("list", help="list registered buttons with battery and last seen")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.add_argument("--hub", default="http://127.0.0.1:8080", help=hub_help)
+    pair = button_commands.add_parser(
+        "pair", help="pair a Heartline button in pairing mode (hold its pad 10 s, let go)"
+    )
+    pair.add_argument("--owner", required=True, help="whose button it is")
+    pair.add_argument("--timeout", type=float, default=60.0, help="seconds to look for it (max 180)")
+    pair.add_argument("--hub", default="http://127.0.0.1:8080", help=hub_help)
     remove = button_commands.add_parser("remove", help="forget a button")
     remove.add_argument("id", type=int, help="its id from `heartline button list`")
     remove.add_argument("--hub", default="http://127.0.0.1:8080", help=hub_help)
@@ -107,6 +113,16 @@ def _add_setting_up(commands: Commands[argparse.ArgumentParser]) -> None:
     check = config_commands.add_parser("check", help="validate a hub.toml and say what is wrong")
     check.add_argument("path", type=Path)
 
+    doctor = commands.add_parser("doctor", help="check this Pi for running a hub; each failure with its fix")
+    doctor.add_argument("--config", type=Path, required=True, help="path to hub.toml")
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+
+    web = commands.add_parser("web", help="the dashboard's settings")
+    web_commands = web.add_subparsers(dest="web_command", required=True, metavar="ACTION")
+    web_commands.add_parser(
+        "hash-password", help="read a dashboard password (never from the command line) and print its hash"
+    )
+
     broker = commands.add_parser("broker", help="set up a self-hosted relay broker")
     broker_commands = broker.add_subparsers(dest="broker_command", required=True, metavar="ACTION")
     setup = broker_commands.add_parser("setup", help="write a secure mosquitto config (TLS, passwords, ACL)")
@@ -134,6 +150,8 @@ def _run(args: argparse.Namespace) -> int:
         "button": _button,
         "sim": _sim,
         "couple": _couple,
+        "doctor": _doctor,
+        "web": _web,
         "stats": _stats,
         "config": _config,
         "broker": _broker,
@@ -182,6 +200,10 @@ def _button(args: argparse.Namespace) -> int:
         return button_cli.button_add(
             args.hub, address=args.bthome, key=args.key, owner=args.owner, kind="bthome"
         )
+    if args.button_command == "pair":
+        from hub import pair_cli  # noqa: PLC0415
+
+        return pair_cli.button_pair(args.hub, args.owner, args.timeout)
     if args.button_command == "list":
         return button_cli.button_list(args.hub, as_json=args.json)
     return button_cli.button_remove(args.hub, button_id=args.id)
@@ -206,6 +228,24 @@ def _couple(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         out=sys.stdout,
     )
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from hub.doctor import doctor_cli  # noqa: PLC0415
+
+    return doctor_cli(args.config, json_output=args.json)
+
+
+def _web(args: argparse.Namespace) -> int:
+    del args  # one action: hash-password
+    from hub.web.auth import prompt_password_hash  # noqa: PLC0415
+
+    try:
+        print(prompt_password_hash())
+    except ValueError as ex:
+        print(f"heartline: {ex}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _config(args: argparse.Namespace) -> int:

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.errors import ConfigError
 from hub.events import SignalKind
+from hub.homeassistant.settings import HomeAssistantSettings, parse_homeassistant_section
+from hub.web.auth import AuthSettings, parse_auth_section
 
 # MQTT 3.1.1 allows servers to reject client ids longer than 23 characters (section 3.1.3.1);
 # hub ids double as client ids, so they must fit everywhere.
@@ -95,8 +97,13 @@ class PresenceSection:
 
 @dataclass(frozen=True, slots=True)
 class WebSection:
-    listen: str = "127.0.0.1"
+    listen: str = "127.0.0.1"  # any other address requires password_hash (hub.web.auth)
     port: int = 8080
+    password_hash: str = ""  # from `heartline web hash-password`
+    secure_cookies: bool = False  # true when a TLS proxy serves the dashboard over HTTPS
+    session_hours: float = 336.0  # two weeks: a couple's tablet should not ask every day
+    require_password: bool = False  # force a login on loopback too (behind a local reverse proxy)
+    metrics_public: bool = False  # let Prometheus scrape /metrics without a session (counts only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +124,19 @@ class HubConfig:
     buttons: list[ButtonEntry] = field(default_factory=list)
     quiet_hours: QuietHoursSection | None = None
     presence: PresenceSection = field(default_factory=PresenceSection)
+    homeassistant: HomeAssistantSettings | None = None
+
+    @property
+    def auth(self) -> AuthSettings:
+        web = self.web
+        return AuthSettings(
+            listen=web.listen,
+            password_hash=web.password_hash,
+            secure_cookies=web.secure_cookies,
+            session_hours=web.session_hours,
+            require_password=web.require_password,
+            metrics_public=web.metrics_public,
+        )
 
     @property
     def mqtt_username(self) -> str:
@@ -139,6 +159,10 @@ def load_config(path: Path) -> HubConfig:
 def parse_config(raw: dict[str, Any], source: str = "config") -> HubConfig:
     config: HubConfig = _build(HubConfig, raw, "", source)
     _check(config, source)
+    # Sections owned by their rooms validate themselves, with the same one-line errors.
+    parse_auth_section(raw.get("web", {}), source)
+    if "homeassistant" in raw:
+        parse_homeassistant_section(raw["homeassistant"], source)
     return config
 
 

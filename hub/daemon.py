@@ -19,6 +19,7 @@ from bleak.backends.scanner import AdvertisementData
 
 from hub.ble.feedback import FeedbackSender
 from hub.ble.ingest import AdvertIngest
+from hub.ble.pairing import Pairing
 from hub.ble.scanning import ScanSupervisor
 from hub.ble.transport import BleTransport, make_transport
 from hub.broker.config import inbox_topic, status_topic
@@ -40,6 +41,8 @@ from hub.store.buttons import ButtonRecord, ButtonRegistry
 from hub.store.database import Database, open_database
 from hub.store.holds import SignalLinks
 from hub.store.signals import SignalLog
+from hub.systemd import Heartbeats
+from hub.web.metrics import Histogram
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -105,6 +108,12 @@ class Hub:
         self._link = MqttLink(mqtt_settings(config))
         self._ingest: AdvertIngest | None = None
         self._presence: PresenceService | None = None
+        self._pairing: Pairing | None = None
+        # Each long-running loop promises its next beat; systemd's watchdog is fed only while
+        # every promise is kept (hub.systemd), so a wedged loop gets the hub restarted.
+        self.heartbeats = Heartbeats()
+        self.publish_latency = Histogram()
+        self._link.on_publish_latency = self.publish_latency.observe
         self._deliveries: asyncio.Queue[SignalRecord] = asyncio.Queue()
         self.on_touch: list[Callable[[TouchEvent], Awaitable[None] | None]] = []
 
@@ -121,6 +130,20 @@ class Hub:
         if self._relay is None:
             raise RuntimeError("the hub is not running")
         return self._relay
+
+    @property
+    def pairing(self) -> Pairing:
+        if self._pairing is None:
+            raise RuntimeError("the hub is not running")
+        return self._pairing
+
+    @property
+    def link(self) -> MqttLink:
+        return self._link
+
+    @property
+    def scanning(self) -> ScanSupervisor | None:
+        return self._scanning
 
     @property
     def presence(self) -> PresenceService:
@@ -146,6 +169,7 @@ class Hub:
             for entry in config.buttons:
                 registry.upsert(entry.address, entry.kind, bytes.fromhex(entry.key), entry.owner)
             self._ingest = AdvertIngest(registry, self.clock)
+            self._pairing = Pairing(self.transport, registry, self.clock, register=self.add_button)
             self._presence = PresenceService(
                 self._db, self.clock, self._people_devices(registry), hub=config.relay.hub_id
             )
@@ -173,6 +197,7 @@ class Hub:
                 bus=self.bus,
                 deliver=self._deliveries.put_nowait,
                 shape=moments.shape,
+                heartbeats=self.heartbeats,
             )
             delivery = DeliveryService(
                 db=self._db,
@@ -204,6 +229,7 @@ class Hub:
                 self._on_advert,
                 self.clock,
                 silence_s=config.ble.watchdog_silence_s,
+                heartbeats=self.heartbeats,
             )
             await self._link.start()
             try:
@@ -236,8 +262,10 @@ class Hub:
         works), ingest decides whether it is a touch. Both only enqueue or count: no I/O."""
         assert self._presence is not None
         assert self._ingest is not None
+        assert self._pairing is not None
         self._presence.observe(device.address.upper(), advertisement.rssi, self.clock.monotonic())
         self._ingest.on_advert(device, advertisement)
+        self._pairing.on_advert(device, advertisement)  # free unless a pairing is running
 
     async def _presence_ticks(self) -> None:
         assert self._presence is not None

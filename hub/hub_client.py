@@ -21,12 +21,23 @@ class HubUnreachableError(HeartlineError, ConnectionError):
     pass
 
 
+class HubAnswerError(HeartlineError, RuntimeError):
+    """The hub answered with an error; ``detail`` is its one-line explanation."""
+
+    def __init__(self, status: int, detail: str, prefix: str = "the hub refused") -> None:
+        super().__init__(f"{prefix}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
 class HubUrlError(HeartlineError, ValueError):
     def __init__(self, hub: str) -> None:
         super().__init__(f"--hub must be an http:// or https:// URL, not {hub!r}")
 
 
-def call_hub(hub: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+def call_hub(
+    hub: str, method: str, path: str, body: dict[str, Any] | None = None, *, timeout_s: float = HTTP_TIMEOUT_S
+) -> Any:
     url = hub.rstrip("/") + path
     if not url.startswith(("http://", "https://")):
         raise HubUrlError(hub)
@@ -34,11 +45,10 @@ def call_hub(hub: str, method: str, path: str, body: dict[str, Any] | None = Non
     headers = {"content-type": "application/json"}
     request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - scheme checked
     try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
             raw = response.read()
     except urllib.error.HTTPError as ex:
-        detail = _detail(ex.read())
-        raise HeartlineError(f"the hub refused: {detail}") from ex
+        raise HubAnswerError(ex.code, _detail(ex.read())) from ex
     except (urllib.error.URLError, TimeoutError, OSError) as ex:
         raise HubUnreachableError(
             f"cannot reach the hub at {hub} ({getattr(ex, 'reason', ex)}); is `heartline hub` running? "

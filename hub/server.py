@@ -5,20 +5,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Final
 
 import uvicorn
 
 from hub.config import HubConfig
 from hub.daemon import Hub
+from hub.homeassistant.publisher import HomeAssistantBridge
+from hub.systemd import (
+    SystemdNotifier,
+    hub_liveness,
+    hub_status,
+    run_watchdog,
+    watchdog_interval,
+)
 from hub.web.api import hub_app
 
 _LOGGER = logging.getLogger(__name__)
 
 # uvicorn's own graceful shutdown waits this long for open requests (SSE streams end at once).
 WEB_SHUTDOWN_S: Final = 3
+# Bounds on each stopping step. The hub's own goodbye is an ingest flush, the retained
+# "offline" status (paho waits at most 3 s for its PUBACK) and closing the adapter; the unit
+# file's TimeoutStopSec (20 s) stays above the sum, so systemd never has to SIGKILL us.
+WEB_STOP_BOUND_S: Final = WEB_SHUTDOWN_S + 2.0
+HUB_STOP_BOUND_S: Final = 8.0
+EXIT_STOP_TIMEOUT: Final = 1
+READY_POLL_S: Final = 0.05
+# Starting a scan retries InProgress/NotReady for a few seconds (hub.ble.scanning); READY
+# waits for that to settle, but not longer than this.
+BLE_SETTLE_S: Final = 30.0
 
 
 class EmbeddedWebServer(uvicorn.Server):
@@ -42,18 +61,83 @@ def web_server(app: object, host: str, port: int) -> EmbeddedWebServer:
     )
 
 
-async def serve_hub(config: HubConfig) -> None:
+async def serve_hub(config: HubConfig, *, environ: Mapping[str, str] | None = None) -> None:
+    """Run until SIGINT/SIGTERM, then stop within a bound: web first, then the hub (ingest
+    flush, retained "offline" status, adapter and database closed). Under systemd
+    (``Type=notify``) it reports READY/STATUS/STOPPING and pings the watchdog while alive."""
+    notifier = SystemdNotifier.from_environ(environ)
+    ping_every_s = watchdog_interval(environ)
     hub = Hub(config)
-    web = web_server(hub_app(hub), config.web.listen, config.web.port)
+    web = web_server(hub_app(hub, auth=config.auth), config.web.listen, config.web.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with asyncio.TaskGroup() as group:
-        hub_task = group.create_task(hub.run(), name="hub")
-        web_task = group.create_task(web.serve(), name="web")
-        await stop.wait()
-        _LOGGER.info("stopping")
-        web.should_exit = True
-        await web_task
-        hub_task.cancel()
+    notifier.status("starting")
+    try:
+        async with asyncio.TaskGroup() as group:
+            hub_task = group.create_task(hub.run(), name="hub")
+            web_task = group.create_task(web.serve(), name="web")
+            bridge = (
+                group.create_task(HomeAssistantBridge(hub, config.homeassistant).run(), name="homeassistant")
+                if config.homeassistant is not None
+                else None
+            )
+            watchdog: asyncio.Task[None] | None = None
+            if await _until_ready(hub, web, stop):
+                notifier.ready(hub_status(hub))
+                _LOGGER.info("hub ready on http://%s:%d", config.web.listen, config.web.port)
+                if ping_every_s is not None:
+                    liveness = hub_liveness(hub, hub.heartbeats)
+                    watchdog = group.create_task(
+                        run_watchdog(notifier, ping_every_s, liveness, lambda: hub_status(hub)),
+                        name="systemd-watchdog",
+                    )
+            await stop.wait()
+            _LOGGER.info("stopping")
+            notifier.stopping()
+            if watchdog is not None:
+                watchdog.cancel()
+            if bridge is not None:
+                bridge.cancel()
+            web.should_exit = True
+            await _bounded(web_task, WEB_STOP_BOUND_S, "web server")
+            hub_task.cancel()
+            await _bounded(hub_task, HUB_STOP_BOUND_S, "hub")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        notifier.close()
+
+
+async def _until_ready(hub: Hub, web: EmbeddedWebServer, stop: asyncio.Event) -> bool:
+    """Wait until the web app listens and the hub runs with BLE scanning settled (or a stop).
+
+    A BLE adapter that cannot start does not hold READY back forever: after BLE_SETTLE_S the
+    hub reports ready anyway (the web app and relay work; STATUS and /api/health say what is
+    wrong with Bluetooth, and the scan supervisor keeps trying)."""
+    started = loop_time()
+    while not stop.is_set():
+        if hub.ready.is_set() and web.started:
+            ble = hub.health().ble
+            if ble != "starting" or loop_time() - started > BLE_SETTLE_S:
+                return True
+        await asyncio.sleep(READY_POLL_S)
+    return False
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()
+
+
+async def _bounded(task: asyncio.Task[None], bound_s: float, what: str) -> None:
+    """Wait for a stopping task; past the bound, exit hard rather than hang in systemd's stop.
+
+    Nothing is lost by that: every signal and receipt is already committed to SQLite (WAL,
+    synchronous=FULL) before it is acknowledged; only the goodbye is skipped.
+    """
+    done, _ = await asyncio.wait({task}, timeout=bound_s)
+    if not done:
+        _LOGGER.error("%s did not stop within %.0f s; exiting without finishing its goodbye", what, bound_s)
+        logging.shutdown()
+        os._exit(EXIT_STOP_TIMEOUT)

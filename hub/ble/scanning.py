@@ -24,6 +24,7 @@ from bleak.exc import BleakDBusError, BleakError
 from hub.ble.transport import BleTransport
 from hub.clock import Clock
 from hub.errors import TransportError
+from hub.systemd import Heartbeats
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ RETRY_AFTER_GIVING_UP_S: Final = 300.0
 # bluetoothd answers InProgress while another discovery is starting; it clears within seconds.
 IN_PROGRESS_WAIT_S: Final = 2.0
 START_ATTEMPTS: Final = 5
+# A recovery step (stop, power-cycle, start with retries) may take this long before the next beat.
+START_BUDGET_S: Final = 60.0
 
 ERROR_IN_PROGRESS: Final = "org.bluez.Error.InProgress"
 ERROR_NOT_READY: Final = "org.bluez.Error.NotReady"
@@ -67,7 +70,9 @@ class ScanSupervisor:
         clock: Clock,
         *,
         silence_s: float = DEFAULT_SILENCE_S,
+        heartbeats: Heartbeats | None = None,
     ) -> None:
+        self._heartbeats = heartbeats or Heartbeats()
         self._transport = transport
         self._on_advert = on_advert
         self._clock = clock
@@ -92,6 +97,7 @@ class ScanSupervisor:
                     await self._start()
                 except TransportError as ex:
                     _LOGGER.error("%s; trying again in %.0f s", ex, RETRY_AFTER_GIVING_UP_S)
+                    self._heartbeats.beat("ble-scanner", RETRY_AFTER_GIVING_UP_S + START_BUDGET_S)
                     await asyncio.sleep(RETRY_AFTER_GIVING_UP_S)
                     continue
                 await self._watch()
@@ -103,6 +109,7 @@ class ScanSupervisor:
         """Return after one escalation round has run out of steps (having given up)."""
         step = 0
         while True:
+            self._heartbeats.beat("ble-scanner", self._check_s * 3 + START_BUDGET_S)
             await asyncio.sleep(self._check_s)
             now = self._clock.monotonic()
             silent_for = now - self._last_heard
@@ -132,6 +139,7 @@ class ScanSupervisor:
             f"power-cycling the adapter; check `bluetoothctl show` and `journalctl -u bluetooth`"
         )
         _LOGGER.error("%s; trying again in %.0f s", self.state, RETRY_AFTER_GIVING_UP_S)
+        self._heartbeats.beat("ble-scanner", RETRY_AFTER_GIVING_UP_S + START_BUDGET_S)
         await asyncio.sleep(RETRY_AFTER_GIVING_UP_S)
 
     async def _restart(self) -> None:

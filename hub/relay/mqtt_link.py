@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -65,6 +67,8 @@ class MqttLink:
         self.messages: asyncio.Queue[Inbound] = asyncio.Queue()
         self.reconnects = 0
         self.last_error: str | None = None
+        # Seconds from publish to PUBACK, for the metrics histogram (None: nobody listens).
+        self.on_publish_latency: Callable[[float], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._acks: dict[int, asyncio.Future[None]] = {}
         mqtt5 = settings.protocol == "mqtt5"
@@ -132,6 +136,7 @@ class MqttLink:
 
     async def publish(self, topic: str, payload: bytes) -> None:
         """Publish QoS 1; returns when the broker confirmed (PUBACK), raises RelayError if refused."""
+        started = time.monotonic()
         info = self._client.publish(topic, payload, qos=QOS_AT_LEAST_ONCE)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             raise RelayError(f"publish failed: {paho.error_string(info.rc)}")
@@ -141,6 +146,8 @@ class MqttLink:
         # loop too (call_soon_threadsafe), so it always runs after this line.
         self._acks[info.mid] = future
         await future
+        if self.on_publish_latency is not None:
+            self.on_publish_latency(time.monotonic() - started)
 
     def ack(self, message: Inbound) -> None:
         """Acknowledge a message the hub has durably handled."""

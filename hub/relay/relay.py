@@ -29,6 +29,7 @@ from hub.store.database import Database
 from hub.store.holds import Relation, SignalLinks
 from hub.store.relay_queue import RESEND_FIRST_S, InboxLedger, Outbox, OutboxItem
 from hub.store.signals import SignalLog
+from hub.systemd import Heartbeats
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -93,8 +94,10 @@ class Relay:
         deliver: Callable[[SignalRecord], None],
         shape: Shaper = _unshaped,
         resend_first_s: float = RESEND_FIRST_S,
+        heartbeats: Heartbeats | None = None,
     ) -> None:
         self.identity = identity
+        self._heartbeats = heartbeats or Heartbeats()
         self._db = db
         self._signals = SignalLog(db)
         self._outbox = Outbox(db, resend_first_s=resend_first_s)
@@ -200,7 +203,12 @@ class Relay:
 
     async def _publisher(self, group: asyncio.TaskGroup) -> None:
         while True:
-            await self._link.connected.wait()
+            self._heartbeats.beat("relay-publisher", OUTBOX_SWEEP_S * 3)
+            if not self._link.connected.is_set():
+                # Waiting out a broker outage is not a wedge: keep beating while it lasts.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._link.connected.wait(), OUTBOX_SWEEP_S)
+                continue
             room = MAX_IN_FLIGHT - len(self._in_flight)
             if room > 0:
                 for item in self._outbox.due(self._clock.now(), limit=room, exclude=self._in_flight):
@@ -247,6 +255,7 @@ class Relay:
     async def _receiver(self) -> None:
         queue = self._link.messages
         while True:
+            self._heartbeats.beat("relay-receiver", STORE_RETRY_S * 3)
             first: Inbound | None = None
             with contextlib.suppress(TimeoutError):
                 first = await asyncio.wait_for(queue.get(), STORE_RETRY_S)

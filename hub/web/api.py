@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Final, Literal
 
@@ -17,6 +16,10 @@ from hub.events import SignalKind
 from hub.relay.relay import signal_json
 from hub.store.buttons import ButtonRecord
 from hub.web.allow import AllowHeader
+from hub.web.auth import AccessControl, AuthSettings
+from hub.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from hub.web.metrics import metrics_text
+from hub.web.pairing_api import pairing_router
 from hub.web.presence_api import presence_router
 from hub.web.sim_controls import SimControls
 
@@ -226,40 +229,16 @@ async def _sse(hub: Hub, request: Request) -> AsyncIterator[str]:
             yield f"event: {update['type']}\ndata: {json.dumps(update)}\n\n"
 
 
-def metrics_text(hubs: dict[str, Hub]) -> str:
-    """Prometheus text exposition of the counters the hubs keep."""
-    lines = [
-        "# HELP heartline_adverts_seen_total Advertisements the BLE ingest saw.",
-        "# TYPE heartline_adverts_seen_total counter",
-    ]
-    rejects = [
-        "# HELP heartline_rejected_total Inputs rejected, by reason.",
-        "# TYPE heartline_rejected_total counter",
-    ]
-    depth = [
-        "# HELP heartline_outbox_depth Signals waiting for the broker.",
-        "# TYPE heartline_outbox_depth gauge",
-    ]
-    for home, hub in hubs.items():
-        state = hub.health()
-        label = re.sub(r"[^\w-]", "_", home)
-        lines.append(f'heartline_adverts_seen_total{{home="{label}"}} {state.adverts_seen}')
-        depth.append(f'heartline_outbox_depth{{home="{label}"}} {state.outbox}')
-        rejects.extend(
-            f'heartline_rejected_total{{home="{label}",reason="{reason}"}} {count}'
-            for reason, count in sorted(state.rejected.items())
-        )
-    return "\n".join(lines + rejects + depth) + "\n"
-
-
-def hub_app(hub: Hub, sim: SimControls | None = None) -> FastAPI:
-    """The app a real hub serves: its API at /api and metrics at /metrics."""
+def hub_app(hub: Hub, sim: SimControls | None = None, auth: AuthSettings | None = None) -> FastAPI:
+    """The app a real hub serves: its API at /api and metrics at /metrics, behind access control."""
     app = FastAPI(title="Heartline hub", version="0.1.0")
     app.include_router(hub_router(hub, sim))
+    app.include_router(pairing_router(hub))
 
     @app.get("/metrics", response_class=PlainTextResponse)
-    async def metrics() -> str:
-        return metrics_text({"home": hub})
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(metrics_text({"home": hub}), media_type=METRICS_CONTENT_TYPE)
 
     app.add_middleware(AllowHeader)
+    app.add_middleware(AccessControl, settings=auth or AuthSettings())
     return app

@@ -12,7 +12,10 @@ from pydantic import BaseModel
 from firmware_sim.home import SimHome
 from hub.daemon import Hub
 from hub.web.allow import AllowHeader
-from hub.web.api import hub_router, metrics_text
+from hub.web.api import hub_router
+from hub.web.auth import AccessControl, AuthSettings
+from hub.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from hub.web.metrics import metrics_text
 
 STATIC = files("hub.web") / "static"
 ASSET_TYPES = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
@@ -65,10 +68,13 @@ def demo_app(homes: dict[str, DemoHome]) -> FastAPI:
         ]
 
     @app.get("/metrics", response_class=PlainTextResponse)
-    async def metrics() -> str:
-        return metrics_text({home_id: home.hub for home_id, home in homes.items()})
+    async def metrics() -> PlainTextResponse:
+        text = metrics_text({home_id: home.hub for home_id, home in homes.items()})
+        return PlainTextResponse(text, media_type=METRICS_CONTENT_TYPE)
 
     for home_id, home in homes.items():
         app.include_router(hub_router(home.hub, home.sim), prefix=f"/{home_id}", tags=[home_id])
     app.add_middleware(AllowHeader)
+    # Loopback only: no login, but a foreign Host (DNS rebinding) or a cross-site write is refused.
+    app.add_middleware(AccessControl, settings=AuthSettings())
     return app

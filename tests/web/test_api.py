@@ -33,7 +33,7 @@ async def client(homes: Homes) -> AsyncIterator[httpx.AsyncClient]:
             ),
         }
     )
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
         yield http
 
 

@@ -9,8 +9,21 @@ const KIND_TEXT = {
   shared_moment: "a shared moment",
 };
 
-async function api(path, options) {
-  const response = await fetch(path, options);
+function cookie(name) {
+  const match = document.cookie.split("; ").find((part) => part.startsWith(`${name}=`));
+  return match ? decodeURIComponent(match.slice(name.length + 1)) : "";
+}
+
+async function api(path, options = {}) {
+  const method = (options.method || "GET").toUpperCase();
+  const headers = { ...(options.headers || {}) };
+  // A hub that requires a login also requires its CSRF token on every change.
+  if (method !== "GET" && cookie("heartline_csrf")) headers["X-CSRF-Token"] = cookie("heartline_csrf");
+  const response = await fetch(path, { ...options, headers, credentials: "same-origin" });
+  if (response.status === 401) {
+    window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+    throw new Error("login needed");
+  }
   if (!response.ok) throw new Error(`${path}: ${response.status}`);
   return response.status === 204 ? null : response.json();
 }

@@ -1,0 +1,137 @@
+"""Outbox drain after an outage: queued signals delivered to the broker, beside bare paho.
+
+    python -m benchmarks.relay_drain [--signals N] [--quick]
+
+Heartline: N signals are committed to the sender's SQLite outbox while the broker is down; the
+broker comes back and the timer runs until every one is confirmed (PUBACK) and recorded as
+sent, with the partner's hub online and storing them (durability on: WAL, synchronous=FULL).
+Baseline: bare paho publishes N QoS 1 messages to the same broker, same ACL'd topic, an
+online subscriber draining them, until every PUBACK is in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Final
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from benchmarks.timing import table
+from hub.events import Fate
+from tests.relay.node import RelayNode, node_config
+from tests.support.mosquitto import OTHER_COUPLE, Broker, find_mosquitto, start_broker
+
+GOAL_RATIO: Final = 0.5
+DRAIN_TIMEOUT_S: Final = 900.0
+
+
+def _bare_paho(broker: Broker, count: int) -> float:
+    """Seconds for ``count`` QoS 1 publishes to be acknowledged (an online subscriber reads them)."""
+    sender_id, receiver_id = OTHER_COUPLE.hubs
+    topic = f"hl/v1/{OTHER_COUPLE.couple_id}/{receiver_id}/in"
+    acked = threading.Semaphore(0)
+    received = 0
+    subscribed = threading.Event()
+
+    def on_message(_client: paho.Client, _userdata: object, _message: paho.MQTTMessage) -> None:
+        nonlocal received
+        received += 1
+
+    receiver = paho.Client(
+        CallbackAPIVersion.VERSION2, client_id=receiver_id, protocol=MQTTProtocolVersion.MQTTv5
+    )
+    sender = paho.Client(
+        CallbackAPIVersion.VERSION2, client_id=sender_id, protocol=MQTTProtocolVersion.MQTTv5
+    )
+    receiver.username_pw_set(receiver_id, broker.password(receiver_id))
+    sender.username_pw_set(sender_id, broker.password(sender_id))
+    receiver.on_message = on_message
+    receiver.on_subscribe = lambda *_: subscribed.set()
+    receiver.on_connect = lambda client, *_: client.subscribe(topic, qos=1)
+    sender.on_publish = lambda *_: acked.release()
+    sender.max_inflight_messages_set(100)  # as the hub's link
+    sender.max_queued_messages_set(0)
+    for client in (receiver, sender):
+        client.connect("127.0.0.1", broker.port, keepalive=30)
+        client.loop_start()
+    subscribed.wait(10)
+    payload = bytes(180)  # about the size of a sealed envelope
+    started = time.perf_counter()
+    for _ in range(count):
+        sender.publish(topic, payload, qos=1)
+    for _ in range(count):
+        if not acked.acquire(timeout=DRAIN_TIMEOUT_S):
+            raise RuntimeError("bare paho did not get every PUBACK")
+    elapsed = time.perf_counter() - started
+    for client in (sender, receiver):
+        client.disconnect()
+        client.loop_stop()
+    return elapsed
+
+
+async def _heartline(broker: Broker, count: int, tmp: Path) -> float:
+    broker.stop()  # the outage: signals pile up in the outbox
+    a = RelayNode(node_config(broker, 0, tmp / "a"))
+    await a.start(wait_connected=False)
+    for _ in range(count):
+        a.send()
+    broker.start()
+    b = RelayNode(node_config(broker, 1, tmp / "b"))
+    await b.start()
+    started = time.perf_counter()
+    async with asyncio.timeout(DRAIN_TIMEOUT_S):
+        while True:
+            (queued,) = a.db.connection.execute(
+                "SELECT COUNT(*) FROM signals WHERE fate = ?", (Fate.QUEUED.value,)
+            ).fetchone()
+            if queued == 0:
+                break
+            await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    await a.stop()
+    await b.stop()
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.relay_drain", description=__doc__)
+    parser.add_argument("--signals", type=int, default=10_000)
+    parser.add_argument("--quick", action="store_true", help="1,000 signals")
+    args = parser.parse_args(argv)
+    count = 1_000 if args.quick else args.signals
+    binary = find_mosquitto()
+    if binary is None:
+        raise SystemExit("mosquitto not found; `make test` installs it")
+    with tempfile.TemporaryDirectory(prefix="heartline-bench-") as tmp:
+        broker = start_broker(binary, Path(tmp) / "relay")
+        try:
+            bare = _bare_paho(broker, count)
+            ours = asyncio.run(_heartline(broker, count, Path(tmp)))
+        finally:
+            broker.stop()
+    ratio = (count / ours) / (count / bare)
+    print(f"{count:,} signals after an outage, mosquitto (persistence on, save on every change)\n")
+    print(
+        table(
+            ["path", "seconds", "signals/s", "x bare paho"],
+            [
+                ["bare paho QoS 1 publish (baseline)", bare, count / bare, 1.0],
+                ["Heartline outbox drain (durable)", ours, count / ours, ratio],
+            ],
+        )
+    )
+    print(
+        f"\ngoal: >= {GOAL_RATIO} of bare paho -> {'met' if ratio >= GOAL_RATIO else 'NOT met'} ({ratio:.2f})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

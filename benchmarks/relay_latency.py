@@ -1,0 +1,146 @@
+"""Touch-to-partner latency through a path that adds 50 ms each way, beside bare paho.
+
+    python -m benchmarks.relay_latency [--signals N] [--latency-ms MS] [--quick]
+
+A real mosquitto (the test suite's relay set-up) sits behind a loopback TCP proxy that delays
+every byte by ``--latency-ms`` in each direction, like an internet path. Both columns cross the
+same proxy twice (sender -> broker -> receiver):
+
+* bare paho: a QoS 1 publish from one client until a subscribed client's on_message;
+* Heartline: ``Relay.send_signal`` (SQLite outbox commit, sealed envelope) until the partner
+  hub has committed it to its inbox and handed it to delivery.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Final
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from benchmarks.timing import table
+from tests.relay.node import RelayNode, node_config
+from tests.support.mosquitto import OTHER_COUPLE, Broker, find_mosquitto, start_broker
+from tests.support.tcp_proxy import TcpProxy
+
+GOAL_P50: Final = 1.05
+GOAL_P99: Final = 1.10
+GAP_S: Final = 0.05  # between signals, so each is measured on a quiet path
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def _bare_paho(broker: Broker, port: int, count: int) -> list[float]:
+    """Publish→receive latency of two plain paho clients through the proxy (seconds).
+
+    They log in as the suite's second couple, whose ACL allows exactly this topic."""
+    sender_id, receiver_id = OTHER_COUPLE.hubs
+    topic = f"hl/v1/{OTHER_COUPLE.couple_id}/{receiver_id}/in"
+    arrived: dict[int, float] = {}
+    got = threading.Event()
+
+    def on_message(_client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
+        arrived[int(message.payload)] = time.perf_counter()
+        got.set()
+
+    receiver = paho.Client(
+        CallbackAPIVersion.VERSION2, client_id=receiver_id, protocol=MQTTProtocolVersion.MQTTv5
+    )
+    sender = paho.Client(
+        CallbackAPIVersion.VERSION2, client_id=sender_id, protocol=MQTTProtocolVersion.MQTTv5
+    )
+    receiver.username_pw_set(receiver_id, broker.password(receiver_id))
+    sender.username_pw_set(sender_id, broker.password(sender_id))
+    receiver.on_message = on_message
+    subscribed = threading.Event()
+    receiver.on_subscribe = lambda *_: subscribed.set()
+    receiver.on_connect = lambda client, *_: client.subscribe(topic, qos=1)
+    for client in (receiver, sender):
+        client.connect("127.0.0.1", port, keepalive=30)
+        client.loop_start()
+    await asyncio.to_thread(subscribed.wait, 10)
+    latencies = []
+    try:
+        for index in range(count):
+            got.clear()
+            started = time.perf_counter()
+            sender.publish(topic, str(index).encode(), qos=1)
+            await asyncio.to_thread(got.wait, 10)
+            latencies.append(arrived[index] - started)
+            await asyncio.sleep(GAP_S)
+    finally:
+        for client in (sender, receiver):
+            client.disconnect()
+            client.loop_stop()
+    return latencies
+
+
+async def _heartline(broker: Broker, port: int, count: int, tmp: Path) -> list[float]:
+    a = RelayNode(node_config(broker, 0, tmp / "a", port=port))
+    b = RelayNode(node_config(broker, 1, tmp / "b", port=port))
+    await a.start()
+    await b.start()
+    latencies = []
+    try:
+        for _ in range(count):
+            started = time.perf_counter()
+            record = a.send()
+            while record.id not in b.person.shown:  # noqa: ASYNC110 - a 0.5 ms poll is the probe
+                await asyncio.sleep(0.0005)
+            latencies.append(time.perf_counter() - started)
+            await asyncio.sleep(GAP_S)
+    finally:
+        await a.stop()
+        await b.stop()
+    return latencies
+
+
+async def _run(count: int, latency_s: float) -> None:
+    binary = find_mosquitto()
+    if binary is None:
+        raise SystemExit("mosquitto not found; `make test` installs it")
+    with tempfile.TemporaryDirectory(prefix="heartline-bench-") as tmp:
+        broker = start_broker(binary, Path(tmp) / "relay")
+        try:
+            async with TcpProxy(broker.port, latency_s=latency_s) as proxy:
+                bare = await _bare_paho(broker, proxy.port, count)
+                ours = await _heartline(broker, proxy.port, count, Path(tmp))
+        finally:
+            broker.stop()
+    rows = []
+    for name, values in (("bare paho QoS 1 (baseline)", bare), ("Heartline touch -> partner hub", ours)):
+        rows.append(
+            [name, statistics.median(values) * 1000, _percentile(values, 0.99) * 1000, max(values) * 1000]
+        )
+    p50 = statistics.median(ours) / statistics.median(bare)
+    p99 = _percentile(ours, 0.99) / _percentile(bare, 0.99)
+    print(f"{count} signals, proxy adds {latency_s * 1000:.0f} ms each way, broker mosquitto, MQTT 5\n")
+    print(table(["path", "p50 ms", "p99 ms", "max ms"], rows))
+    verdict = "met" if p50 <= GOAL_P50 and p99 <= GOAL_P99 else "NOT met"
+    goal = f"goal <= {GOAL_P50} / {GOAL_P99}: {verdict}"
+    print(f"\nratio Heartline / bare paho: p50 {p50:.3f}, p99 {p99:.3f} ({goal})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.relay_latency", description=__doc__)
+    parser.add_argument("--signals", type=int, default=200)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--quick", action="store_true", help="30 signals")
+    args = parser.parse_args(argv)
+    asyncio.run(_run(30 if args.quick else args.signals, args.latency_ms / 1000))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
