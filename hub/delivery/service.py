@@ -85,8 +85,11 @@ class DeliveryService:
     async def run(self) -> None:
         while True:
             record: SignalRecord | None = None
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # races a completed get(), and this loop would then never stop.
             with contextlib.suppress(TimeoutError):
-                record = await asyncio.wait_for(self._queue.get(), self._wait_s())
+                async with asyncio.timeout(self._wait_s()):
+                    record = await self._queue.get()
             if record is not None:
                 await self._handle(record)
             await self._release_due()

@@ -207,7 +207,8 @@ class Relay:
             if not self._link.connected.is_set():
                 # Waiting out a broker outage is not a wedge: keep beating while it lasts.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._link.connected.wait(), OUTBOX_SWEEP_S)
+                    async with asyncio.timeout(OUTBOX_SWEEP_S):
+                        await self._link.connected.wait()
                 continue
             room = MAX_IN_FLIGHT - len(self._in_flight)
             if room > 0:
@@ -216,11 +217,13 @@ class Relay:
                     group.create_task(self._publish(item), name=f"relay-publish-{item.id}")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=OUTBOX_SWEEP_S)
+                async with asyncio.timeout(OUTBOX_SWEEP_S):
+                    await self._wake.wait()
 
     async def _publish(self, item: OutboxItem) -> None:
         try:
-            await asyncio.wait_for(self._link.publish(item.topic, item.payload), PUBLISH_TIMEOUT_S)
+            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                await self._link.publish(item.topic, item.payload)
         except (RelayError, TimeoutError) as ex:
             _LOGGER.warning("publishing %s failed (%r); it stays in the outbox", item.id, ex)
             self._in_flight.discard(item.id)
@@ -257,8 +260,11 @@ class Relay:
         while True:
             self._heartbeats.beat("relay-receiver", STORE_RETRY_S * 3)
             first: Inbound | None = None
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # races a message arriving, and the hub would then never stop.
             with contextlib.suppress(TimeoutError):
-                first = await asyncio.wait_for(queue.get(), STORE_RETRY_S)
+                async with asyncio.timeout(STORE_RETRY_S):
+                    first = await queue.get()
             batch, self._unstored = self._unstored, []
             if first is not None:
                 batch.append(first)

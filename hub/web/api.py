@@ -222,7 +222,8 @@ async def _sse(hub: Hub, request: Request) -> AsyncIterator[str]:
         yield ": connected\n\n"
         while not await request.is_disconnected():
             try:
-                update = await asyncio.wait_for(queue.get(), timeout=SSE_KEEPALIVE_S)
+                async with asyncio.timeout(SSE_KEEPALIVE_S):
+                    update = await queue.get()
             except TimeoutError:
                 yield ": keepalive\n\n"
                 continue
