@@ -131,8 +131,12 @@ def _add_setting_up(commands: Commands[argparse.ArgumentParser]) -> None:
     setup.add_argument("--port", type=int, default=8883, help="TLS port (default 8883)")
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return _parser().parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parse_args(argv)
     setup_logging(verbose=args.verbose)
     try:
         return _run(args)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from hub.config import parse_config
 
@@ -63,3 +66,32 @@ def test_every_command_in_the_readme_has_help() -> None:
     for command in (["demo"], ["hub"], ["config", "check"], ["broker", "setup"]):
         result = _heartline(*command, "--help")
         assert result.returncode == 0, (command, result.stderr)
+
+
+def _documented_commands() -> list[tuple[str, list[str]]]:
+    """Every ``heartline ...`` line in a shell block of the README or docs/, as argv lists."""
+    found: list[tuple[str, list[str]]] = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for block in re.findall(r"```sh\n(.*?)```", path.read_text(), flags=re.DOTALL):
+            for line in block.splitlines():
+                command = line.split("#", 1)[0].strip()
+                match = re.search(r"(?:^|/bin/)heartline (.+)$", command)
+                if match:
+                    found.append((f"{path.name}: {command}", shlex.split(match[1])))
+    return found
+
+
+DOCUMENTED = _documented_commands()
+
+
+def test_the_docs_show_commands_at_all() -> None:
+    assert len(DOCUMENTED) >= 15
+
+
+@pytest.mark.parametrize(("where", "argv"), DOCUMENTED, ids=[w for w, _ in DOCUMENTED])
+def test_every_documented_command_exists_with_those_options(where: str, argv: list[str]) -> None:
+    """Each documented command line parses: its words are real subcommands and its options real
+    options. (The commands themselves are run by the suites of the rooms they belong to.)"""
+    from hub.cli import parse_args  # noqa: PLC0415
+
+    parse_args(argv)  # argparse exits non-zero, failing the test, on anything it does not know
