@@ -82,6 +82,8 @@ class ScanSupervisor:
         self._last_heard = clock.monotonic()  # last advert from anyone
         self._acted_at = self._last_heard  # last start or recovery step: each gets a full window
         self.state = "starting"
+        # "passive" or "active" once the first start has found out what the stack supports.
+        self.mode: str | None = None if transport.supports_passive else "active"
         self.recoveries: Counter[str] = Counter()  # by step, for /metrics
         self.errors: Counter[str] = Counter()  # by classify() name
 
@@ -149,8 +151,10 @@ class ScanSupervisor:
     async def _start(self) -> None:
         """Start scanning, waiting out InProgress and powering a NotReady adapter on."""
         for attempt in range(1, START_ATTEMPTS + 1):
-            scanner = self._transport.scanner(self._heard)
             try:
+                if self.mode is None and await self._try_passive():
+                    return
+                scanner = self._transport.scanner(self._heard, passive=self.mode == "passive")
                 await scanner.start()
             except (BleakError, OSError) as ex:
                 kind = classify(ex)
@@ -168,6 +172,29 @@ class ScanSupervisor:
                 self.state = "ok"
             return
         raise TransportError(self._transport.spec, f"could not start scanning: {self.state}")
+
+    async def _try_passive(self) -> bool:
+        """Decide the scan mode once: passive if BlueZ can monitor adverts, else active."""
+        scanner = self._transport.scanner(self._heard, passive=True)
+        try:
+            await scanner.start()
+        except (BleakError, OSError) as ex:
+            if classify(ex) in {"in_progress", "not_ready"}:
+                raise  # a transient adapter state, not an answer about passive scanning
+            self.mode = "active"
+            _LOGGER.warning(
+                "passive scanning is not available (%s); scanning actively. BlueZ >= 5.56 started "
+                "with --experimental enables it and saves the buttons' batteries a little",
+                ex,
+            )
+            return False
+        self.mode = "passive"
+        _LOGGER.info("scanning passively (BlueZ advertisement monitor on BTHome and Heartline adverts)")
+        self._scanner = scanner
+        self._acted_at = self._clock.monotonic()
+        if self.state.startswith(("starting", "error")):
+            self.state = "ok"
+        return True
 
     async def _stop(self) -> None:
         scanner, self._scanner = self._scanner, None

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from typing import Any, Final, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from bleak import BleakClient, BleakScanner
+from bleak.args.bluez import OrPattern, OrPatternLike
+from bleak.assigned_numbers import AdvertisementDataType
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 
@@ -21,6 +23,10 @@ DetectionCallback = Callable[[BLEDevice, AdvertisementData], None]
 
 _SIM_SPEC: Final = re.compile(r"^sim:(?P<host>[^:/]+):(?P<port>\d{1,5})(?:/(?P<name>[\w:.-]+))?$")
 _BLUEZ_SPEC: Final = re.compile(r"^bluez:(?P<adapter>hci\d{1,2})$")
+PASSIVE_PATTERNS: Final[list[OrPatternLike]] = [
+    OrPattern(0, AdvertisementDataType.SERVICE_DATA_UUID16, b"\xd2\xfc"),  # BTHome (UUID 0xFCD2, LE)
+    OrPattern(0, AdvertisementDataType.SHORTENED_LOCAL_NAME, b"HL"),  # Heartline devices' idle advert
+]
 _EXPECTED: Final = "expected 'bluez:hci0' or 'sim:127.0.0.1:7000[/NAME]'"
 # Every D-Bus call to bluetoothd gets an answer within this, or counts as failed.
 DBUS_TIMEOUT_S: Final = 10.0
@@ -30,10 +36,13 @@ DEFAULT_SIM_NAME: Final = "HUB"
 
 class BleTransport(Protocol):
     spec: str
+    # True where the stack can scan passively (BlueZ advertisement monitors); the scan
+    # supervisor tries it first and falls back to active scanning, saying so in the log.
+    supports_passive: bool
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
-    def scanner(self, callback: DetectionCallback) -> BleakScanner: ...
+    def scanner(self, callback: DetectionCallback, *, passive: bool = False) -> BleakScanner: ...
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments that bind a ``BleakClient`` (or a retry connector) to this transport."""
         ...
@@ -50,6 +59,8 @@ class BleTransport(Protocol):
 class BlueZTransport:
     """The real thing: bleak's BlueZ backend on a local adapter."""
 
+    supports_passive = True
+
     def __init__(self, spec: str, adapter: str) -> None:
         self.spec = spec
         self.adapter = adapter
@@ -60,7 +71,15 @@ class BlueZTransport:
     async def close(self) -> None:
         return None
 
-    def scanner(self, callback: DetectionCallback) -> BleakScanner:
+    def scanner(self, callback: DetectionCallback, *, passive: bool = False) -> BleakScanner:
+        if passive:
+            # Passive scanning needs a filter: adverts carrying BTHome service data (our
+            # buttons, off-the-shelf BTHome buttons) and our devices' idle adverts ("HL").
+            return BleakScanner(
+                callback,
+                scanning_mode="passive",
+                bluez={"adapter": self.adapter, "or_patterns": PASSIVE_PATTERNS},
+            )
         return BleakScanner(callback, scanning_mode="active", bluez={"adapter": self.adapter})
 
     def client_kwargs(self) -> dict[str, Any]:
@@ -102,6 +121,8 @@ class BlueZTransport:
 class SimTransport:
     """bleak over the simulated air (``firmware_sim``), for the demo, tests and scenarios."""
 
+    supports_passive = False  # the air has no scan modes that change what is heard
+
     def __init__(self, spec: str, host: str, port: int, name: str) -> None:
         from firmware_sim.bleak_backend import AirLink  # noqa: PLC0415 - a Pi never imports the sim
 
@@ -119,10 +140,11 @@ class SimTransport:
     async def close(self) -> None:
         await self.link.close()
 
-    def scanner(self, callback: DetectionCallback) -> BleakScanner:
+    def scanner(self, callback: DetectionCallback, *, passive: bool = False) -> BleakScanner:
         from firmware_sim.bleak_backend import AirScanner  # noqa: PLC0415
 
-        return BleakScanner(callback, scanning_mode="active", backend=AirScanner, air=self.link)
+        mode: Literal["active", "passive"] = "passive" if passive else "active"
+        return BleakScanner(callback, scanning_mode=mode, backend=AirScanner, air=self.link)
 
     def client_kwargs(self) -> dict[str, Any]:
         from firmware_sim.bleak_backend import AirClient  # noqa: PLC0415

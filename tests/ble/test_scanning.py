@@ -147,3 +147,24 @@ async def test_bluez_scan_that_goes_quiet_is_restarted(
         bluez_air.stall(HUB_RADIO, until="rescan")
         await eventually(lambda: supervisor.recoveries["restart scan"] == 1, within_s=15, what="a restart")
         await _recovers(supervisor, heard)
+
+
+@pytest.mark.timeout(60)
+async def test_without_advertisement_monitors_bluez_scans_actively_and_says_so(
+    fake_bluez: FakeBlueZ, bluez_air: AirServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The fake bluetoothd, like BlueZ without --experimental, has no AdvertisementMonitorManager1.
+    async with (
+        SimButton(air=bluez_air.address, address=BUTTON, key=KEY, x=2.0, state_dir=tmp_path / "b"),
+        _supervised("bluez:hci0") as (supervisor, heard),
+    ):
+        await eventually(lambda: heard.count > 0 and supervisor.state == "ok", within_s=20, what="scanning")
+        assert supervisor.mode == "active"
+        assert "passive scanning is not available" in caplog.text
+        assert "--experimental" in caplog.text
+
+
+async def test_the_simulated_air_needs_no_mode_detection(air: AirServer) -> None:
+    async with _supervised(f"sim:127.0.0.1:{air.port}/{HUB_RADIO}") as (supervisor, heard):
+        await eventually(lambda: heard.count > 0, what="scanning")
+        assert supervisor.mode == "active"
