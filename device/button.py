@@ -11,7 +11,8 @@
 #   clock        ticks_ms(), ticks_diff(a, b), async sleep_ms(ms)  (device.clock.BoardClock)
 #   aes          aes(key) -> encrypt_block(16 bytes) -> 16 bytes   (cryptolib.aes(key, 1).encrypt)
 #   listener     optional listener(kind, value) for "gesture", "advert", "feedback", "reject",
-#                "cue" (a local haptic cue's name) and "pairing" (a provisioning status name);
+#                "cue" (a local haptic cue's name), "pairing" (a provisioning status name) and
+#                "withheld" (a feedback pattern not played on a critical battery);
 #                the simulator and a board's debug log use it, the firmware never depends on it.
 #   random_bytes optional n -> n random bytes for the pairing key pair (default os.urandom,
 #                the ESP32's hardware RNG, which is truly random while the radio is on).
@@ -27,6 +28,12 @@
 # or an advert burst runs, and otherwise sleeps until the touch IC's output rises (a pin irq
 # that only sets a flag), so the CPU can stay in light sleep between touches. Feedback plays
 # in its own task. BLE irq callbacks only verify, persist and queue.
+#
+# Low battery (thresholds in device/battery.py): below LOW_PERCENT feedback plays dimmed and
+# without the lingering glow, and each touch is followed by one amber blink ("charge me");
+# below CRITICAL_PERCENT nothing is played (commands are still verified and their counters
+# persisted), but touches are advertised exactly as before: a touch always reaches the partner.
+# The factory-reset cues still play (dimmed), or a person could not tell when to let go.
 import asyncio
 
 try:
@@ -36,7 +43,7 @@ except ImportError:  # a port without os.urandom has no usable entropy for pairi
 
 from device import battery, bthome, command, gatt, pairing, timing, x25519
 from device.gesture import NONE, GestureRecognizer
-from device.haptic import CUE_RESET, CUE_RESET_ARMED, Haptics, colour_for
+from device.haptic import CUE_LOW_BATTERY, CUE_RESET, CUE_RESET_ARMED, Haptics, colour_for
 from device.state import State
 
 # Advertising state.
@@ -153,6 +160,8 @@ class Button:
         self._adv = _ADV_BURST
         self._burst_started = now
         self._emit("advert", data)
+        if battery.level(self._battery) == battery.LOW:
+            self._cue(CUE_LOW_BATTERY)  # after the advert is on the air, never before it
 
     def _advertise_idle(self):
         if self._pairing == pairing.OPEN:
@@ -338,9 +347,21 @@ class Button:
             while self._pending:
                 pattern, rgb, ds, local = self._pending.pop(0)
                 rgb = colour_for(pattern, rgb)
+                level = self._battery_level()
+                if level == battery.CRITICAL and pattern != CUE_RESET_ARMED and pattern != CUE_RESET:
+                    self._emit("withheld", pattern)  # the charge left is for touch adverts
+                    continue
                 if not local:
                     self._emit("feedback", (pattern, rgb, ds))
-                await self._haptics.play(pattern, rgb, ds)
+                await self._haptics.play(pattern, rgb, ds, level != battery.NORMAL)
+
+    def _battery_level(self):
+        # Read with the motor off (between patterns), so the voltage is the resting one.
+        percent = battery.read_percent(self._adc)
+        if percent != self._battery:
+            self._battery = percent
+            self._publish_state()
+        return battery.level(percent)
 
     def _emit(self, kind, value):
         if self._listener is not None:

@@ -33,6 +33,8 @@ RHYTHMS = (
     ((100, 60),),
     # 7 reset: two falling pulses, "forgotten; pairing mode is open".
     ((100, 200), (0, 150), (50, 300)),
+    # 8 low_battery: no motor, one 200 ms amber blink after a touch, "charge me".
+    ((0, 200),),
 )
 
 # Colour used when a command asks for black (0, 0, 0): the pattern's own colour.
@@ -45,10 +47,17 @@ COLOURS = (
     (255, 120, 20),  # shared_moment: amber
     (255, 0, 0),  # reset_armed: red
     (0, 60, 255),  # reset / pairing mode: blue
+    (255, 100, 0),  # low_battery: amber
 )
 
 CUE_RESET_ARMED = const(6)
 CUE_RESET = const(7)
+CUE_LOW_BATTERY = const(8)
+
+# On a low battery (device/battery.py) every colour is divided by this: a WS2812B draws its
+# current per channel in proportion to the value written, so a quarter of the value is about a
+# quarter of the LED's charge, and still visible indoors.
+LOW_DIM = const(4)
 
 
 def colour_for(pattern, rgb):
@@ -82,11 +91,18 @@ class Haptics:
         self._motor(0)
         self._colour((0, 0, 0))
 
-    async def play(self, pattern, rgb, deciseconds):
-        """Glow and play one rhythm; returns when the glow ends. Leaves motor and LED off."""
+    async def play(self, pattern, rgb, deciseconds, low=False):
+        """Glow and play one rhythm; returns when the glow ends. Leaves motor and LED off.
+
+        low (a low battery): the LED is dimmed by LOW_DIM and glows only while the rhythm
+        plays, not for the asked duration. The rhythm itself is unchanged, so each pattern
+        still feels like itself with eyes closed; the glow is where the charge goes."""
         rgb = colour_for(pattern, rgb)
         glow = deciseconds * 100 if deciseconds else timing.DEFAULT_GLOW_MS
         glow = min(max(glow, rhythm_ms(pattern)), timing.MAX_GLOW_MS)
+        if low:
+            rgb = (rgb[0] // LOW_DIM, rgb[1] // LOW_DIM, rgb[2] // LOW_DIM)
+            glow = rhythm_ms(pattern)
         self._colour(rgb)
         try:
             for strength, ms in RHYTHMS[pattern]:

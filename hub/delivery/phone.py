@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Final
-
-import apprise
+from typing import Any, Final
 
 from hub.events import SignalKind
 
@@ -30,8 +28,13 @@ MESSAGES: Final = {
 
 class PhoneNotifier:
     def __init__(self, urls: list[str]) -> None:
-        self._apprise = apprise.Apprise()
         self.configured = False
+        self._apprise: Any = None
+        if not urls:
+            return  # apprise and its ~100 plugins cost ~17 MB of a Pi Zero's memory: load on need
+        import apprise  # noqa: PLC0415
+
+        self._apprise = apprise.Apprise()
         for url in urls:
             if self._apprise.add(url):
                 self.configured = True

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from hub.daemon import Hub
-from hub.stats.report import DEFAULT_DAYS, stats_report
+
+# Days of history /api/stats covers unless asked; hub.stats.report (numpy) loads on first use.
+DEFAULT_DAYS = 28
 
 
 class PersonNow(BaseModel):
@@ -80,6 +82,8 @@ def presence_router(hub: Hub) -> APIRouter:
     @router.get("/api/stats")
     async def stats(days: Annotated[int, Query(ge=1, le=366)] = DEFAULT_DAYS) -> StatsOut:
         """Presence and together time per day and week, touches, streaks, the week's pattern."""
+        from hub.stats.report import stats_report  # noqa: PLC0415 - numpy only when stats are asked
+
         report: dict[str, Any] = stats_report(
             hub.presence.store,
             hub.signals,
