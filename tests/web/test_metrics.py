@@ -129,7 +129,7 @@ async def test_metrics_of_two_running_hubs(homes: Homes) -> None:
         fates = {ls["fate"]: v for _, ls, v in fams["heartline_signals"].samples if ls["home"] == "a"}
         return fates.get("delivered") == 1
 
-    await eventually(delivered, what="A's signal delivered, as /metrics counts it")
+    await eventually(delivered, within_s=30, what="A's signal delivered, as /metrics counts it")
     families = parse(metrics_text({"a": homes.hub_a, "b": homes.hub_b}))
     for name in (
         "heartline_adverts_seen_total",
