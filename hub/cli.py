@@ -86,6 +86,23 @@ def _add_managing(commands: Commands[argparse.ArgumentParser]) -> None:
     remove.add_argument("id", type=int, help="its id from `heartline button list`")
     remove.add_argument("--hub", default="http://127.0.0.1:8080", help=hub_help)
 
+    export = commands.add_parser("export", help="write everything the hub stores about you two (JSON or CSV)")
+    export.add_argument("--config", type=Path, required=True, help="path to hub.toml")
+    export.add_argument(
+        "--out", type=Path, required=True, help="a new file (json) or a new/empty folder (csv)"
+    )
+    export.add_argument("--format", choices=("json", "csv"), default="json", dest="fmt")
+    export.add_argument("--json", action="store_true", help="print the summary as JSON")
+    forget = commands.add_parser(
+        "forget", help="delete everything made before a date (through the running hub)"
+    )
+    forget.add_argument("--config", type=Path, required=True, help="path to hub.toml")
+    forget.add_argument(
+        "--before", required=True, metavar="YYYY-MM-DD", help="midnight starting that day, hub.timezone"
+    )
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    forget.add_argument("--hub", default=None, help="the hub's address (default: from [web] in the config)")
+
     stats = commands.add_parser("stats", help="time together, touches and streaks, from a running hub")
     stats.add_argument("--days", type=int, default=28, help="how far back (default 28)")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
@@ -155,6 +172,8 @@ def _run(args: argparse.Namespace) -> int:
         "sim": _sim,
         "couple": _couple,
         "doctor": _doctor,
+        "export": _export,
+        "forget": _forget,
         "web": _web,
         "stats": _stats,
         "config": _config,
@@ -232,6 +251,18 @@ def _couple(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         out=sys.stdout,
     )
+
+
+def _export(args: argparse.Namespace) -> int:
+    from hub.privacy_cli import export_cli  # noqa: PLC0415
+
+    return export_cli(args.config, args.out, args.fmt, json_output=args.json)
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from hub.privacy_cli import forget_cli  # noqa: PLC0415
+
+    return forget_cli(args.config, args.before, yes=args.yes, hub=args.hub)
 
 
 def _doctor(args: argparse.Namespace) -> int:

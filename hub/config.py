@@ -96,6 +96,12 @@ class PresenceSection:
 
 
 @dataclass(frozen=True, slots=True)
+class PrivacySection:
+    # Forget what is older than this, once a day: a year of memories plus a month's margin. 0 keeps forever.
+    retention_days: int = 400
+
+
+@dataclass(frozen=True, slots=True)
 class WebSection:
     listen: str = "127.0.0.1"  # any other address requires password_hash (hub.web.auth)
     port: int = 8080
@@ -124,6 +130,7 @@ class HubConfig:
     buttons: list[ButtonEntry] = field(default_factory=list)
     quiet_hours: QuietHoursSection | None = None
     presence: PresenceSection = field(default_factory=PresenceSection)
+    privacy: PrivacySection = field(default_factory=PrivacySection)
     homeassistant: HomeAssistantSettings | None = None
 
     @property
@@ -185,6 +192,8 @@ def _hub_problems(config: HubConfig) -> Iterator[Problem]:
         )
     if not config.ble.transport.startswith(("bluez:", "sim:")):
         yield "ble.transport", "must be 'bluez:ADAPTER' (e.g. bluez:hci0) or 'sim:HOST:PORT'"
+    if config.privacy.retention_days < 0:
+        yield "privacy.retention_days", "must be 0 (keep forever) or a number of days"
     if not 2 <= config.ble.watchdog_silence_s <= 600:
         yield "ble.watchdog_silence_s", "must be between 2 and 600 seconds"
     if not 1 <= config.web.port <= 65535:

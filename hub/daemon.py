@@ -34,6 +34,7 @@ from hub.delivery.router import DeliveryRouter
 from hub.delivery.service import DeliveryService
 from hub.events import DEFAULT_GESTURE_MEANINGS, SignalKind, SignalRecord, TouchEvent
 from hub.presence.service import PresenceService
+from hub.privacy.retention import retention_task
 from hub.relay.envelope import EnvelopeCodec
 from hub.relay.mqtt_link import MqttLink, MqttSettings
 from hub.relay.relay import Relay, RelayIdentity
@@ -238,6 +239,9 @@ class Hub:
                     group.create_task(self._touches(), name="ble-ingest")
                     group.create_task(self._flush_ingest(), name="ble-ingest-flush")
                     group.create_task(self._presence_ticks(), name="presence")
+                    group.create_task(
+                        retention_task(self._db, self.clock, config.privacy.retention_days), name="retention"
+                    )
                     group.create_task(self._relay.run(), name="relay")
                     group.create_task(self._deliver(delivery), name="delivery")
                     self.ready.set()

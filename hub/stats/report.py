@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from hub.stats.history import recent_summary
 from hub.stats.presence import describe
+from hub.stats.replies import describe_replies, reply_stats
+from hub.store.database import Database
 from hub.store.presence import PresenceStore
 from hub.store.signals import SignalLog
 
@@ -24,7 +26,10 @@ def stats_report(
     now: datetime,
     tz: ZoneInfo,
     days: int = DEFAULT_DAYS,
+    db: Database | None = None,
 ) -> dict[str, Any]:
+    """The report; with ``db`` also "felt it" response times and shared moments (the ``felt_it_*``
+    and ``shared_moments`` keys, present only then)."""
     summary = recent_summary(presence, hub, now, tz, days=days)
     counts = signals.counts_since(now - timedelta(days=days))
     sent = {kind: n for (direction, kind), n in counts.items() if direction == "sent"}
@@ -33,6 +38,17 @@ def stats_report(
     total = sum(sent.values()) + sum(received.values())
     if total:
         lines.append(f"{total} touches shared in the last {days} days.")
+    replies: dict[str, Any] = {}
+    if db is not None:
+        answered = reply_stats(db, now - timedelta(days=days))
+        lines.extend(describe_replies(answered))
+        replies = {
+            "felt_it_sent_count": answered.sent_count,
+            "felt_it_sent_median_s": answered.sent_median_s,
+            "felt_it_received_count": answered.received_count,
+            "felt_it_received_median_s": answered.received_median_s,
+            "shared_moments": answered.shared_moments,
+        }
     return {
         "days": days,
         "first_day": summary.first_day.isoformat(),
@@ -48,5 +64,6 @@ def stats_report(
         "together_hour_of_week": [round(float(v), 3) for v in summary.hour_of_week],
         "touches_sent": sent,
         "touches_received": received,
+        **replies,
         "summary": lines,
     }

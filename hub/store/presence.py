@@ -157,3 +157,24 @@ def _session(r: sqlite3.Row) -> StoredSession:
         close_reason=r["close_reason"],
         run_id=r["run_id"],
     )
+
+
+def forget_sessions_before(db: Database, before: datetime) -> tuple[int, int]:
+    """Delete sessions that ended before ``before``; a session that spans it (or is still open)
+    keeps only its part from ``before`` on. Returns (deleted, trimmed). Call inside a transaction."""
+    cut = before.isoformat()
+    deleted = db.connection.execute(
+        "DELETE FROM presence_sessions WHERE left_at IS NOT NULL AND julianday(left_at) < julianday(?)",
+        (cut,),
+    ).rowcount
+    trimmed = db.connection.execute(
+        "UPDATE presence_sessions SET"
+        " arrived_mono = arrived_mono + (julianday(?) - julianday(arrived_at)) * 86400.0,"
+        " last_seen_mono = CASE WHEN julianday(last_seen_at) < julianday(?)"
+        "   THEN last_seen_mono + (julianday(?) - julianday(last_seen_at)) * 86400.0 ELSE last_seen_mono END,"
+        " last_seen_at = CASE WHEN julianday(last_seen_at) < julianday(?) THEN ? ELSE last_seen_at END,"
+        " arrived_at = ?"
+        " WHERE julianday(arrived_at) < julianday(?)",
+        (cut, cut, cut, cut, cut, cut, cut),
+    ).rowcount
+    return deleted, trimmed

@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from hub.daemon import Hub
 from hub.events import SignalKind
+from hub.privacy.api import privacy_router
 from hub.relay.relay import signal_json
 from hub.store.buttons import ButtonRecord
 from hub.web.allow import AllowHeader
@@ -181,6 +182,7 @@ def hub_router(hub: Hub, sim: SimControls | None = None) -> APIRouter:
         return StreamingResponse(_sse(hub, request), media_type="text/event-stream")
 
     router.include_router(presence_router(hub))
+    router.include_router(privacy_router(hub, timezone=hub.config.hub.timezone))
     if sim is not None:
         _sim_routes(router, sim)
     return router

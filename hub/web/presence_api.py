@@ -49,6 +49,11 @@ class StatsOut(BaseModel):
     together_hour_of_week: list[float]
     touches_sent: dict[str, int]
     touches_received: dict[str, int]
+    felt_it_sent_count: int = 0  # "felt it" replies this home sent
+    felt_it_sent_median_s: float | None = None
+    felt_it_received_count: int = 0  # replies from the partner
+    felt_it_received_median_s: float | None = None
+    shared_moments: int = 0
     summary: list[str]
 
 
@@ -91,6 +96,7 @@ def presence_router(hub: Hub) -> APIRouter:
             now=hub.clock.now(),
             tz=ZoneInfo(hub.config.hub.timezone),
             days=days,
+            db=hub.db,
         )
         return StatsOut.model_validate(report)
 

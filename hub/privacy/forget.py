@@ -1,0 +1,169 @@
+"""``heartline forget --before DATE``: delete what was made before a date, and make it leave the disk.
+
+Deleted, in one transaction: signals made before the date (with their links and holds), presence
+sessions that ended before it (a stay that spans the date keeps only its part after it), and
+the ids of relay messages received before it. Then the WAL is checkpointed and truncated and the
+file is rebuilt (``VACUUM``), so the rows are not left behind in free pages or the journal.
+
+Never deleted: anything still on its way. A signal whose outbox row is still waiting for the
+broker or the partner's receipt, and a received signal held for later delivery (quiet hours, rate
+limit), are kept with their rows until they settle; the next forget or retention pass takes them.
+Inbox ids from the last ``INBOX_GUARD`` are kept too: they are what stops a late redelivery of a
+message from buzzing the button a second time, and they are random ids and a time, nothing more.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from hub.errors import HeartlineError
+from hub.store.database import Database
+from hub.store.presence import forget_sessions_before
+
+INBOX_GUARD: Final = timedelta(days=7)  # the relay's default MQTT session expiry
+
+# Signals made before the cut that nothing still waits on.
+_FORGETTABLE: Final = (
+    "SELECT id FROM signals WHERE julianday(created_at) < julianday(:cut)"
+    " AND id NOT IN (SELECT id FROM outbox) AND id NOT IN (SELECT signal_id FROM holds)"
+)
+
+
+class ForgetError(HeartlineError, ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetSummary:
+    before: datetime
+    signals: int = 0
+    signal_links: int = 0
+    presence_sessions: int = 0
+    presence_sessions_trimmed: int = 0
+    inbox_ids: int = 0
+    kept_waiting_in_outbox: int = 0  # signals made before the date, still waiting for broker or receipt
+    kept_held: int = 0  # received signals made before the date, held for later delivery
+    kept_recent_inbox_ids: int = 0
+    compacted: bool = False
+    bytes_before: int = 0
+    bytes_after: int = 0
+
+    @property
+    def deleted(self) -> int:
+        return self.signals + self.signal_links + self.presence_sessions + self.inbox_ids
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["before"] = self.before.isoformat()
+        out["deleted"] = self.deleted
+        out["note"] = self.note()
+        return out
+
+    def note(self) -> str:
+        kept = self.kept_waiting_in_outbox + self.kept_held
+        if not kept:
+            return "Nothing on its way was touched; the outbox is never part of a forget."
+        return (
+            f"Kept {kept} signal(s) from before the date that are still on their way (the outbox is never "
+            "part of a forget: they wait there for the broker or the partner's receipt, or are held "
+            "for later delivery); run forget again once they have arrived."
+        )
+
+
+def forget(
+    db: Database,
+    before: datetime,
+    *,
+    now: datetime | None = None,
+    compact: bool = True,
+) -> ForgetSummary:
+    """Delete what was made before ``before`` (aware datetime, not after ``now``).
+
+    ``compact``: always checkpoint and VACUUM (a person asked to forget); when False, only if
+    something was deleted (the daily retention pass on a quiet day leaves the file alone).
+    Must be called outside any transaction (VACUUM cannot run inside one).
+    """
+    if before.tzinfo is None:
+        raise ForgetError("the forget date needs a time zone")
+    now = now or datetime.now(UTC)
+    if before > now:
+        raise ForgetError(f"{before.date().isoformat()} is in the future; forget only what already happened")
+    if db.connection.in_transaction:
+        raise ForgetError("forget must run outside a transaction (it compacts the database)")
+    cut = before.astimezone(UTC).isoformat()
+    inbox_cut = min(before, now - INBOX_GUARD).astimezone(UTC).isoformat()
+    size_before = _size(db)
+    connection = db.connection
+    with db.transaction():
+        args = {"cut": cut}
+        waiting = _count(
+            connection,
+            "SELECT COUNT(*) FROM signals WHERE julianday(created_at) < julianday(:cut)"
+            " AND id IN (SELECT id FROM outbox)",
+            args,
+        )
+        held = _count(
+            connection,
+            "SELECT COUNT(*) FROM signals WHERE julianday(created_at) < julianday(:cut)"
+            " AND id IN (SELECT signal_id FROM holds) AND id NOT IN (SELECT id FROM outbox)",
+            args,
+        )
+        links = connection.execute(
+            f"DELETE FROM signal_links WHERE signal_id IN ({_FORGETTABLE}) OR ref IN ({_FORGETTABLE})",  # noqa: S608
+            args,
+        ).rowcount
+        signals = connection.execute(f"DELETE FROM signals WHERE id IN ({_FORGETTABLE})", args).rowcount  # noqa: S608
+        sessions, trimmed = forget_sessions_before(db, before.astimezone(UTC))
+        inbox = connection.execute(
+            "DELETE FROM inbox WHERE julianday(received_at) < julianday(?)", (inbox_cut,)
+        ).rowcount
+        kept_inbox = _count(
+            connection, "SELECT COUNT(*) FROM inbox WHERE julianday(received_at) < julianday(:cut)", args
+        )
+    summary = ForgetSummary(
+        before=before,
+        signals=signals,
+        signal_links=links,
+        presence_sessions=sessions,
+        presence_sessions_trimmed=trimmed,
+        inbox_ids=inbox,
+        kept_waiting_in_outbox=waiting,
+        kept_held=held,
+        kept_recent_inbox_ids=kept_inbox,
+        bytes_before=size_before,
+        bytes_after=size_before,
+    )
+    if not (compact or summary.deleted or trimmed):
+        return summary
+    compact_database(db)
+    return replace(summary, compacted=True, bytes_after=_size(db))
+
+
+def compact_database(db: Database) -> None:
+    """Move the WAL into the file, rebuild the file without free pages, and truncate the WAL."""
+    connection = db.connection
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        connection.execute("VACUUM")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.Error as ex:
+        raise ForgetError(
+            f"the rows are deleted but compacting {db.path} failed ({ex}); it is retried next time"
+        ) from ex
+
+
+def _count(connection: sqlite3.Connection, query: str, args: dict[str, str]) -> int:
+    (n,) = connection.execute(query, args).fetchone()
+    return int(n)
+
+
+def _size(db: Database) -> int:
+    total = 0
+    for suffix in ("", "-wal"):
+        path = db.path.with_name(db.path.name + suffix)
+        if path.exists():
+            total += path.stat().st_size
+    return total
