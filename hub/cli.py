@@ -49,7 +49,17 @@ def _add_running(commands: Commands[argparse.ArgumentParser]) -> None:
         help="also notify this apprise URL (e.g. ntfy://ntfy.sh/your-topic); repeatable",
     )
     demo.add_argument("--port", type=int, default=8080, help="dashboard port (default 8080)")
-    demo.add_argument("--speed", type=float, default=1.0, help="how fast simulated time runs (default 1)")
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=60.0,
+        help="how fast the scripted day plays (default 60: a day in 24 min)",
+    )
+    demo.add_argument(
+        "--script",
+        action="store_true",
+        help="play a scripted day of life at --speed (e.g. --speed 600: ~2 min)",
+    )
     demo.add_argument(
         "--data-dir",
         type=Path,
@@ -203,6 +213,7 @@ def _demo(args: argparse.Namespace) -> int:
         notify=args.notify,
         port=args.port,
         speed=args.speed,
+        script=args.script,
         data_dir=args.data_dir,
     )
     with contextlib.suppress(KeyboardInterrupt):

@@ -93,6 +93,8 @@ class PresenceSection:
     # The partner's own wearable or button addresses: this hub cannot read their encrypted
     # adverts, but hearing them is enough to know the partner is here (together time).
     partner_devices: list[str] = field(default_factory=list)
+    # Share this home's person's presence with the partner's hub (for its delivery routing); false pauses it.
+    share: bool = True
 
 
 @dataclass(frozen=True, slots=True)

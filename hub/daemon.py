@@ -26,6 +26,8 @@ from hub.broker.config import inbox_topic, status_topic
 from hub.bus import UpdateBus
 from hub.clock import Clock, SystemClock
 from hub.config import HubConfig
+from hub.couple.hello import queue_hello
+from hub.couple.ledger import InviteLedger
 from hub.delivery.moments import Moments
 from hub.delivery.phone import PhoneNotifier
 from hub.delivery.quiet_hours import QuietHours
@@ -37,6 +39,7 @@ from hub.presence.service import PresenceService
 from hub.privacy.retention import retention_task
 from hub.relay.envelope import EnvelopeCodec
 from hub.relay.mqtt_link import MqttLink, MqttSettings
+from hub.relay.presence_share import PresenceSharer
 from hub.relay.relay import Relay, RelayIdentity
 from hub.store.buttons import ButtonRecord, ButtonRegistry
 from hub.store.database import Database, open_database
@@ -199,6 +202,7 @@ class Hub:
                 deliver=self._deliveries.put_nowait,
                 shape=moments.shape,
                 heartbeats=self.heartbeats,
+                invites=InviteLedger(config.hub.data_dir),
             )
             delivery = DeliveryService(
                 db=self._db,
@@ -224,6 +228,7 @@ class Hub:
             )
             for record in self._relay.recover():
                 self._deliveries.put_nowait(record)
+            queue_hello(self._relay, config.hub.data_dir)  # once, after joining by an invite code
             await self.transport.open()
             self._scanning = ScanSupervisor(
                 self.transport,
@@ -239,6 +244,12 @@ class Hub:
                     group.create_task(self._touches(), name="ble-ingest")
                     group.create_task(self._flush_ingest(), name="ble-ingest-flush")
                     group.create_task(self._presence_ticks(), name="presence")
+                    group.create_task(
+                        PresenceSharer(
+                            self._relay, self._presence.states, self.clock, share=config.presence.share
+                        ).run(),
+                        name="presence-share",
+                    )
                     group.create_task(
                         retention_task(self._db, self.clock, config.privacy.retention_days), name="retention"
                     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from hub.config import load_config
-from hub.couple.invite import Invite, decode, encode
+from hub.couple.invite import NONCE_FILE, Invite, decode, encode
 from hub.couple.ledger import InviteLedger
 
 
@@ -31,9 +32,25 @@ def couple_invite(config_path: Path, partner_password: str, hours: float, out: T
     out.write(
         f"Invite code for {config.hub.partner}'s hub (valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC,"
         " works once; it holds your couple key, so share it only with them):\n\n"
-        f"{code}\n\nOn their hub run:  heartline couple join {code[:9]}... --config hub.toml\n"
+        f"{code}\n\n{terminal_qr(code)}\n"
+        f"On their hub run:  heartline couple join {code[:9]}... --config hub.toml\n"
+        "(or scan the code above with a phone and paste it there)\n"
     )
     return 0
+
+
+def terminal_qr(code: str) -> str:
+    """An invite code as a QR drawn with block characters, for a phone to read off a terminal.
+
+    The dashes that help a person read the code aloud are left out (``decode`` ignores them),
+    which keeps the symbol small enough for an ordinary terminal's width.
+    """
+    import segno  # noqa: PLC0415 - only the invite needs it
+
+    drawing = io.StringIO()
+    # Level L: a screen is a clean medium; compact=True packs two module rows per text line.
+    segno.make(code.replace("-", ""), error="l").terminal(out=drawing, compact=True)
+    return drawing.getvalue()
 
 
 def _toml_value(value: object) -> str:
@@ -67,6 +84,6 @@ def couple_join(
     load_config(config_path)  # what we wrote must be a valid config
     # Kept for the first hello over the relay, where the inviting hub redeems it once.
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (data_dir / "invite_nonce").write_text(invite.nonce, encoding="utf-8")
+    (data_dir / NONCE_FILE).write_text(invite.nonce, encoding="utf-8")
     out.write(f"Joined couple {invite.couple_id} as hub {invite.joiner_hub_id}; wrote {config_path}.\n")
     return 0

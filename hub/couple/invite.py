@@ -23,6 +23,8 @@ from hub.errors import HeartlineError
 PREFIX: Final = "HL1-"
 DEFAULT_LIFETIME: Final = timedelta(hours=24)
 KEY_BYTES: Final = SecretBox.KEY_SIZE
+# In the joined hub's data dir until the inviting hub answered its hello (hub.couple.hello).
+NONCE_FILE: Final = "invite_nonce"
 
 
 class InviteError(HeartlineError, ValueError):

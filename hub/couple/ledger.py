@@ -36,15 +36,24 @@ class InviteLedger:
         data[invite.nonce] = {"expires": invite.expires_at.isoformat(), "used": None}
         self._save(data)
 
-    def redeem(self, nonce: str, now: datetime) -> None:
-        """Mark a code used (when the partner's hub first says hello with its nonce)."""
+    def redeem(self, nonce: str, now: datetime, *, by: str | None = None) -> None:
+        """Mark a code used (when the partner's hub first says hello with its nonce). ``by``: the
+        hello's message id; the same hello redeeming again (its first answer was never stored,
+        e.g. the hub stopped in between) is not a second use."""
         data = self._load()
         entry = data.get(nonce)
         if entry is None:
             raise InviteError("unknown", "this hub never issued that code")
+        if entry["used"] is not None and by is not None and entry.get("by") == by:
+            return
         if entry["used"] is not None:
             raise InviteError("used", f"it was already used at {entry['used']}")
         if now >= datetime.fromisoformat(str(entry["expires"])):
             raise InviteError("expired", "it expired before it was used")
         entry["used"] = now.isoformat()
+        entry["by"] = by
         self._save(data)
+
+    def redeemed_by(self, message_id: str) -> bool:
+        """True if the hello with this message id redeemed a code."""
+        return any(entry.get("by") == message_id for entry in self._load().values())

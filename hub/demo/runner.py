@@ -19,6 +19,7 @@ from firmware_sim.button import SimButton
 from firmware_sim.home import SimHome
 from hub.daemon import Hub
 from hub.demo.broker import EmbeddedBroker
+from hub.demo.script import play_day
 from hub.demo.world import (
     BUTTON_ADDRESSES,
     BUTTON_DISTANCE_M,
@@ -43,7 +44,8 @@ class DemoOptions:
     broker: str | None = None
     notify: list[str] = field(default_factory=list)
     port: int = 8080
-    speed: float = 1.0
+    speed: float = 60.0  # how fast the scripted day plays (the hubs and buttons run in real time)
+    script: bool = False  # play a scripted day of the couple's life, over and over
     data_dir: Path | None = None
 
 
@@ -87,12 +89,24 @@ async def _run(options: DemoOptions, data_dir: Path, started: asyncio.Event | No
             )
             if started is not None:
                 started.set()
+            if options.script:
+                tasks.append(group.create_task(_play_days(homes, options.speed), name="script"))
             await stop.wait()
             _LOGGER.info("stopping the demo")
             web.should_exit = True
             await web_task
             for task in tasks:
                 task.cancel()
+
+
+async def _play_days(homes: dict[str, DemoHome], speed: float) -> None:
+    """One scripted day after another until the demo stops (this task is cancelled with the rest)."""
+    sims = {home_id: home.sim for home_id, home in homes.items()}
+    names = {home_id: home.hub.config.hub.person for home_id, home in homes.items()}
+    while True:
+        await play_day(
+            sims, speed, names=names, on_beat=lambda beat: print(f"script: {beat.text}", flush=True)
+        )
 
 
 @contextlib.contextmanager
@@ -140,7 +154,7 @@ async def _populate(
             x=x + BUTTON_DISTANCE_M,
             y=y,
             state_dir=data_dir / home / "button",
-            speed=options.speed,
+            speed=1.0,  # firmware timing stays real: sped-up touch traces are not gestures any more
         )
         await stack.enter_async_context(button)
         hub = Hub(

@@ -23,7 +23,9 @@ from hub.errors import EnvelopeError
 VERSION: Final = 1
 # Far above any real envelope (a few hundred bytes); checked before any decryption work.
 MAX_ENVELOPE_BYTES: Final = 4096
-KINDS: Final = frozenset({"signal", "receipt"})
+# signal: a touch; receipt: its fate (or a hello's answer); hello: a newly joined hub's first
+# message, carrying its invite nonce; presence: this home's person at home or away (latest wins).
+KINDS: Final = frozenset({"signal", "receipt", "hello", "presence"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,6 +128,10 @@ class MqttLink:
                 _LOGGER.debug("offline status not confirmed before shutdown")
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
+        # paho closes its internal wake-up socket pair only in Client.__del__; the client sits in
+        # a reference cycle with this link, so that may run at any later garbage collection and
+        # warn about unclosed sockets. Close it now (a restart makes a new pair in loop_start).
+        self._client._reset_sockets(sockpair_only=True)  # noqa: SLF001
         self.connected.clear()
         for future in self._acks.values():
             if not future.done():

@@ -5,22 +5,34 @@ before anything is published; it leaves the outbox only when the broker confirme
 Receiver: a message is committed (inbox id + signal row, one transaction) before its PUBACK;
 an id already in the inbox is acknowledged and ignored. Delivery then reports the fate back
 to the sender in a receipt, through the same outbox.
+
+Two more kinds ride the same path. ``hello``: a newly joined hub's first message, carrying the
+nonce of the invite code it joined with; the inviting hub redeems the nonce in its ledger once and
+answers with a receipt (delivered = accepted, failed = refused and why). ``presence``: this home's
+person at home or away, latest wins: a newer one replaces any older one still in the outbox, and
+the receiver keeps only the newest it has seen (``partner_presence``, kept in the ``meta`` table).
+Both are receipted and resent like signals (a just-restarted mosquitto can drop a message queued
+for a session that has not reconnected yet: seen in the presence tests).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 from hub.broker.config import inbox_topic
 from hub.bus import UpdateBus
 from hub.clock import Clock
+from hub.couple.invite import InviteError
+from hub.couple.ledger import InviteLedger
 from hub.errors import EnvelopeError, RelayError
 from hub.events import Channel, Fate, SignalKind, SignalRecord
 from hub.relay.envelope import Envelope, EnvelopeCodec, new_message_id
@@ -66,11 +78,54 @@ _FATE_RANK: Final = {
 _LINK_KEYS: Final[tuple[Relation, ...]] = ("felt", "moment")
 MAX_LINK_LENGTH: Final = 64
 
+# Outbox ids of the latest-wins and one-off kinds start with these (the ids travel only inside
+# the sealed envelope; the prefix lets the outbox find them without a schema change).
+HELLO_PREFIX: Final = "hello-"
+PRESENCE_PREFIX: Final = "presence-"
+# Where the partner's last reported presence is kept across restarts.
+PARTNER_PRESENCE_KEY: Final = "partner_presence"
+MAX_PERSON_LENGTH: Final = 64
+# Why the inviting hub refuses a hello, counted in ``rejected`` and explained in one log line.
+_HELLO_REFUSALS: Final = {
+    "used": (
+        "invite_reused",
+        (
+            "the invite code was already used (a second device joining with the same code?); "
+            "make a new one with `heartline couple invite`"
+        ),
+    ),
+    "unknown": ("invite_unknown", "this hub never issued that invite code"),
+    "expired": ("invite_expired", "the invite code expired before the partner's hub first said hello"),
+}
+
 Shaper = Callable[[SignalKind], tuple[SignalKind, Mapping[str, str]]]
 
 
 def _unshaped(kind: SignalKind) -> tuple[SignalKind, Mapping[str, str]]:
     return kind, {}
+
+
+HelloAnswered = Callable[[bool, str | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerPresence:
+    """The partner's last reported presence at their own hub."""
+
+    person: str
+    present: bool
+    since: datetime | None  # when they arrived (present) or left (away), their hub's clock
+    reported_at: datetime  # when their hub sent it (their clock)
+    seq: int  # their hub's durable sequence number
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "person": self.person,
+            "present": self.present,
+            "since": self.since.isoformat() if self.since else None,
+            "reported_at": self.reported_at.isoformat(),
+            "seq": self.seq,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +150,7 @@ class Relay:
         shape: Shaper = _unshaped,
         resend_first_s: float = RESEND_FIRST_S,
         heartbeats: Heartbeats | None = None,
+        invites: InviteLedger | None = None,
     ) -> None:
         self.identity = identity
         self._heartbeats = heartbeats or Heartbeats()
@@ -116,6 +172,11 @@ class Relay:
         self._wake = asyncio.Event()
         self._in_flight: set[str] = set()
         self.rejected: Counter[str] = Counter()
+        self._invites = invites
+        self._hello_answered: HelloAnswered | None = None
+        # This hub's own hello: None until answered, then (accepted, reason).
+        self.hello_result: tuple[bool, str | None] | None = None
+        self.partner_presence: PartnerPresence | None = self._load_partner_presence()
 
     @property
     def outbox_depth(self) -> int:
@@ -174,6 +235,132 @@ class Relay:
             self._receipted.clear()
         return last is None or self._clock.monotonic() - last >= RERECEIPT_AFTER_S
 
+    # -- hello (invite codes work once) ---------------------------------------------------
+
+    def send_hello(self, nonce: str, *, answered: HelloAnswered | None = None) -> bool:
+        """Queue this hub's hello (once: False if one is already waiting for its answer).
+        ``answered(accepted, reason)`` is called when the inviting hub's answer arrives."""
+        self._hello_answered = answered
+        if self._outbox_ids(HELLO_PREFIX):
+            return False
+        with self._db.transaction():
+            self._enqueue(
+                HELLO_PREFIX + new_message_id(), "hello", self._signals.next_seq(), {"nonce": nonce}
+            )
+        self._wake.set()
+        return True
+
+    def _answer_hello(self, envelope: Envelope) -> None:
+        """Redeem a first-time hello's nonce (inside the caller's transaction) and answer it."""
+        nonce = envelope.body.get("nonce")
+        reason: str | None = None
+        if self._invites is None or not isinstance(nonce, str) or not 0 < len(nonce) <= MAX_LINK_LENGTH:
+            reason = "unknown"
+        else:
+            try:
+                self._invites.redeem(nonce, self._clock.now(), by=envelope.id)
+            except InviteError as ex:
+                reason = ex.reason
+        if reason is None:
+            _LOGGER.info("the partner's hub said hello; its invite code is now used up")
+            self.queue_receipt(envelope.id, Fate.DELIVERED, None, None)
+            return
+        counter, why = _HELLO_REFUSALS.get(reason, _HELLO_REFUSALS["unknown"])
+        self.rejected[counter] += 1
+        _LOGGER.warning("refused a hello from hub %s: %s", envelope.sender, why)
+        self.queue_receipt(envelope.id, Fate.FAILED, None, counter)
+
+    def _reanswer_hello(self, envelope: Envelope) -> None:
+        """A resent hello (our answer was lost): answer the same again, at most now and then."""
+        if not self._receipt_due(envelope.id):
+            return
+        accepted = self._invites is not None and self._invites.redeemed_by(envelope.id)
+        if accepted:
+            self.queue_receipt(envelope.id, Fate.DELIVERED, None, None)
+        else:
+            self.queue_receipt(envelope.id, Fate.FAILED, None, "refused")
+
+    def _hello_answer_arrived(self, ref: str, fate: Fate, reason: str | None) -> None:
+        if ref not in self._outbox_ids(HELLO_PREFIX):
+            return  # a repeated answer to a hello already settled
+        self._outbox.receipt_arrived(ref)
+        accepted = fate is Fate.DELIVERED
+        self.hello_result = (accepted, reason)
+        if accepted:
+            _LOGGER.info("the partner's hub accepted our hello: the couple is joined")
+        else:
+            _LOGGER.error(
+                "the partner's hub refused our hello (%s): ask them for a new invite code",
+                reason or "refused",
+            )
+        if self._hello_answered is not None:
+            self._hello_answered(accepted, reason)
+
+    # -- presence (latest wins) ----------------------------------------------------------
+
+    def send_presence(self, person: str, *, present: bool, since: datetime | None) -> None:
+        """Queue this home's person's presence, replacing any older one not yet published."""
+        body = {"person": person, "present": present, "since": since.isoformat() if since else None}
+        with self._db.transaction():
+            self._drop_queued_presence()
+            self._enqueue(PRESENCE_PREFIX + new_message_id(), "presence", self._signals.next_seq(), body)
+        self._wake.set()
+
+    def drop_queued_presence(self) -> int:
+        """Forget presence messages not yet receipted by the partner's hub (sharing paused)."""
+        with self._db.transaction():
+            return self._drop_queued_presence()
+
+    def _drop_queued_presence(self) -> int:
+        cursor = self._db.connection.execute("DELETE FROM outbox WHERE id LIKE ?", (PRESENCE_PREFIX + "%",))
+        return cursor.rowcount
+
+    def _outbox_ids(self, prefix: str) -> list[str]:
+        rows = self._db.connection.execute("SELECT id FROM outbox WHERE id LIKE ?", (prefix + "%",))
+        return [str(row[0]) for row in rows]
+
+    def _apply_presence(self, envelope: Envelope) -> None:
+        parsed = _parse_presence(envelope.body)
+        if parsed is None:
+            self.rejected["bad_presence"] += 1
+            return
+        person, present, since = parsed
+        current = self.partner_presence
+        if current is not None and envelope.seq <= current.seq and envelope.at <= current.reported_at:
+            # An older report arriving late. Newer by either measure wins: seq survives their
+            # clock stepping back, their clock survives a reinstalled hub starting seq again.
+            return
+        state = PartnerPresence(person, present, since, envelope.at, envelope.seq)
+        self._db.connection.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (PARTNER_PRESENCE_KEY, json.dumps(state.to_json())),
+        )
+        self.partner_presence = state
+        self._bus.publish({"type": "partner_presence", "presence": state.to_json()})
+
+    def _load_partner_presence(self) -> PartnerPresence | None:
+        row = self._db.connection.execute(
+            "SELECT value FROM meta WHERE key = ?", (PARTNER_PRESENCE_KEY,)
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            data = json.loads(row[0])
+            since = data.get("since")
+            return PartnerPresence(
+                person=str(data["person"]),
+                present=bool(data["present"]),
+                since=datetime.fromisoformat(since) if since else None,
+                reported_at=datetime.fromisoformat(str(data["reported_at"])),
+                seq=int(data["seq"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            _LOGGER.warning("ignoring an unreadable stored partner presence")
+            return None
+
+    # -- outbox --------------------------------------------------------------------------
+
     def _enqueue(self, message_id: str, kind: str, seq: int, body: Mapping[str, object]) -> None:
         envelope = Envelope(
             id=message_id,
@@ -186,7 +373,11 @@ class Relay:
         )
         topic = inbox_topic(self.identity.couple_id, self.identity.partner_hub_id)
         self._outbox.put(
-            message_id, topic, self._codec.seal(envelope), envelope.at, needs_receipt=kind == "signal"
+            message_id,
+            topic,
+            self._codec.seal(envelope),
+            envelope.at,
+            needs_receipt=kind != "receipt",
         )
 
     def poke(self) -> None:
@@ -315,11 +506,18 @@ class Relay:
         now = self._clock.now()
         if not self._inbox.first_time(envelope.id, now):
             self.rejected["duplicate"] += 1
+            if envelope.kind == "hello":
+                self._reanswer_hello(envelope)
+                return None, None
+            if envelope.kind == "presence":
+                if self._receipt_due(envelope.id):
+                    self.queue_receipt(envelope.id, Fate.DELIVERED, None, None)
+                return None, None
             known = self._signals.get(envelope.id)
             settled = known is not None and known.direction == "received" and known.fate in _SETTLED
             return None, known if settled else None
-        if envelope.kind == "receipt":
-            self._apply_receipt(envelope)
+        if envelope.kind != "signal":
+            self._apply_control(envelope)
             return None, None
         try:
             kind = SignalKind(envelope.body["signal"])
@@ -345,6 +543,15 @@ class Relay:
                 self._links.add(record.id, relation, ref)
         return record, None
 
+    def _apply_control(self, envelope: Envelope) -> None:
+        if envelope.kind == "receipt":
+            self._apply_receipt(envelope)
+        elif envelope.kind == "hello":
+            self._answer_hello(envelope)
+        elif envelope.kind == "presence":
+            self._apply_presence(envelope)
+            self.queue_receipt(envelope.id, Fate.DELIVERED, None, None)
+
     def _apply_receipt(self, envelope: Envelope) -> None:
         body = envelope.body
         try:
@@ -353,6 +560,13 @@ class Relay:
             channel = Channel(body["channel"]) if body.get("channel") else None
         except (KeyError, ValueError):
             self.rejected["bad_receipt"] += 1
+            return
+        if ref.startswith(PRESENCE_PREFIX):
+            self._outbox.receipt_arrived(ref)
+            return
+        if ref.startswith(HELLO_PREFIX):
+            reason_text = body.get("reason")
+            self._hello_answer_arrived(ref, fate, str(reason_text) if reason_text else None)
             return
         known = self._signals.get(ref)
         if known is None or known.direction != "sent":
@@ -379,6 +593,24 @@ class Relay:
     def recover(self) -> list[SignalRecord]:
         """Signals received but never delivered (the hub stopped in between): deliver again."""
         return [r for r in self._signals.recent(limit=1000) if r.fate is Fate.RECEIVED]
+
+
+def _parse_presence(body: Mapping[str, object]) -> tuple[str, bool, datetime | None] | None:
+    """(person, present, since) from a presence body, or None if it is not a valid one."""
+    person, present, since_text = body.get("person"), body.get("present"), body.get("since")
+    if not isinstance(person, str) or not 0 < len(person) <= MAX_PERSON_LENGTH:
+        return None
+    if not isinstance(present, bool):
+        return None
+    if since_text is None:
+        return person, present, None
+    if not isinstance(since_text, str) or len(since_text) > MAX_LINK_LENGTH:
+        return None
+    try:
+        since = datetime.fromisoformat(since_text)
+    except ValueError:
+        return None
+    return (person, present, since) if since.tzinfo is not None else None
 
 
 def signal_json(record: SignalRecord) -> dict[str, object]:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from hub.config import load_config
-from hub.couple.cli import couple_invite, couple_join
-from hub.couple.invite import Invite, InviteError, decode, encode
+from hub.couple.cli import couple_invite, couple_join, terminal_qr
+from hub.couple.hello import stored_nonce
+from hub.couple.invite import NONCE_FILE, Invite, InviteError, decode, encode
 from hub.couple.ledger import InviteLedger
 
 NOW = datetime(2025, 2, 14, 9, 0, tzinfo=UTC)
@@ -86,6 +87,11 @@ password = "pw-for-alex"
     out = io.StringIO()
     assert couple_invite(inviter, "pw-for-sam", 24, out) == 0
     code = next(line for line in out.getvalue().splitlines() if line.startswith("HL1-"))
+    qr = terminal_qr(code)
+    assert qr in out.getvalue()  # the QR printed is the code printed, for a phone to scan
+    assert decode(code.replace("-", ""), datetime.now(UTC)) == decode(code, datetime.now(UTC))
+    width = max(len(line) for line in qr.splitlines())
+    assert width <= 100, f"the QR is {width} columns: too wide for a terminal"
     joined = tmp_path / "b.toml"
     assert couple_join(code, joined, person="Sam", partner="Alex", data_dir=tmp_path / "b", out=out) == 0
     config = load_config(joined)
@@ -97,3 +103,24 @@ password = "pw-for-alex"
     nonce = (tmp_path / "b" / "invite_nonce").read_text(encoding="utf-8")
     InviteLedger(tmp_path / "a").redeem(nonce, datetime.now(UTC))
     assert couple_join(code, joined, person="Sam", partner="Alex", data_dir=tmp_path / "b", out=out) == 1
+
+
+def test_the_same_hello_redeeming_again_is_not_a_second_use(tmp_path: Path) -> None:
+    ledger = InviteLedger(tmp_path)
+    invite = _invite()
+    ledger.issued(invite)
+    ledger.redeem(invite.nonce, NOW, by="hello-1")
+    ledger.redeem(invite.nonce, NOW, by="hello-1")  # its answer was never stored: same hello again
+    assert ledger.redeemed_by("hello-1")
+    assert not ledger.redeemed_by("hello-2")
+    with pytest.raises(InviteError) as caught:
+        ledger.redeem(invite.nonce, NOW, by="hello-2")
+    assert caught.value.reason == "used"
+
+
+def test_stored_nonce(tmp_path: Path) -> None:
+    assert stored_nonce(tmp_path) is None
+    (tmp_path / NONCE_FILE).write_text("  abc123\n", encoding="utf-8")
+    assert stored_nonce(tmp_path) == "abc123"
+    (tmp_path / NONCE_FILE).write_text("", encoding="utf-8")
+    assert stored_nonce(tmp_path) is None

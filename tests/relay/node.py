@@ -24,6 +24,7 @@ from hub.broker import Couple
 from hub.bus import UpdateBus
 from hub.clock import Clock, SystemClock
 from hub.config import HubConfig, parse_config
+from hub.couple.ledger import InviteLedger
 from hub.daemon import mqtt_settings
 from hub.delivery.moments import Moments
 from hub.delivery.quiet_hours import QuietHours
@@ -211,6 +212,7 @@ class RelayNode:
             deliver=deliveries.put_nowait,
             shape=moments.shape,
             resend_first_s=self.resend_first_s,
+            invites=InviteLedger(config.hub.data_dir),
         )
         self._relay = relay
         self.delivery = DeliveryService(
@@ -269,6 +271,7 @@ class RelayNode:
         sock = client.socket()
         if sock is not None:
             sock.close()
+        client._reset_sockets(sockpair_only=True)  # paho's wake-up pair: see MqttLink.stop
         if self._db is not None:
             self._db.close()
             self._db = None

@@ -7,6 +7,7 @@ nothing is downloaded. ``HEARTLINE_UPDATE_SCREENSHOT=1`` refreshes docs/demo.png
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,6 +71,9 @@ def test_a_touch_on_one_side_arrives_live_on_the_other(
     expect(sam.locator(".device-state")).to_contain_text("thinking of you")
     expect(alex.locator('.feed li[data-direction="sent"] .fate')).to_have_text("delivered · button")
     assert page.evaluate("window.__noReload") is True
+    # The touch reaches the charts too (redrawn shortly after a signal), so the screenshot shows it.
+    expect(sam.locator(".touches-chart rect.bar.received")).not_to_have_count(0)
+    expect(sam.locator(".touches-chart text.value")).to_have_text("1", timeout=10_000)
 
     shot = tmp_path / "demo.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -89,3 +93,62 @@ def test_the_dashboard_fits_a_phone_screen(running_demo: RunningDemo, browser: B
         assert width <= 390, f"the page scrolls sideways on a phone ({width}px wide)"
     finally:
         context.close()
+
+
+@pytest.mark.timeout(90)
+def test_each_pane_shows_presence_charts_buttons_history_and_moves(
+    running_demo: RunningDemo, page: Page
+) -> None:
+    page.goto(running_demo.url)
+    alex, sam = page.locator("#home-a"), page.locator("#home-b")
+    expect(sam.locator(".health")).to_contain_text("relay connected", timeout=15_000)
+
+    # Charts are pictures: inline SVG with one bar per week (and per direction for touches).
+    for pane in (alex, sam):
+        expect(pane.locator(".together-chart svg rect.bar")).not_to_have_count(0)
+        expect(pane.locator(".touches-chart svg rect.bar.sent")).not_to_have_count(0)
+        expect(pane.locator(".touches-chart svg rect.bar.received")).not_to_have_count(0)
+        expect(pane.locator(".touches-chart svg")).to_have_attribute(
+            "aria-label", re.compile("touches per week")
+        )
+    # Presence: each person as this hub sees them, and today's sessions.
+    expect(alex.locator('.people li[data-person="Alex"]')).to_contain_text("Alex")
+    expect(alex.locator('.people li[data-person="Sam"]')).to_have_text("Sam: not tracked by this hub")
+    expect(alex.locator('.people li[data-person="Alex"]')).to_contain_text("is home since", timeout=40_000)
+    expect(alex.locator(".sessions li")).to_contain_text(["Alex: "])
+    # The button with its battery and when it was last heard (a touch reports both); the hub's health.
+    button = alex.locator(".button-list li")
+    expect(button).to_contain_text("Alex's button")
+    alex.get_by_role("button", name="Touch").click()
+    expect(button).to_contain_text(re.compile(r"\d+ % seen \d+ s ago"), timeout=15_000)
+    expect(button.locator("meter")).to_have_count(1)
+    expect(alex.locator(".health")).to_have_attribute("data-status", "ok")
+
+    # Moving the button away shows it away (and back home again).
+    alex.locator(".away-toggle").check()
+    expect(alex.locator(".device-where")).to_contain_text("away: 3.0 km from home")
+    alex.locator(".away-toggle").uncheck()
+    expect(alex.locator(".device-where")).to_contain_text("at home")
+
+    # A touch and seven sends in a minute: past six, Sam's hub holds the rest (rate limit), saying why
+    # and until when.
+    page.evaluate(
+        """async () => {
+            for (let i = 0; i < 7; i += 1) {
+                const r = await fetch("/a/api/signals", {
+                    method: "POST",
+                    headers: {"content-type": "application/json"},
+                    body: JSON.stringify({kind: "thinking_of_you"}),
+                });
+                if (!r.ok) throw new Error(String(r.status));
+            }
+        }"""
+    )
+    held = sam.locator('li[data-fate="held"]')
+    expect(held).not_to_have_count(0, timeout=30_000)
+    held = held.first
+    expect(held.locator(".fate")).to_have_text("held")
+    expect(held.locator(".meta")).to_contain_text(re.compile(r"held: rate limit .*; release \d{4}-"))
+    # Older signals than the live feed shows move to the history.
+    expect(sam.locator(".feed li")).to_have_count(6)
+    expect(sam.locator(".history-list li")).to_have_count(2)
