@@ -214,6 +214,7 @@ class Hub:
                         self.transport, registry, config.delivery.button_confirm_timeout_s
                     ),
                     phone=PhoneNotifier(config.delivery.notify),
+                    is_away=self._person_is_away,
                 ),
                 receipts=self._relay.queue_receipt,
                 clock=self.clock,
@@ -264,6 +265,14 @@ class Hub:
         finally:
             self.ready.clear()
             self._db.close()
+
+    def _person_is_away(self) -> bool:
+        """Presence knows this home's person left (not merely "not heard yet")."""
+        presence, person = self._presence, self.config.hub.person
+        if presence is None or not presence.devices_of(person):
+            return False
+        state = presence.state(person)
+        return not state.present and state.since is not None
 
     def _people_devices(self, registry: ButtonRegistry) -> dict[str, list[str]]:
         people: dict[str, list[str]] = {self.config.hub.person: [], self.config.hub.partner: []}

@@ -1,16 +1,16 @@
 """Choose how a received signal reaches the person, and report its fate.
 
-Button first: a Heartline button of the person who lives here gets an authenticated haptic
-command. If there is none, or none confirmed in time (out of range, asleep in a drawer), the
+Recipient at home: their Heartline button gets an authenticated haptic command. Recipient away
+(presence says so), or no button confirmed in time (out of range, asleep in a drawer): their
 phone gets a notification. Either way the signal ends delivered or failed, with a reason.
-Presence-aware routing and quiet hours build on this (they decide *whether* and *when*).
+Quiet hours and rate limits build on this (they decide *whether* and *when*).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -66,7 +66,9 @@ class DeliveryRouter:
         registry: ButtonRegistry,
         feedback: FeedbackSender,
         phone: PhoneNotifier,
+        is_away: Callable[[], bool] = lambda: False,
     ) -> None:
+        self._is_away = is_away  # True only when presence knows the person left: a home puck stays quiet
         self._person = person
         self._partner = partner
         self._registry = registry
@@ -96,6 +98,9 @@ class DeliveryRouter:
         return Outcome(Fate.FAILED, None, "; ".join(reasons))
 
     async def _button(self, kind: SignalKind, reasons: list[str]) -> bool:
+        if self._is_away():
+            reasons.append(f"{self._person} is away from home")
+            return False
         buttons = [b for b in self._registry.by_owner(self._person) if b.kind == "heartline"]
         if not buttons:
             reasons.append("no button registered")
