@@ -12,7 +12,7 @@ from pathlib import Path
 import benchmarks
 
 # Modules that are helpers of benchmarks, not benchmarks themselves.
-NOT_BENCHMARKS = frozenset({"timing", "presence_traces"})
+NOT_BENCHMARKS = frozenset({"timing", "presence_traces", "presence_baselines", "paho_pair"})
 
 
 def main(argv: list[str] | None = None) -> int:

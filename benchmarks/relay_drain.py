@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Final
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from benchmarks.paho_pair import paho_pair
 from benchmarks.timing import table
 from hub.events import Fate
 from tests.relay.node import RelayNode, node_config
-from tests.support.mosquitto import OTHER_COUPLE, Broker, find_mosquitto, start_broker
+from tests.support.mosquitto import Broker, find_mosquitto, start_broker
 
 GOAL_RATIO: Final = 0.5
 DRAIN_TIMEOUT_S: Final = 900.0
@@ -36,46 +36,23 @@ DRAIN_TIMEOUT_S: Final = 900.0
 
 def _bare_paho(broker: Broker, count: int) -> float:
     """Seconds for ``count`` QoS 1 publishes to be acknowledged (an online subscriber reads them)."""
-    sender_id, receiver_id = OTHER_COUPLE.hubs
-    topic = f"hl/v1/{OTHER_COUPLE.couple_id}/{receiver_id}/in"
     acked = threading.Semaphore(0)
-    received = 0
-    subscribed = threading.Event()
 
     def on_message(_client: paho.Client, _userdata: object, _message: paho.MQTTMessage) -> None:
-        nonlocal received
-        received += 1
+        return None  # the subscriber only drains the queue, as the partner's hub would
 
-    receiver = paho.Client(
-        CallbackAPIVersion.VERSION2, client_id=receiver_id, protocol=MQTTProtocolVersion.MQTTv5
-    )
-    sender = paho.Client(
-        CallbackAPIVersion.VERSION2, client_id=sender_id, protocol=MQTTProtocolVersion.MQTTv5
-    )
-    receiver.username_pw_set(receiver_id, broker.password(receiver_id))
-    sender.username_pw_set(sender_id, broker.password(sender_id))
-    receiver.on_message = on_message
-    receiver.on_subscribe = lambda *_: subscribed.set()
-    receiver.on_connect = lambda client, *_: client.subscribe(topic, qos=1)
-    sender.on_publish = lambda *_: acked.release()
-    sender.max_inflight_messages_set(100)  # as the hub's link
-    sender.max_queued_messages_set(0)
-    for client in (receiver, sender):
-        client.connect("127.0.0.1", broker.port, keepalive=30)
-        client.loop_start()
-    subscribed.wait(10)
-    payload = bytes(180)  # about the size of a sealed envelope
-    started = time.perf_counter()
-    for _ in range(count):
-        sender.publish(topic, payload, qos=1)
-    for _ in range(count):
-        if not acked.acquire(timeout=DRAIN_TIMEOUT_S):
-            raise RuntimeError("bare paho did not get every PUBACK")
-    elapsed = time.perf_counter() - started
-    for client in (sender, receiver):
-        client.disconnect()
-        client.loop_stop()
-    return elapsed
+    with paho_pair(broker, broker.port, on_message, max_inflight=100) as pair:  # 100: as the hub's link
+        if not pair.subscribed.wait(10):
+            raise RuntimeError("the baseline receiver could not subscribe")
+        pair.sender.on_publish = lambda *_: acked.release()
+        payload = bytes(180)  # about the size of a sealed envelope
+        started = time.perf_counter()
+        for _ in range(count):
+            pair.sender.publish(pair.topic, payload, qos=1)
+        for _ in range(count):
+            if not acked.acquire(timeout=DRAIN_TIMEOUT_S):
+                raise RuntimeError("bare paho did not get every PUBACK")
+        return time.perf_counter() - started
 
 
 async def _heartline(broker: Broker, count: int, tmp: Path) -> float:

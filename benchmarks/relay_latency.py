@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Final
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from benchmarks.paho_pair import paho_pair
 from benchmarks.timing import table
 from tests.relay.node import RelayNode, node_config
-from tests.support.mosquitto import OTHER_COUPLE, Broker, find_mosquitto, start_broker
+from tests.support.mosquitto import Broker, find_mosquitto, start_broker
 from tests.support.tcp_proxy import TcpProxy
 
 GOAL_P50: Final = 1.05
@@ -45,8 +45,6 @@ async def _bare_paho(broker: Broker, port: int, count: int) -> list[float]:
     """Publish→receive latency of two plain paho clients through the proxy (seconds).
 
     They log in as the suite's second couple, whose ACL allows exactly this topic."""
-    sender_id, receiver_id = OTHER_COUPLE.hubs
-    topic = f"hl/v1/{OTHER_COUPLE.couple_id}/{receiver_id}/in"
     arrived: dict[int, float] = {}
     got = threading.Event()
 
@@ -54,35 +52,17 @@ async def _bare_paho(broker: Broker, port: int, count: int) -> list[float]:
         arrived[int(message.payload)] = time.perf_counter()
         got.set()
 
-    receiver = paho.Client(
-        CallbackAPIVersion.VERSION2, client_id=receiver_id, protocol=MQTTProtocolVersion.MQTTv5
-    )
-    sender = paho.Client(
-        CallbackAPIVersion.VERSION2, client_id=sender_id, protocol=MQTTProtocolVersion.MQTTv5
-    )
-    receiver.username_pw_set(receiver_id, broker.password(receiver_id))
-    sender.username_pw_set(sender_id, broker.password(sender_id))
-    receiver.on_message = on_message
-    subscribed = threading.Event()
-    receiver.on_subscribe = lambda *_: subscribed.set()
-    receiver.on_connect = lambda client, *_: client.subscribe(topic, qos=1)
-    for client in (receiver, sender):
-        client.connect("127.0.0.1", port, keepalive=30)
-        client.loop_start()
-    await asyncio.to_thread(subscribed.wait, 10)
     latencies = []
-    try:
+    with paho_pair(broker, port, on_message) as pair:
+        if not await asyncio.to_thread(pair.subscribed.wait, 10):
+            raise RuntimeError("the baseline receiver could not subscribe")
         for index in range(count):
             got.clear()
             started = time.perf_counter()
-            sender.publish(topic, str(index).encode(), qos=1)
+            pair.sender.publish(pair.topic, str(index).encode(), qos=1)
             await asyncio.to_thread(got.wait, 10)
             latencies.append(arrived[index] - started)
             await asyncio.sleep(GAP_S)
-    finally:
-        for client in (sender, receiver):
-            client.disconnect()
-            client.loop_stop()
     return latencies
 
 

@@ -41,7 +41,7 @@ class DeafMeasure:
             edges = np.concatenate(([-np.inf], times, [until if until > times[-1] else np.inf]))
             gap = np.diff(edges)
             long_gap = np.flatnonzero(gap > P.DEAF_GAP_S)
-            lo, hi = _intersect(lo, hi, edges[long_gap], edges[long_gap + 1])
+            lo, hi = intersect_sorted(lo, hi, edges[long_gap], edges[long_gap + 1])
         keep = (hi - lo > P.DEAF_GAP_S) & np.isfinite(lo)
         starts = lo[keep] + P.DEAF_GAP_S
         ends = np.minimum(hi[keep], until)
@@ -61,7 +61,7 @@ class DeafMeasure:
         return np.interp(t, x, y, left=0.0)
 
 
-def _intersect(a_lo: F64, a_hi: F64, b_lo: F64, b_hi: F64) -> tuple[F64, F64]:
+def intersect_sorted(a_lo: F64, a_hi: F64, b_lo: F64, b_hi: F64) -> tuple[F64, F64]:
     """Pairwise intersection of two sorted lists of disjoint open intervals."""
     if a_lo.size == 0 or b_lo.size == 0:
         return np.empty(0), np.empty(0)

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from hub.presence.batch import intersect_sorted
+
 F64 = npt.NDArray[np.float64]
 HOURS_PER_WEEK = 7 * 24
 
@@ -38,20 +40,7 @@ def union(arrive: F64, leave: F64) -> tuple[F64, F64]:
 
 def intersect(a_lo: F64, a_hi: F64, b_lo: F64, b_hi: F64) -> tuple[F64, F64]:
     """Intersection of two sets of intervals (each given in any order, overlaps allowed)."""
-    a_lo, a_hi = union(a_lo, a_hi)
-    b_lo, b_hi = union(b_lo, b_hi)
-    if a_lo.size == 0 or b_lo.size == 0:
-        return np.empty(0), np.empty(0)
-    first = np.searchsorted(b_hi, a_lo, side="right")
-    last = np.searchsorted(b_lo, a_hi, side="left")
-    counts = np.maximum(last - first, 0)
-    a_idx = np.repeat(np.arange(a_lo.size), counts)
-    offsets = np.arange(a_idx.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    b_idx = np.repeat(first, counts) + offsets
-    lo = np.maximum(a_lo[a_idx], b_lo[b_idx])
-    hi = np.minimum(a_hi[a_idx], b_hi[b_idx])
-    ok = hi > lo
-    return lo[ok], hi[ok]
+    return intersect_sorted(*union(a_lo, a_hi), *union(b_lo, b_hi))
 
 
 def covered(arrive: F64, leave: F64, edges: F64) -> F64:
