@@ -37,7 +37,7 @@ def stats_report(
     lines = describe(summary)
     total = sum(sent.values()) + sum(received.values())
     if total:
-        lines.append(f"{total} touches shared in the last {days} days.")
+        lines.append(f"{total} {'touch' if total == 1 else 'touches'} shared in the last {days} days.")
     replies: dict[str, Any] = {}
     if db is not None:
         answered = reply_stats(db, now - timedelta(days=days))
