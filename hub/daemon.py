@@ -30,17 +30,17 @@ from hub.couple.hello import queue_hello
 from hub.couple.ledger import InviteLedger
 from hub.delivery.moments import Moments
 from hub.delivery.phone import PhoneNotifier
-from hub.delivery.quiet_hours import QuietHours
 from hub.delivery.rate_limit import RateLimiter
 from hub.delivery.router import DeliveryRouter
 from hub.delivery.service import DeliveryService
-from hub.events import DEFAULT_GESTURE_MEANINGS, SignalKind, SignalRecord, TouchEvent
+from hub.events import SignalKind, SignalRecord, TouchEvent
 from hub.presence.service import PresenceService
 from hub.privacy.retention import retention_task
 from hub.relay.envelope import EnvelopeCodec
 from hub.relay.mqtt_link import MqttLink, MqttSettings
 from hub.relay.presence_share import PresenceSharer
 from hub.relay.relay import Relay, RelayIdentity
+from hub.settings import Settings, SettingsStore, validate
 from hub.store.buttons import ButtonRecord, ButtonRegistry
 from hub.store.database import Database, open_database
 from hub.store.holds import SignalLinks
@@ -113,6 +113,11 @@ class Hub:
         self._ingest: AdvertIngest | None = None
         self._presence: PresenceService | None = None
         self._pairing: Pairing | None = None
+        self._delivery: DeliveryService | None = None
+        self._phone: PhoneNotifier | None = None
+        # What the dashboard edits: the config file's values until settings are saved, then the
+        # stored ones (loaded at start, applied to the running parts on every change).
+        self.settings = Settings.from_config(config)
         # Each long-running loop promises its next beat; systemd's watchdog is fed only while
         # every promise is kept (hub.systemd), so a wedged loop gets the hub restarted.
         self.heartbeats = Heartbeats()
@@ -169,6 +174,8 @@ class Hub:
         config = self.config
         self._db = open_database(config.hub.data_dir)
         try:
+            self.settings = SettingsStore(self._db).load(default=Settings.from_config(config))
+            settings = self.settings
             registry = ButtonRegistry(self._db)
             for entry in config.buttons:
                 registry.upsert(entry.address, entry.kind, bytes.fromhex(entry.key), entry.owner)
@@ -204,6 +211,7 @@ class Hub:
                 heartbeats=self.heartbeats,
                 invites=InviteLedger(config.hub.data_dir),
             )
+            self._phone = PhoneNotifier(list(settings.notify))
             delivery = DeliveryService(
                 db=self._db,
                 reach=DeliveryRouter(
@@ -213,7 +221,7 @@ class Hub:
                     feedback=FeedbackSender(
                         self.transport, registry, config.delivery.button_confirm_timeout_s
                     ),
-                    phone=PhoneNotifier(config.delivery.notify),
+                    phone=self._phone,
                     is_away=self._person_is_away,
                 ),
                 receipts=self._relay.queue_receipt,
@@ -221,12 +229,9 @@ class Hub:
                 bus=self.bus,
                 moments=moments,
                 limiter=RateLimiter(config.delivery.max_per_minute, self.clock),
-                quiet=(
-                    QuietHours.from_config(config.quiet_hours, config.hub.timezone)
-                    if config.quiet_hours
-                    else None
-                ),
+                quiet=settings.quiet(),
             )
+            self._delivery = delivery
             for record in self._relay.recover():
                 self._deliveries.put_nowait(record)
             queue_hello(self._relay, config.hub.data_dir)  # once, after joining by an invite code
@@ -252,7 +257,7 @@ class Hub:
                         name="presence-share",
                     )
                     group.create_task(
-                        retention_task(self._db, self.clock, config.privacy.retention_days), name="retention"
+                        retention_task(self._db, self.clock, self._retention_days), name="retention"
                     )
                     group.create_task(self._relay.run(), name="relay")
                     group.create_task(self._deliver(delivery), name="delivery")
@@ -306,7 +311,7 @@ class Hub:
     async def _touches(self) -> None:
         assert self._ingest is not None
         async for event in self._ingest.events():
-            kind = DEFAULT_GESTURE_MEANINGS[event.gesture]
+            kind = self.settings.meanings()[event.gesture]
             _LOGGER.info("touch %s from button %d -> %s", event.gesture.value, event.button_id, kind.value)
             self.bus.publish(
                 {
@@ -344,7 +349,22 @@ class Hub:
         """Wait until the relay's MQTT session is up (the hub must be running)."""
         await self._link.connected.wait()
 
+    def _retention_days(self) -> int:
+        return self.settings.retention_days
+
     # -- what the web app and CLI use -------------------------------------------------------
+
+    def update_settings(self, settings: Settings) -> Settings:
+        """Validate, store and apply new settings at once (SettingsError names a wrong one)."""
+        validate(settings)
+        SettingsStore(self.db).save(settings)
+        self.settings = settings
+        if self._phone is not None:
+            self._phone.reconfigure(list(settings.notify))
+        if self._delivery is not None:
+            self._delivery.set_quiet(settings.quiet())
+        _LOGGER.info("settings changed and applied")
+        return settings
 
     def send(self, kind: SignalKind) -> SignalRecord:
         return self.relay.send_signal(kind)

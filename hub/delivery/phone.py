@@ -30,19 +30,26 @@ class PhoneNotifier:
     def __init__(self, urls: list[str]) -> None:
         self.configured = False
         self._apprise: Any = None
+        self.reconfigure(urls)
+
+    def reconfigure(self, urls: list[str]) -> None:
+        """Notify these URLs from now on (an empty list turns phone notifications off)."""
         if not urls:
+            self._apprise, self.configured = None, False
             return  # apprise and its ~100 plugins cost ~17 MB of a Pi Zero's memory: load on need
         import apprise  # noqa: PLC0415
 
-        self._apprise = apprise.Apprise()
+        notifier = apprise.Apprise()
+        configured = False
         for url in urls:
-            if self._apprise.add(url):
-                self.configured = True
+            if notifier.add(url):
+                configured = True
             else:
                 # The URL itself may hold a token: name only its scheme.
                 _LOGGER.error(
                     "notification URL with scheme %r is not valid for apprise", url.split(":", 1)[0]
                 )
+        self._apprise, self.configured = notifier, configured
 
     async def notify(self, kind: SignalKind, partner: str) -> bool:
         """Send one notification; True if every configured service accepted it."""

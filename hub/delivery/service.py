@@ -73,6 +73,10 @@ class DeliveryService:
         self._quiet = quiet
         self._queue: asyncio.Queue[SignalRecord] = asyncio.Queue()
 
+    def set_quiet(self, quiet: QuietHours | None) -> None:
+        """New quiet hours (or none), for signals from now on; held ones keep their release time."""
+        self._quiet = quiet
+
     def submit(self, record: SignalRecord) -> None:
         """Hand over a signal the relay has committed (called on the event loop)."""
         self.moments.received(record)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -34,17 +35,21 @@ def apply_retention(db: Database, now: datetime, days: int) -> ForgetSummary:
 async def retention_task(
     db: Database,
     clock: Clock,
-    days: int,
+    days: int | Callable[[], int],
     *,
     interval_s: float = RETENTION_INTERVAL_S,
 ) -> None:
-    """The hub's daily retention pass (runs on the hub's event loop: the one writer)."""
+    """The hub's daily retention pass (runs on the hub's event loop: the one writer).
+
+    ``days`` is a number, or a function read before each pass (settings change at run time).
+    """
     if days == 0:
         _LOGGER.info("retention: keeping the history forever (privacy.retention_days = 0)")
         return
     while True:
+        current = days() if callable(days) else days
         try:
-            summary = apply_retention(db, clock.now(), days)
+            summary = apply_retention(db, clock.now(), current)
         except ForgetError as ex:
             _LOGGER.warning("retention pass failed, retrying in a day: %s", ex)
         else:
@@ -54,6 +59,6 @@ async def retention_task(
                     summary.signals,
                     summary.presence_sessions,
                     summary.inbox_ids,
-                    days,
+                    current,
                 )
         await asyncio.sleep(interval_s)

@@ -22,6 +22,7 @@ from hub.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from hub.web.metrics import metrics_text
 from hub.web.pairing_api import pairing_router
 from hub.web.presence_api import presence_router
+from hub.web.settings_api import settings_router
 from hub.web.sim_controls import SimControls
 
 # Server-sent events: a comment line this often keeps proxies and phones from closing the stream.
@@ -183,6 +184,7 @@ def hub_router(hub: Hub, sim: SimControls | None = None) -> APIRouter:
 
     router.include_router(presence_router(hub))
     router.include_router(privacy_router(hub, timezone=hub.config.hub.timezone))
+    router.include_router(settings_router(hub))
     if sim is not None:
         _sim_routes(router, sim)
     return router

@@ -64,7 +64,7 @@ def presence_router(hub: Hub) -> APIRouter:
     async def presence() -> PresenceOut:
         """Who is near this hub now, and today's sessions (arrive, leave, duration, confidence)."""
         service = hub.presence
-        tz = ZoneInfo(hub.config.hub.timezone)
+        tz = ZoneInfo(hub.settings.timezone)  # the dashboard may have changed it
         now = hub.clock.now()
         midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
         sessions = service.store.sessions(hub=service.hub, since=midnight)
@@ -94,7 +94,7 @@ def presence_router(hub: Hub) -> APIRouter:
             hub.signals,
             hub=hub.presence.hub,
             now=hub.clock.now(),
-            tz=ZoneInfo(hub.config.hub.timezone),
+            tz=ZoneInfo(hub.settings.timezone),
             days=days,
             db=hub.db,
         )

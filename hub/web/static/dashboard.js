@@ -312,6 +312,81 @@ async function refreshDevice(home, pane) {
   if (!toggle.disabled) toggle.checked = away; // the scripted day moves buttons too
 }
 
+// --- settings: one form per home; the hub validates and says what is wrong in one line ------
+
+const GESTURE_KINDS = ["thinking_of_you", "celebrate", "need_you"];
+
+function fillSettings(form, settings) {
+  const fields = form.elements;
+  fields.timezone.value = settings.timezone;
+  fields.quiet_on.checked = settings.quiet_hours !== null;
+  fields.quiet_start.value = settings.quiet_hours ? settings.quiet_hours.start : "22:00";
+  fields.quiet_end.value = settings.quiet_hours ? settings.quiet_hours.end : "07:00";
+  for (const gesture of ["tap", "double_tap", "long_press"]) {
+    const select = fields[gesture];
+    if (!select.options.length) select.append(...GESTURE_KINDS.map((kind) => new Option(KIND_TEXT[kind], kind)));
+    select.value = settings.gesture_meanings[gesture];
+  }
+  fields.notify.value = settings.notify.join("\n");
+  fields.retention_days.value = String(settings.retention_days);
+  form.dataset.breakThrough = JSON.stringify(settings.quiet_hours ? settings.quiet_hours.break_through : ["need_you"]);
+}
+
+function readSettings(form) {
+  const fields = form.elements;
+  const days = fields.retention_days.value.trim();
+  return {
+    timezone: fields.timezone.value.trim(),
+    quiet_hours: fields.quiet_on.checked
+      ? { start: fields.quiet_start.value.trim(), end: fields.quiet_end.value.trim(), break_through: JSON.parse(form.dataset.breakThrough || '["need_you"]') }
+      : null,
+    gesture_meanings: { tap: fields.tap.value, double_tap: fields.double_tap.value, long_press: fields.long_press.value },
+    notify: fields.notify.value.split("\n").map((line) => line.trim()).filter(Boolean),
+    // Not a whole number: send it as typed, so the hub names the setting.
+    retention_days: /^-?\d+$/.test(days) ? Number(days) : days,
+  };
+}
+
+async function saveSettings(home, form) {
+  const status = form.querySelector(".settings-status");
+  const headers = { "content-type": "application/json" };
+  if (cookie("heartline_csrf")) headers["X-CSRF-Token"] = cookie("heartline_csrf");
+  const response = await fetch(`/${home.id}/api/settings`, {
+    method: "PUT",
+    headers,
+    credentials: "same-origin",
+    body: JSON.stringify(readSettings(form)),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (response.ok) {
+    fillSettings(form, body);
+    status.textContent = "Saved: applied now.";
+    status.className = "settings-status saved";
+  } else {
+    status.textContent = typeof body.detail === "string" ? body.detail : `not saved (${response.status})`;
+    status.className = "settings-status error";
+  }
+}
+
+async function mountSettings(home, pane) {
+  const form = pane.querySelector(".settings-form");
+  fillSettings(form, await api(`/${home.id}/api/settings`));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const save = form.querySelector(".save");
+    save.disabled = true;
+    try {
+      await saveSettings(home, form);
+    } catch (error) {
+      const status = form.querySelector(".settings-status");
+      status.textContent = `not saved: ${error.message}`;
+      status.className = "settings-status error";
+    } finally {
+      save.disabled = false;
+    }
+  });
+}
+
 // --- one pane per home ----------------------------------------------------------------
 
 function quietly(task) {
@@ -379,6 +454,7 @@ async function mount(home) {
     quietly(() => refreshButtons(home, pane)),
     quietly(() => refreshStats(home, pane)),
     quietly(() => loadHistory(home, pane, state)),
+    quietly(() => mountSettings(home, pane)),
   ]);
   setInterval(() => {
     quietly(() => refreshHealth(home, pane));
