@@ -254,6 +254,20 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
     )
 
 
+class _DayProgress:
+    """One log line as each simulated day begins, for the person watching a long run."""
+
+    def __init__(self, days: float) -> None:
+        self.days = days
+        self.shown = -1
+
+    def at(self, t: float) -> None:
+        day = int(t // 86400)
+        if day != self.shown:
+            self.shown = day
+            _LOGGER.info("simulated day %d of %g", day + 1, self.days)
+
+
 async def _drive(
     scenario: Scenario,
     rng: random.Random,
@@ -273,11 +287,13 @@ async def _drive(
         [(t, 0, None, "") for t, _ in moves] + [(t, 1, d, i) for t, d, i in touches],
         key=lambda item: (item[0], item[1]),
     )
+    progress = _DayProgress(scenario.days)
     for t, kind, device, intent in timeline:
         delay = t - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
         at = scenario.start + timedelta(seconds=t)
+        progress.at(t)
         if kind == 0:
             for person in scenario.people:
                 if where(person, at) != "away":
