@@ -15,9 +15,9 @@ from hub.daemon import Hub
 from hub.events import SignalKind
 from hub.privacy.api import privacy_router
 from hub.relay.relay import signal_json
-from hub.store.buttons import ButtonRecord
 from hub.web.allow import AllowHeader
 from hub.web.auth import AccessControl, AuthSettings
+from hub.web.button_out import ButtonOut, button_out
 from hub.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from hub.web.metrics import metrics_text
 from hub.web.pairing_api import pairing_router
@@ -70,16 +70,6 @@ class SendIn(_Input):
     kind: Annotated[SignalKind, Field(strict=False)] = SignalKind.THINKING_OF_YOU  # enum from its JSON string
 
 
-class ButtonOut(BaseModel):
-    id: int
-    address: str
-    kind: str
-    owner: str
-    battery: int | None
-    rssi: int | None
-    last_seen: str | None
-
-
 class ButtonIn(_Input):
     kind: Literal["bthome", "heartline"]
     address: Annotated[str, Field(pattern=ADDRESS_PATTERN)]
@@ -125,18 +115,6 @@ class Accepted(BaseModel):
     accepted: bool
 
 
-def _button_out(record: ButtonRecord) -> ButtonOut:
-    return ButtonOut(
-        id=record.id,
-        address=record.address,
-        kind=record.kind,
-        owner=record.owner,
-        battery=record.battery,
-        rssi=record.rssi,
-        last_seen=record.last_seen.isoformat() if record.last_seen else None,
-    )
-
-
 def hub_router(hub: Hub, sim: SimControls | None = None) -> APIRouter:
     router = APIRouter(responses={400: {"description": "The body is not valid JSON."}})
 
@@ -165,12 +143,12 @@ def hub_router(hub: Hub, sim: SimControls | None = None) -> APIRouter:
 
     @router.get("/api/buttons")
     async def buttons() -> list[ButtonOut]:
-        return [_button_out(r) for r in hub.registry.all()]
+        return [button_out(r) for r in hub.registry.all()]
 
     @router.post("/api/buttons", status_code=201)
     async def add_button(body: ButtonIn) -> ButtonOut:
         """Register a button: an off-the-shelf BTHome button (input only) or a Heartline button."""
-        return _button_out(hub.add_button(body.address, body.kind, bytes.fromhex(body.key), body.owner))
+        return button_out(hub.add_button(body.address, body.kind, bytes.fromhex(body.key), body.owner))
 
     @router.delete("/api/buttons/{button_id}", status_code=204, responses=NOT_FOUND)
     async def remove_button(button_id: Annotated[int, Path(ge=1, le=2**31)]) -> None:

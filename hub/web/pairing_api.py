@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from hub.ble.pairing import PairingError
 from hub.store.buttons import ButtonRecord
+from hub.web.button_out import ButtonOut, button_out
 
 # The longest a client may ask the hub to look for a button: the firmware's pairing window.
 MAX_TIMEOUT_S: Final = 180.0
@@ -71,33 +72,11 @@ class PairIn(BaseModel):
     ] = DEFAULT_TIMEOUT_S
 
 
-class PairedButtonOut(BaseModel):
-    id: int
-    address: str
-    kind: str
-    owner: str
-    battery: int | None
-    rssi: int | None
-    last_seen: str | None
-
-
-def paired_button_out(record: ButtonRecord) -> PairedButtonOut:
-    return PairedButtonOut(
-        id=record.id,
-        address=record.address,
-        kind=record.kind,
-        owner=record.owner,
-        battery=record.battery,
-        rssi=record.rssi,
-        last_seen=record.last_seen.isoformat() if record.last_seen else None,
-    )
-
-
 def pairing_router(hub: PairingHost) -> APIRouter:
     router = APIRouter()
 
     @router.post("/api/buttons/pair", status_code=201, responses=RESPONSES)
-    async def pair(body: PairIn) -> PairedButtonOut:
+    async def pair(body: PairIn) -> ButtonOut:
         """Pair the one Heartline button in pairing mode (hold its pad 10 s, let go) for ``owner``."""
         try:
             pairing = hub.pairing
@@ -107,6 +86,6 @@ def pairing_router(hub: PairingHost) -> APIRouter:
             record = await pairing.pair(body.owner, body.timeout_s)
         except PairingError as ex:
             raise HTTPException(STATUS.get(ex.reason, 502), str(ex)) from ex
-        return paired_button_out(record)
+        return button_out(record)
 
     return router
