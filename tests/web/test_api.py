@@ -2,39 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 
-from firmware_sim.home import SimHome
-from hub.web.demo_app import DemoHome, demo_app
-from tests.support.homes import HOME_A, HOME_B, HUB_RADIO_A, HUB_RADIO_B, Homes, two_homes
-from tests.support.mosquitto import Broker
 from tests.support.waiting import eventually_async
-
-
-@pytest.fixture
-async def homes(mosquitto_broker: Broker, tmp_path: Path) -> AsyncIterator[Homes]:
-    async with two_homes(mosquitto_broker, tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-async def client(homes: Homes) -> AsyncIterator[httpx.AsyncClient]:
-    app = demo_app(
-        {
-            "a": DemoHome(
-                homes.hub_a, SimHome("a", homes.air, HUB_RADIO_A, HOME_A, {"a-button": homes.button_a})
-            ),
-            "b": DemoHome(
-                homes.hub_b, SimHome("b", homes.air, HUB_RADIO_B, HOME_B, {"b-button": homes.button_b})
-            ),
-        }
-    )
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
-        yield http
 
 
 async def test_health_homes_and_openapi(client: httpx.AsyncClient) -> None:

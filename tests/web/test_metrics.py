@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
 from hub.events import SignalKind
 from hub.web.metrics import Histogram, HubSample, Metrics, metrics_text
-from tests.support.homes import Homes, two_homes
-from tests.support.mosquitto import Broker
+from tests.support.homes import Homes
 from tests.support.waiting import eventually
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -113,12 +110,6 @@ def test_adverts_per_second_over_the_scrapes_of_the_last_minute() -> None:
     now[0] = 100.0  # the oldest sample slides out of the minute
     third = parse(metrics.render({"a": HubSample(adverts_seen=1200)}))
     assert value(third, "heartline_adverts_per_second", home="a") == 10.0
-
-
-@pytest.fixture
-async def homes(mosquitto_broker: Broker, tmp_path: Path) -> AsyncIterator[Homes]:
-    async with two_homes(mosquitto_broker, tmp_path) as running:
-        yield running
 
 
 async def test_metrics_of_two_running_hubs(homes: Homes) -> None:
