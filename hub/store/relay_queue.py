@@ -72,6 +72,16 @@ class Outbox:
     def receipt_arrived(self, item_id: str) -> None:
         self._db.connection.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
 
+    def ids(self, prefix: str) -> list[str]:
+        """Ids of items whose id starts with ``prefix`` (one-off and latest-wins kinds)."""
+        rows = self._db.connection.execute("SELECT id FROM outbox WHERE id LIKE ?", (_like_prefix(prefix),))
+        return [str(row[0]) for row in rows]
+
+    def drop(self, prefix: str) -> int:
+        """Forget every item whose id starts with ``prefix``; how many were dropped."""
+        cursor = self._db.connection.execute("DELETE FROM outbox WHERE id LIKE ?", (_like_prefix(prefix),))
+        return cursor.rowcount
+
     def __len__(self) -> int:
         (count,) = self._db.connection.execute("SELECT COUNT(*) FROM outbox").fetchone()
         return int(count)
@@ -96,3 +106,9 @@ class InboxLedger:
             (message_id, at.isoformat()),
         )
         return cursor.rowcount == 1
+
+
+def _like_prefix(prefix: str) -> str:
+    if any(c in prefix for c in "%_\\"):
+        raise ValueError(f"an outbox id prefix is plain text, not a LIKE pattern: {prefix!r}")
+    return prefix + "%"
