@@ -1,28 +1,70 @@
-"""A tiny in-process broadcast of hub updates, for the dashboard's live feed (SSE)."""
+"""A tiny in-process broadcast of hub updates, for the dashboard's live feed (SSE) and Home
+Assistant. Updates are typed records; ``to_json()`` is what the live feed sends."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import ClassVar, Final
+
+from hub.events import Gesture, PartnerPresence, SignalRecord
 
 # A dashboard tab that stops reading loses old updates rather than growing the hub's memory.
 SUBSCRIBER_QUEUE: Final = 256
 
 
+@dataclass(frozen=True, slots=True)
+class TouchUpdate:
+    """A registered button was touched (whoever owns it)."""
+
+    type: ClassVar[str] = "touch"
+    button: int
+    gesture: Gesture
+    owner: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"type": self.type, "button": self.button, "gesture": self.gesture.value, "owner": self.owner}
+
+
+@dataclass(frozen=True, slots=True)
+class SignalUpdate:
+    """A signal was created or its fate changed."""
+
+    type: ClassVar[str] = "signal"
+    signal: SignalRecord
+
+    def to_json(self) -> dict[str, object]:
+        return {"type": self.type, "signal": self.signal.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerPresenceUpdate:
+    """The partner's hub reported where they are."""
+
+    type: ClassVar[str] = "partner_presence"
+    presence: PartnerPresence
+
+    def to_json(self) -> dict[str, object]:
+        return {"type": self.type, "presence": self.presence.to_json()}
+
+
+Update = TouchUpdate | SignalUpdate | PartnerPresenceUpdate
+
+
 class UpdateBus:
     def __init__(self) -> None:
-        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._subscribers: set[asyncio.Queue[Update]] = set()
 
-    def publish(self, update: dict[str, Any]) -> None:
+    def publish(self, update: Update) -> None:
         for queue in self._subscribers:
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(update)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(SUBSCRIBER_QUEUE)
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[Update]]:
+        queue: asyncio.Queue[Update] = asyncio.Queue(SUBSCRIBER_QUEUE)
         self._subscribers.add(queue)
         try:
             yield queue

@@ -31,6 +31,11 @@ class Fate(StrEnum):
     FAILED = "failed"  # could not be delivered (reason says why)
 
 
+class Direction(StrEnum):
+    SENT = "sent"  # this home's person sent it
+    RECEIVED = "received"  # the partner sent it here
+
+
 class Channel(StrEnum):
     BUTTON = "button"
     PHONE = "phone"
@@ -61,7 +66,7 @@ class TouchEvent:
 @dataclass(frozen=True, slots=True)
 class SignalRecord:
     id: str
-    direction: str  # "sent" | "received"
+    direction: Direction
     kind: SignalKind
     sender: str
     seq: int
@@ -70,3 +75,38 @@ class SignalRecord:
     channel: Channel | None
     reason: str | None
     updated_at: datetime
+
+    def to_json(self) -> dict[str, object]:
+        """The shape the API, the live feed and Home Assistant show."""
+        return {
+            "id": self.id,
+            "direction": self.direction.value,
+            "kind": self.kind.value,
+            "sender": self.sender,
+            "seq": self.seq,
+            "created_at": self.created_at.isoformat(),
+            "fate": self.fate.value,
+            "channel": self.channel.value if self.channel else None,
+            "reason": self.reason,
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerPresence:
+    """The partner's last reported presence at their own hub."""
+
+    person: str
+    present: bool
+    since: datetime | None  # when they arrived (present) or left (away), their hub's clock
+    reported_at: datetime  # when their hub sent it (their clock)
+    seq: int  # their hub's durable sequence number
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "person": self.person,
+            "present": self.present,
+            "since": self.since.isoformat() if self.since else None,
+            "reported_at": self.reported_at.isoformat(),
+            "seq": self.seq,
+        }

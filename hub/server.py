@@ -12,8 +12,10 @@ from typing import Final
 
 import uvicorn
 
+from hub.app.builder import open_hub
+from hub.app.interface import HubInterface
 from hub.config import HubConfig
-from hub.daemon import Hub
+from hub.health import BleState
 from hub.homeassistant.publisher import HomeAssistantBridge
 from hub.systemd import (
     SystemdNotifier,
@@ -67,60 +69,70 @@ async def serve_hub(config: HubConfig, *, environ: Mapping[str, str] | None = No
     (``Type=notify``) it reports READY/STATUS/STOPPING and pings the watchdog while alive."""
     notifier = SystemdNotifier.from_environ(environ)
     ping_every_s = watchdog_interval(environ)
-    hub = Hub(config)
-    web = web_server(hub_app(hub, auth=config.auth), config.web.listen, config.web.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     notifier.status("starting")
     try:
-        async with asyncio.TaskGroup() as group:
-            hub_task = group.create_task(hub.run(), name="hub")
-            web_task = group.create_task(web.serve(), name="web")
-            bridge = (
-                group.create_task(HomeAssistantBridge(hub, config.homeassistant).run(), name="homeassistant")
-                if config.homeassistant is not None
-                else None
-            )
-            watchdog: asyncio.Task[None] | None = None
-            if await _until_ready(hub, web, stop):
-                notifier.ready(hub_status(hub))
-                _LOGGER.info("hub ready on http://%s:%d", config.web.listen, config.web.port)
-                if ping_every_s is not None:
-                    liveness = hub_liveness(hub, hub.heartbeats)
-                    watchdog = group.create_task(
-                        run_watchdog(notifier, ping_every_s, liveness, lambda: hub_status(hub)),
-                        name="systemd-watchdog",
-                    )
-            await stop.wait()
-            _LOGGER.info("stopping")
-            notifier.stopping()
-            if watchdog is not None:
-                watchdog.cancel()
-            if bridge is not None:
-                bridge.cancel()
-            web.should_exit = True
-            await _bounded(web_task, WEB_STOP_BOUND_S, "web server")
-            hub_task.cancel()
-            await _bounded(hub_task, HUB_STOP_BOUND_S, "hub")
+        async with open_hub(config) as hub:
+            await _serve(hub, config, notifier, ping_every_s, stop)
+            # Leaving the block is the hub's goodbye; past the bound, exit hard (see _exit_hard).
+            deadline = loop.call_later(HUB_STOP_BOUND_S, _exit_hard, "hub")
+        deadline.cancel()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         notifier.close()
 
 
-async def _until_ready(hub: Hub, web: EmbeddedWebServer, stop: asyncio.Event) -> bool:
-    """Wait until the web app listens and the hub runs with BLE scanning settled (or a stop).
+async def _serve(
+    hub: HubInterface,
+    config: HubConfig,
+    notifier: SystemdNotifier,
+    ping_every_s: float | None,
+    stop: asyncio.Event,
+) -> None:
+    """The web app (and the Home Assistant bridge, the watchdog) beside a running hub, until stop."""
+    web = web_server(hub_app(hub, auth=config.auth), config.web.listen, config.web.port)
+    async with asyncio.TaskGroup() as group:
+        web_task = group.create_task(web.serve(), name="web")
+        bridge = (
+            group.create_task(HomeAssistantBridge(hub, config.homeassistant).run(), name="homeassistant")
+            if config.homeassistant is not None
+            else None
+        )
+        watchdog: asyncio.Task[None] | None = None
+        if await _until_ready(hub, web, stop):
+            notifier.ready(hub_status(hub))
+            _LOGGER.info("hub ready on http://%s:%d", config.web.listen, config.web.port)
+            if ping_every_s is not None:
+                liveness = hub_liveness(hub, hub.heartbeats)
+                watchdog = group.create_task(
+                    run_watchdog(notifier, ping_every_s, liveness, lambda: hub_status(hub)),
+                    name="systemd-watchdog",
+                )
+        await stop.wait()
+        _LOGGER.info("stopping")
+        notifier.stopping()
+        for task in (watchdog, bridge):
+            if task is not None:
+                task.cancel()
+        web.should_exit = True
+        await _bounded(web_task, WEB_STOP_BOUND_S, "web server")
+
+
+async def _until_ready(hub: HubInterface, web: EmbeddedWebServer, stop: asyncio.Event) -> bool:
+    """Wait until the web app listens and BLE scanning has settled (or a stop).
 
     A BLE adapter that cannot start does not hold READY back forever: after BLE_SETTLE_S the
     hub reports ready anyway (the web app and relay work; STATUS and /api/health say what is
     wrong with Bluetooth, and the scan supervisor keeps trying)."""
     started = loop_time()
     while not stop.is_set():
-        if hub.ready.is_set() and web.started:
-            ble = hub.health().ble
-            if ble != "starting" or loop_time() - started > BLE_SETTLE_S:
+        if web.started:
+            starting = hub.health().ble.state is BleState.STARTING
+            if not starting or loop_time() - started > BLE_SETTLE_S:
                 return True
         await asyncio.sleep(READY_POLL_S)
     return False
@@ -138,6 +150,10 @@ async def _bounded(task: asyncio.Task[None], bound_s: float, what: str) -> None:
     """
     done, _ = await asyncio.wait({task}, timeout=bound_s)
     if not done:
-        _LOGGER.error("%s did not stop within %.0f s; exiting without finishing its goodbye", what, bound_s)
-        logging.shutdown()
-        os._exit(EXIT_STOP_TIMEOUT)
+        _exit_hard(what, bound_s)
+
+
+def _exit_hard(what: str, bound_s: float = HUB_STOP_BOUND_S) -> None:
+    _LOGGER.error("%s did not stop within %.0f s; exiting without finishing its goodbye", what, bound_s)
+    logging.shutdown()
+    os._exit(EXIT_STOP_TIMEOUT)

@@ -21,12 +21,12 @@ import asyncio
 import logging
 import os
 import socket
-import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-if TYPE_CHECKING:
-    from hub.daemon import Hub
+from hub.app.interface import HubInterface
+from hub.health import BleState
+from hub.heartbeats import Heartbeats
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ PINGS_PER_PERIOD: Final = 2
 USEC_PER_S: Final = 1_000_000
 # systemd's STATUS= is shown by `systemctl status`; keep it to one readable line.
 MAX_STATUS_CHARS: Final = 200
-# The hub's loops the watchdog insists on (task names given in hub.daemon and hub.relay.relay).
+# The hub's loops the watchdog insists on (task names given in hub.app and hub.relay.relay).
 # The relay confirmer and the delivery loops are event-driven and may rightly idle forever.
 HUB_LOOPS: Final = ("ble-scanner", "ble-ingest", "relay-publisher", "relay-receiver")
 
@@ -130,29 +130,6 @@ def watchdog_interval(environ: Mapping[str, str] | None = None) -> float | None:
     return period_us / USEC_PER_S / PINGS_PER_PERIOD
 
 
-class Heartbeats:
-    """Loops promise their next beat: ``beat(name, within_s)``. A missed promise is a wedge."""
-
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._monotonic = monotonic
-        self._deadlines: dict[str, float] = {}
-
-    def expect(self, name: str, within_s: float) -> None:
-        """A loop that must beat for the first time within ``within_s`` (from now)."""
-        self._deadlines.setdefault(name, self._monotonic() + within_s)
-
-    def beat(self, name: str, within_s: float) -> None:
-        self._deadlines[name] = self._monotonic() + within_s
-
-    def forget(self, name: str) -> None:
-        """A loop that ended on purpose."""
-        self._deadlines.pop(name, None)
-
-    def overdue(self) -> list[str]:
-        now = self._monotonic()
-        return sorted(name for name, deadline in self._deadlines.items() if now > deadline)
-
-
 def heartbeat_liveness(heartbeats: Heartbeats) -> Liveness:
     def check() -> str | None:
         late = heartbeats.overdue()
@@ -181,13 +158,11 @@ def combined(*checks: Liveness) -> Liveness:
     return check
 
 
-def hub_liveness(hub: Hub, heartbeats: Heartbeats | None = None) -> Liveness:
+def hub_liveness(hub: HubInterface, heartbeats: Heartbeats | None = None) -> Liveness:
     """The running hub is alive: its BLE and relay loops run (and beat, given heartbeats)."""
 
     def health() -> str | None:
-        state = hub.health()
-        stopped = [part for part, value in (("ble", state.ble), ("relay", state.relay)) if value == "stopped"]
-        return f"{' and '.join(stopped)} stopped" if stopped else None
+        return "ble stopped" if hub.health().ble.state is BleState.STOPPED else None
 
     checks = [tasks_liveness(HUB_LOOPS), health]
     if heartbeats is not None:
@@ -195,7 +170,7 @@ def hub_liveness(hub: Hub, heartbeats: Heartbeats | None = None) -> Liveness:
     return combined(*checks)
 
 
-def hub_status(hub: Hub) -> str:
+def hub_status(hub: HubInterface) -> str:
     state = hub.health()
     return f"ble {state.ble}; relay {state.relay}; outbox {state.outbox}; adverts {state.adverts_seen}"
 

@@ -29,7 +29,7 @@ from firmware_sim.air.server import AirServer
 from firmware_sim.button import SimButton
 from firmware_sim.energy.model import EnergyEstimate, estimate
 from firmware_sim.scenario.config import GESTURES, Device, Person, Scenario
-from firmware_sim.scenario.hub_ear import HubEar
+from firmware_sim.scenario.hub_ear import HubEar, open_hub_ear
 from firmware_sim.scenario.touch_model import person as human_touch
 from firmware_sim.scenario.virtual_time import VirtualClock, run_virtual
 from hub.errors import FeedbackError
@@ -153,7 +153,7 @@ def run_scenario(scenario: Scenario, *, work_dir: Path | None = None) -> Scenari
         return run_virtual(_run(scenario, work_dir))
 
 
-async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C901, PLR0915 - one world's wiring, read top to bottom
+async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C901 - one world's wiring, read top to bottom
     import time  # noqa: PLC0415 - real seconds, only for the report
 
     real_start = time.monotonic()
@@ -202,11 +202,11 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
 
     async with air, contextlib.AsyncExitStack() as stack:
         for home in scenario.homes:
-            ear = HubEar(
-                air.address, radios[home.name], work_dir / f"hub-{home.name}", clock, on_event=on_event
+            ears[home.name] = await stack.enter_async_context(
+                open_hub_ear(
+                    air.address, radios[home.name], work_dir / f"hub-{home.name}", clock, on_event=on_event
+                )
             )
-            await stack.enter_async_context(ear)
-            ears[home.name] = ear
         for device in scenario.devices:
             ears[scenario.person(device.owner).home].register(device.address, device.key, device.owner)
             x, y = position(device, scenario.start)
@@ -241,7 +241,7 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
                 led=button.led_trace,
                 cpu_wakes=button.cpu_wakes,
             )
-        rejections = {name: dict(ear.ingest.rejected) for name, ear in ears.items()}
+        rejections = {name: dict(ear.side.ingest.rejected) for name, ear in ears.items()}
     return ScenarioReport(
         scenario.name,
         scenario.days,

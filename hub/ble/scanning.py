@@ -24,7 +24,8 @@ from bleak.exc import BleakDBusError, BleakError
 from hub.ble.transport import BleTransport
 from hub.clock import Clock
 from hub.errors import TransportError
-from hub.systemd import Heartbeats
+from hub.health import BleHealth, BleState
+from hub.heartbeats import Heartbeats
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def classify(ex: BaseException) -> str:
 
 
 class ScanSupervisor:
-    """Owns the hub's scanner. ``state`` is "starting", "ok", "recovering: …" or "error: …"."""
+    """Owns the hub's scanner; ``health`` says how it is doing (starting, ok, recovering, error)."""
 
     def __init__(
         self,
@@ -81,7 +82,7 @@ class ScanSupervisor:
         self._scanner: BleakScanner | None = None
         self._last_heard = clock.monotonic()  # last advert from anyone
         self._acted_at = self._last_heard  # last start or recovery step: each gets a full window
-        self.state = "starting"
+        self.health = BleHealth(BleState.STARTING)
         # "passive" or "active" once the first start has found out what the stack supports.
         self.mode: str | None = None if transport.supports_passive else "active"
         self.recoveries: Counter[str] = Counter()  # by step, for /metrics
@@ -105,7 +106,7 @@ class ScanSupervisor:
                 await self._watch()
         finally:
             await self._stop()
-            self.state = "stopped"
+            self.health = BleHealth(BleState.STOPPED)
 
     async def _watch(self) -> None:
         """Return after one escalation round has run out of steps (having given up)."""
@@ -119,7 +120,7 @@ class ScanSupervisor:
                 if step:
                     _LOGGER.info("BLE adverts are back after '%s'", STEPS[step - 1])
                     step = 0
-                self.state = "ok"
+                self.health = BleHealth(BleState.OK)
                 continue
             if now - self._acted_at < self.silence_s:
                 continue  # the last step has not had its full window yet
@@ -128,7 +129,7 @@ class ScanSupervisor:
             action = STEPS[step]
             step += 1
             self.recoveries[action] += 1
-            self.state = f"recovering: {action} (no adverts for {silent_for:.0f} s)"
+            self.health = BleHealth(BleState.RECOVERING, f"{action} (no adverts for {silent_for:.0f} s)")
             _LOGGER.warning("no BLE adverts for %.0f s; trying to %s", silent_for, action)
             with contextlib.suppress(TransportError):
                 if action == "power-cycle adapter":
@@ -136,11 +137,12 @@ class ScanSupervisor:
                     await self._power_cycle()
                 await self._restart()
             self._acted_at = self._clock.monotonic()
-        self.state = (
-            f"error: no BLE adverts for {silent_for:.0f} s even after restarting the scan and "
-            f"power-cycling the adapter; check `bluetoothctl show` and `journalctl -u bluetooth`"
+        self.health = BleHealth(
+            BleState.ERROR,
+            f"no BLE adverts for {silent_for:.0f} s even after restarting the scan and "
+            f"power-cycling the adapter; check `bluetoothctl show` and `journalctl -u bluetooth`",
         )
-        _LOGGER.error("%s; trying again in %.0f s", self.state, RETRY_AFTER_GIVING_UP_S)
+        _LOGGER.error("%s; trying again in %.0f s", self.health, RETRY_AFTER_GIVING_UP_S)
         self._heartbeats.beat("ble-scanner", RETRY_AFTER_GIVING_UP_S + START_BUDGET_S)
         await asyncio.sleep(RETRY_AFTER_GIVING_UP_S)
 
@@ -159,7 +161,7 @@ class ScanSupervisor:
             except (BleakError, OSError) as ex:
                 kind = classify(ex)
                 self.errors[kind] += 1
-                self.state = f"error: starting the scan failed ({kind}: {ex})"
+                self.health = BleHealth(BleState.ERROR, f"starting the scan failed ({kind}: {ex})")
                 _LOGGER.warning("starting the BLE scan failed (%s, attempt %d): %s", kind, attempt, ex)
                 if kind == "not_ready":
                     await self._power_cycle()
@@ -168,10 +170,9 @@ class ScanSupervisor:
                 continue
             self._scanner = scanner
             self._acted_at = self._clock.monotonic()
-            if self.state.startswith(("starting", "error")):
-                self.state = "ok"
+            self._started()
             return
-        raise TransportError(self._transport.spec, f"could not start scanning: {self.state}")
+        raise TransportError(self._transport.spec, f"could not start scanning: {self.health}")
 
     async def _try_passive(self) -> bool:
         """Decide the scan mode once: passive if BlueZ can monitor adverts, else active."""
@@ -192,9 +193,13 @@ class ScanSupervisor:
         _LOGGER.info("scanning passively (BlueZ advertisement monitor on BTHome and Heartline adverts)")
         self._scanner = scanner
         self._acted_at = self._clock.monotonic()
-        if self.state.startswith(("starting", "error")):
-            self.state = "ok"
+        self._started()
         return True
+
+    def _started(self) -> None:
+        """Scanning: ok, unless a recovery round is still deciding whether adverts are back."""
+        if self.health.state in {BleState.STARTING, BleState.ERROR}:
+            self.health = BleHealth(BleState.OK)
 
     async def _stop(self) -> None:
         scanner, self._scanner = self._scanner, None

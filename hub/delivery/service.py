@@ -17,14 +17,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
-from hub.bus import UpdateBus
+from hub.bus import SignalUpdate, UpdateBus
 from hub.clock import Clock
 from hub.delivery.moments import Moments
 from hub.delivery.quiet_hours import QuietHours
 from hub.delivery.rate_limit import WINDOW_S, RateLimiter
 from hub.delivery.router import Outcome, Reach
 from hub.events import Channel, Fate, SignalKind, SignalRecord
-from hub.relay.relay import signal_json
 from hub.store.database import Database
 from hub.store.holds import Hold, HoldReason, HoldStore
 from hub.store.signals import SignalLog
@@ -190,4 +189,4 @@ class DeliveryService:
     def _announce(self, signal_id: str) -> None:
         updated = self._signals.get(signal_id)
         if updated is not None:
-            self._bus.publish({"type": "signal", "signal": signal_json(updated)})
+            self._bus.publish(SignalUpdate(updated))

@@ -17,7 +17,7 @@ from firmware_sim.air.radio_model import RadioConditions
 from firmware_sim.air.server import AirServer
 from firmware_sim.button import SimButton
 from firmware_sim.home import SimHome
-from hub.daemon import Hub
+from hub.app.builder import open_hub
 from hub.demo.broker import EmbeddedBroker
 from hub.demo.script import play_day
 from hub.demo.world import (
@@ -75,13 +75,9 @@ async def _run(options: DemoOptions, data_dir: Path, started: asyncio.Event | No
         homes = await _populate(options, identity, data_dir, air, broker_url=broker_url, stack=stack)
         web = web_server(demo_app(homes), "127.0.0.1", options.port)
         async with asyncio.TaskGroup() as group:
-            tasks = [
-                group.create_task(home.hub.run(), name=f"hub-{home_id}") for home_id, home in homes.items()
-            ]
+            tasks: list[asyncio.Task[None]] = []
             web_task = group.create_task(web.serve(), name="web")
             async with asyncio.timeout(START_TIMEOUT_S):
-                for home in homes.values():
-                    await home.hub.ready.wait()
                 while not web.started:  # noqa: ASYNC110 - uvicorn offers no event for "listening"
                     await asyncio.sleep(0.05)
             print(
@@ -143,7 +139,7 @@ async def _populate(
     broker_url: str,
     stack: contextlib.AsyncExitStack,
 ) -> dict[str, DemoHome]:
-    """A hub and a started button per home; the buttons stop when ``stack`` closes."""
+    """A running hub and a started button per home; all stop when ``stack`` closes."""
     homes: dict[str, DemoHome] = {}
     for home in PEOPLE:
         x, y = HOME_POSITIONS[home]
@@ -157,15 +153,17 @@ async def _populate(
             speed=1.0,  # firmware timing stays real: sped-up touch traces are not gestures any more
         )
         await stack.enter_async_context(button)
-        hub = Hub(
-            demo_hub_config(
-                home,
-                identity,
-                broker_url=broker_url,
-                air_port=air.port,
-                data_dir=data_dir,
-                notify=options.notify,
-            ),
+        hub = await stack.enter_async_context(
+            open_hub(
+                demo_hub_config(
+                    home,
+                    identity,
+                    broker_url=broker_url,
+                    air_port=air.port,
+                    data_dir=data_dir,
+                    notify=options.notify,
+                ),
+            )
         )
         sim = SimHome(
             name=home,

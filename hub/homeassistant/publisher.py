@@ -5,7 +5,7 @@
 callbacks only hand work to the event loop. On every (re)connect the bridge publishes, retained,
 every discovery config and the current states, so a restarted broker or HA catches up at once.
 Touches become device-trigger messages (not retained: a trigger is a moment); presence and the
-button list are compared every ``POLL_S``; signal updates arrive from ``Hub.bus``. A removed
+button list are compared every ``POLL_S``; signal updates arrive from the hub's update stream. A removed
 button's trigger configs are cleared with empty retained payloads, also when it was removed while
 the bridge was away: the bridge reads back its own retained configs after connecting.
 """
@@ -24,9 +24,10 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from hub.app.interface import HubInterface
 from hub.broker.config import STATUS_OFFLINE, STATUS_ONLINE
-from hub.daemon import Hub
-from hub.events import Gesture
+from hub.bus import SignalUpdate, TouchUpdate, Update
+from hub.events import Gesture, SignalRecord
 from hub.homeassistant.discovery import (
     PAYLOAD_OFF,
     PAYLOAD_ON,
@@ -38,7 +39,6 @@ from hub.homeassistant.discovery import (
     trigger_object_id,
 )
 from hub.homeassistant.settings import HomeAssistantSettings
-from hub.relay.relay import signal_json
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ CLIENT_ID_SUFFIX: Final = "-ha"
 MAX_CLIENT_ID: Final = 23
 
 
-def identity_of(hub: Hub) -> HubIdentity:
+def identity_of(hub: HubInterface) -> HubIdentity:
     config = hub.config
     return HubIdentity(
         hub_id=config.relay.hub_id,
@@ -66,7 +66,7 @@ def identity_of(hub: Hub) -> HubIdentity:
 
 
 class HomeAssistantBridge:
-    def __init__(self, hub: Hub, settings: HomeAssistantSettings) -> None:
+    def __init__(self, hub: HubInterface, settings: HomeAssistantSettings) -> None:
         self._hub = hub
         self._settings = settings
         self._identity = identity_of(hub)
@@ -100,7 +100,6 @@ class HomeAssistantBridge:
     # -- running -------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        await self._hub.ready.wait()
         self._loop = asyncio.get_running_loop()
         try:
             self._client.connect_async(self._settings.host, self._settings.port, keepalive=KEEPALIVE_S)
@@ -109,7 +108,7 @@ class HomeAssistantBridge:
             return
         self._client.loop_start()
         try:
-            async with self._hub.bus.subscribe() as updates, asyncio.TaskGroup() as group:
+            async with self._hub.updates() as updates, asyncio.TaskGroup() as group:
                 group.create_task(self._follow(updates), name="homeassistant-updates")
                 group.create_task(self._poll(), name="homeassistant-poll")
         finally:
@@ -126,13 +125,13 @@ class HomeAssistantBridge:
         await asyncio.to_thread(self._client.loop_stop)
         self.connected.clear()
 
-    async def _follow(self, updates: asyncio.Queue[dict[str, Any]]) -> None:
+    async def _follow(self, updates: asyncio.Queue[Update]) -> None:
         while True:
             update = await updates.get()
-            if update.get("type") == "touch":
-                self._touch(update)
-            elif update.get("type") == "signal" and isinstance(update.get("signal"), dict):
-                self._signal(update["signal"])
+            if isinstance(update, TouchUpdate):
+                self._publish(self.topics.action(update.button), update.gesture.value, retain=False)
+            elif isinstance(update, SignalUpdate):
+                self._signal(update.signal)
 
     async def _poll(self) -> None:
         while True:
@@ -154,23 +153,23 @@ class HomeAssistantBridge:
     def _full_sync(self) -> None:
         """Everything, retained: after a connect the broker (and HA) may know nothing."""
         self._publish(self.topics.status, STATUS_ONLINE, retain=True)
-        buttons = sorted(record.id for record in self._hub.registry.all())
+        buttons = sorted(record.id for record in self._hub.buttons())
         for topic, payload in hub_configs(self._identity, self.topics, buttons):
             self._publish(topic, json.dumps(payload), retain=True)
         self._buttons = set(buttons)
         self._presence.clear()
         self._sync_presence()
-        recent = self._hub.signals.recent(1)
+        recent = self._hub.recent_signals(1)
         if recent:
             self._last_signal_at = ""
-            self._signal(signal_json(recent[0]))
+            self._signal(recent[0])
         # Read back our own retained trigger configs: any for a button that is gone is cleared.
         self._client.subscribe(self.topics.our_trigger_configs, qos=QOS)
 
     def _sync_buttons(self) -> None:
         if not self.connected.is_set():
             return
-        current = {record.id for record in self._hub.registry.all()}
+        current = {record.id for record in self._hub.buttons()}
         for button_id in sorted(current - self._buttons):
             _LOGGER.info("Home Assistant: adding triggers for button %d", button_id)
             for topic, payload in trigger_configs(self._identity, self.topics, button_id):
@@ -207,19 +206,15 @@ class HomeAssistantBridge:
                 self._publish(topic, value, retain=True)
                 self._presence[slot] = value
 
-    def _touch(self, update: dict[str, Any]) -> None:
-        button, gesture = update.get("button"), update.get("gesture")
-        if isinstance(button, int) and gesture in {g.value for g in Gesture}:
-            self._publish(self.topics.action(button), str(gesture), retain=False)
-
-    def _signal(self, signal: dict[str, Any]) -> None:
-        created = str(signal.get("created_at", ""))
+    def _signal(self, record: SignalRecord) -> None:
+        signal = record.to_json()
+        created = str(signal["created_at"])
         if created < self._last_signal_at:
             return  # a fate update of an older signal: the sensor shows the newest one
         self._last_signal_at = created
-        self._publish(self.topics.last_signal, str(signal.get("kind", "")), retain=True)
+        self._publish(self.topics.last_signal, record.kind.value, retain=True)
         attributes = {
-            key: signal.get(key) for key in ("direction", "sender", "fate", "channel", "reason", "created_at")
+            key: signal[key] for key in ("direction", "sender", "fate", "channel", "reason", "created_at")
         }
         self._publish(self.topics.last_signal_attributes, json.dumps(attributes), retain=True)
 

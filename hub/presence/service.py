@@ -1,13 +1,13 @@
 """What the hub owns: the engine, its sessions in SQLite, and the current state per person.
 
-Wiring (hub/daemon.py):
+Wiring (hub/app/builder.py):
 
 * every advert the scanner reports, from any device: ``service.observe(address, rssi,
   clock.monotonic())`` (O(1), a few microseconds; adverts of unknown devices keep the radio's
   deaf-time right);
 * about once a second: ``service.tick()`` (leave decisions, restart grace, clock-step check,
   periodic last-seen writes);
-* reads: ``service.state(person)``, ``service.states()``, ``store.sessions(...)``.
+* reads: ``service.state(person)``, ``service.states()``, ``service.sessions_since(...)``.
 
 Times: the engine runs on ``clock.monotonic()``; wall times are derived as monotonic + the
 current wall-minus-monotonic offset. When that offset jumps (an NTP step on a Pi without an RTC)
@@ -26,7 +26,7 @@ from hub.clock import Clock
 from hub.presence import params as P  # noqa: N812 - the constants read best as P.NAME
 from hub.presence.engine import PresenceEngine, Transition, TransitionKind
 from hub.store.database import Database
-from hub.store.presence import PresenceStore
+from hub.store.presence import PresenceStore, StoredSession
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -109,6 +109,17 @@ class PresenceService:
     def devices_of(self, person: str) -> int:
         """How many devices of ``person`` this hub listens for."""
         return sum(1 for owner in self._devices.values() if owner == person)
+
+    def has_left(self, person: str) -> bool:
+        """Presence knows ``person`` left (not merely "not heard yet": no device, or not seen)."""
+        if not self.devices_of(person):
+            return False
+        state = self.state(person)
+        return not state.present and state.since is not None
+
+    def sessions_since(self, since: datetime) -> list[StoredSession]:
+        """This hub's sessions that were open at or after ``since``."""
+        return self.store.sessions(hub=self.hub, since=since)
 
     def states(self) -> list[PresenceState]:
         return [self.state(person) for person in sorted(self.engine.trackers)]

@@ -7,12 +7,11 @@ thread (a WAL snapshot), so a large export never stalls touches.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import tempfile
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query
@@ -20,14 +19,19 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
-from hub.privacy.export import ExportError, export, open_read_only
-from hub.privacy.forget import ForgetError, forget
-from hub.store.database import Database
+from hub.privacy.export import ExportError
+from hub.privacy.forget import ForgetError, ForgetSummary
 
 
 class PrivacyHub(Protocol):
+    """What the router needs from a hub (hub.app.interface.HubInterface has it)."""
+
+    def forget(self, before: datetime) -> ForgetSummary: ...
+
+    async def export_json(self, out: Path) -> None: ...
+
     @property
-    def db(self) -> Database: ...
+    def data_dir(self) -> Path: ...
 
 
 class ForgetIn(BaseModel):
@@ -85,7 +89,7 @@ def privacy_router(hub: PrivacyHub, *, timezone: str = "UTC") -> APIRouter:
         except ForgetError as ex:
             raise HTTPException(400, str(ex)) from ex
         try:
-            summary = forget(hub.db, before)
+            summary = hub.forget(before)
         except ForgetError as ex:
             raise HTTPException(409, str(ex)) from ex
         return ForgetOut.model_validate(summary.as_dict())
@@ -93,10 +97,10 @@ def privacy_router(hub: PrivacyHub, *, timezone: str = "UTC") -> APIRouter:
     @router.get("/api/privacy/export", response_class=FileResponse)
     async def export_json(fmt: Annotated[Literal["json"], Query(alias="format")] = "json") -> FileResponse:
         """Everything this hub stores about the couple as one JSON document (button keys omitted)."""
-        folder = Path(tempfile.mkdtemp(prefix=".export-", dir=hub.db.path.parent))
+        folder = Path(tempfile.mkdtemp(prefix=".export-", dir=hub.data_dir))
         out = folder / "heartline-export.json"
         try:
-            await asyncio.to_thread(_export_to, hub.db.path, out)
+            await hub.export_json(out)
         except ExportError as ex:
             shutil.rmtree(folder, ignore_errors=True)
             raise HTTPException(500, str(ex)) from ex
@@ -108,11 +112,3 @@ def privacy_router(hub: PrivacyHub, *, timezone: str = "UTC") -> APIRouter:
         )
 
     return router
-
-
-def _export_to(database: Path, out: Path) -> dict[str, Any]:
-    db = open_read_only(database)
-    try:
-        return export(db, out, "json").as_dict()
-    finally:
-        db.close()

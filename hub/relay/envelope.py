@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Final
 
 from nacl.exceptions import CryptoError
@@ -23,20 +24,27 @@ from hub.errors import EnvelopeError
 VERSION: Final = 1
 # Far above any real envelope (a few hundred bytes); checked before any decryption work.
 MAX_ENVELOPE_BYTES: Final = 4096
-# signal: a touch; receipt: its fate (or a hello's answer); hello: a newly joined hub's first
-# message, carrying its invite nonce; presence: this home's person at home or away (latest wins).
-KINDS: Final = frozenset({"signal", "receipt", "hello", "presence"})
+
+
+class EnvelopeKind(StrEnum):
+    SIGNAL = "signal"  # a touch
+    RECEIPT = "receipt"  # the fate of a message we received (or a hello's answer)
+    HELLO = "hello"  # a newly joined hub's first message, carrying its invite nonce
+    PRESENCE = "presence"  # this home's person at home or away, latest wins
 
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
     id: str
-    kind: str
+    kind: EnvelopeKind
     sender: str  # hub id
     to: str  # hub id
     at: datetime
     seq: int
     body: Mapping[str, Any] = field(default_factory=dict)
+
+
+_KINDS: Final = frozenset(kind.value for kind in EnvelopeKind)
 
 
 def new_message_id() -> str:
@@ -54,7 +62,7 @@ class EnvelopeCodec:
     def seal(self, envelope: Envelope) -> bytes:
         document = {
             "id": envelope.id,
-            "kind": envelope.kind,
+            "kind": envelope.kind.value,
             "from": envelope.sender,
             "to": envelope.to,
             "at": envelope.at.isoformat(),
@@ -76,19 +84,23 @@ class EnvelopeCodec:
             raise EnvelopeError("bad_key_or_tampered") from ex
         try:
             document = json.loads(plaintext)
-            envelope = Envelope(
-                id=_text(document["id"]),
-                kind=_text(document["kind"]),
-                sender=_text(document["from"]),
-                to=_text(document["to"]),
-                at=datetime.fromisoformat(_text(document["at"])),
-                seq=int(document["seq"]),
-                body=dict(document["body"]),
+            kind = _text(document["kind"])
+            fields = (
+                _text(document["id"]),
+                _text(document["from"]),
+                _text(document["to"]),
+                datetime.fromisoformat(_text(document["at"])),
+                int(document["seq"]),
+                dict(document["body"]),
             )
         except (ValueError, KeyError, TypeError) as ex:
             raise EnvelopeError("malformed") from ex
-        if envelope.kind not in KINDS:
+        if kind not in _KINDS:
             raise EnvelopeError("unknown_kind")
+        message_id, sender, to, at, seq, body = fields
+        envelope = Envelope(
+            id=message_id, kind=EnvelopeKind(kind), sender=sender, to=to, at=at, seq=seq, body=body
+        )
         if envelope.to != self._hub_id or envelope.sender != self._partner:
             raise EnvelopeError("wrong_recipient")
         if envelope.at.tzinfo is None:

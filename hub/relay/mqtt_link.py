@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
@@ -22,7 +23,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from hub.broker.config import STATUS_OFFLINE, STATUS_ONLINE
+from hub.broker.config import STATUS_OFFLINE, STATUS_ONLINE, inbox_topic, status_topic
+from hub.config import HubConfig
 from hub.errors import RelayError
 
 _LOGGER = logging.getLogger(__name__)
@@ -33,6 +35,9 @@ RECONNECT_MIN_S: Final = 1
 RECONNECT_MAX_S: Final = 60
 # paho's in-memory queue only covers the current process; the SQLite outbox is the real queue.
 MAX_INFLIGHT: Final = 100
+SECONDS_PER_DAY: Final = 86_400
+DEFAULT_MQTT_PORT: Final = 1883
+DEFAULT_MQTTS_PORT: Final = 8883
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,29 @@ class MqttSettings:
     session_expiry_s: int
     subscriptions: tuple[str, ...]
     status_topic: str
+
+
+def mqtt_settings(config: HubConfig) -> MqttSettings:
+    """The link a hub's config describes: its broker, identity, session and the two topics."""
+    relay = config.relay
+    url = urlsplit(relay.broker)
+    tls: ssl.SSLContext | None = None
+    if url.scheme == "mqtts":
+        tls = ssl.create_default_context(cafile=str(relay.ca_file) if relay.ca_file else None)
+        tls.minimum_version = ssl.TLSVersion.TLSv1_2
+    return MqttSettings(
+        host=url.hostname or "127.0.0.1",
+        port=url.port or (DEFAULT_MQTTS_PORT if tls else DEFAULT_MQTT_PORT),
+        client_id=relay.hub_id,
+        username=config.mqtt_username,
+        password=relay.password,
+        tls=tls,
+        protocol=relay.protocol,
+        keepalive_s=relay.keepalive_s,
+        session_expiry_s=relay.session_expiry_days * SECONDS_PER_DAY,
+        subscriptions=(inbox_topic(relay.couple_id, relay.hub_id),),
+        status_topic=status_topic(relay.couple_id, relay.hub_id),
+    )
 
 
 @dataclass(frozen=True, slots=True)

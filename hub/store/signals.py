@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from hub.events import Channel, Fate, SignalKind, SignalRecord
+from hub.events import Channel, Direction, Fate, SignalKind, SignalRecord
 from hub.store.database import Database
 
 
@@ -29,7 +29,7 @@ class SignalLog:
             " channel, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.id,
-                record.direction,
+                record.direction.value,
                 record.kind.value,
                 record.sender,
                 record.seq,
@@ -65,6 +65,11 @@ class SignalLog:
         ).fetchall()
         return {(r[0], r[1]): int(r[2]) for r in rows}
 
+    def count_by_fate(self) -> dict[str, int]:
+        """How many signals the log holds in each current fate (for /metrics)."""
+        rows = self._db.connection.execute("SELECT fate, COUNT(*) FROM signals GROUP BY fate").fetchall()
+        return {str(fate): int(count) for fate, count in rows}
+
     def get(self, signal_id: str) -> SignalRecord | None:
         row = self._db.connection.execute("SELECT * FROM signals WHERE id = ?", (signal_id,)).fetchone()
         return _record(row) if row else None
@@ -80,7 +85,7 @@ class SignalLog:
 def _record(r: sqlite3.Row) -> SignalRecord:
     return SignalRecord(
         id=r["id"],
-        direction=r["direction"],
+        direction=Direction(r["direction"]),
         kind=SignalKind(r["kind"]),
         sender=r["sender"],
         seq=r["seq"],

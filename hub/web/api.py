@@ -11,10 +11,9 @@ from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from hub.daemon import Hub
+from hub.app.interface import HubInterface
 from hub.events import SignalKind
 from hub.privacy.api import privacy_router
-from hub.relay.relay import signal_json
 from hub.web.allow import AllowHeader
 from hub.web.auth import AccessControl, AuthSettings
 from hub.web.button_out import ButtonOut, button_out
@@ -115,35 +114,34 @@ class Accepted(BaseModel):
     accepted: bool
 
 
-def hub_router(hub: Hub, sim: SimControls | None = None) -> APIRouter:
+def hub_router(hub: HubInterface, sim: SimControls | None = None) -> APIRouter:
     router = APIRouter(responses={400: {"description": "The body is not valid JSON."}})
 
     @router.get("/api/health")
     async def health() -> HealthOut:
         state = hub.health()
-        ok = state.ble == "ok" and state.relay == "connected"
         return HealthOut(
-            status="ok" if ok else "degraded",
-            ble=state.ble,
-            relay=state.relay,
+            status="ok" if state.ok else "degraded",
+            ble=str(state.ble),
+            relay=str(state.relay),
             outbox=state.outbox,
             ingest_queue=state.ingest_queue,
             adverts_seen=state.adverts_seen,
-            rejected=state.rejected,
+            rejected=dict(state.rejected),
         )
 
     @router.get("/api/signals")
     async def signals(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[SignalOut]:
-        return [SignalOut.model_validate(signal_json(r)) for r in hub.signals.recent(limit)]
+        return [SignalOut.model_validate(r.to_json()) for r in hub.recent_signals(limit)]
 
     @router.post("/api/signals", status_code=201)
     async def send(body: SendIn) -> SignalOut:
         """Send a signal to the partner, as a touch on this home's button would."""
-        return SignalOut.model_validate(signal_json(hub.send(body.kind)))
+        return SignalOut.model_validate(hub.send(body.kind).to_json())
 
     @router.get("/api/buttons")
     async def buttons() -> list[ButtonOut]:
-        return [button_out(r) for r in hub.registry.all()]
+        return [button_out(r) for r in hub.buttons()]
 
     @router.post("/api/buttons", status_code=201)
     async def add_button(body: ButtonIn) -> ButtonOut:
@@ -199,8 +197,8 @@ def _sim_routes(router: APIRouter, sim: SimControls) -> None:
         return Accepted(accepted=True)
 
 
-async def _sse(hub: Hub, request: Request) -> AsyncIterator[str]:
-    async with hub.bus.subscribe() as queue:
+async def _sse(hub: HubInterface, request: Request) -> AsyncIterator[str]:
+    async with hub.updates() as queue:
         yield ": connected\n\n"
         while not await request.is_disconnected():
             try:
@@ -209,10 +207,10 @@ async def _sse(hub: Hub, request: Request) -> AsyncIterator[str]:
             except TimeoutError:
                 yield ": keepalive\n\n"
                 continue
-            yield f"event: {update['type']}\ndata: {json.dumps(update)}\n\n"
+            yield f"event: {update.type}\ndata: {json.dumps(update.to_json())}\n\n"
 
 
-def hub_app(hub: Hub, sim: SimControls | None = None, auth: AuthSettings | None = None) -> FastAPI:
+def hub_app(hub: HubInterface, sim: SimControls | None = None, auth: AuthSettings | None = None) -> FastAPI:
     """The app a real hub serves: its API at /api and metrics at /metrics, behind access control."""
     app = FastAPI(title="Heartline hub", version="0.1.0")
     app.include_router(hub_router(hub, sim))

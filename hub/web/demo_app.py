@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from firmware_sim.home import SimHome
-from hub.daemon import Hub
+from hub.app.interface import HubInterface
 from hub.web.allow import AllowHeader
 from hub.web.api import hub_router
 from hub.web.auth import AccessControl, AuthSettings
@@ -23,7 +23,7 @@ ASSET_TYPES = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 
 @dataclass(frozen=True, slots=True)
 class DemoHome:
-    hub: Hub
+    hub: HubInterface
     sim: SimHome
 
 

@@ -10,54 +10,21 @@ about a minute ago (absent until two scrapes have been seen). Prometheus users s
 
 from __future__ import annotations
 
-import bisect
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-if TYPE_CHECKING:
-    from hub.daemon import Hub
+from hub.app.interface import HubInterface
+from hub.health import RelayState
+from hub.histogram import Histogram
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
-# publish -> PUBACK: ~1 ms on loopback, tens of ms to a hosted broker, seconds when a link is
-# congested, minutes when a publish waited for a reconnect (it is timed from the first attempt).
-PUBLISH_LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 RATE_WINDOW_S: Final = 60.0
 # Scrapes closer together than this give a rate of mostly noise; keep the older sample.
 MIN_RATE_SPAN_S: Final = 1.0
-
-
-class Histogram:
-    """A cumulative histogram of seconds. Used from the event loop thread only."""
-
-    def __init__(self, buckets: Iterable[float] = PUBLISH_LATENCY_BUCKETS) -> None:
-        self.buckets: tuple[float, ...] = tuple(sorted(buckets))
-        if not self.buckets or any(math.isnan(b) or b <= 0 for b in self.buckets):
-            raise ValueError("histogram buckets must be positive numbers")
-        self._counts = [0] * len(self.buckets)
-        self.count = 0
-        self.sum = 0.0
-
-    def observe(self, seconds: float) -> None:
-        if math.isnan(seconds) or seconds < 0:
-            return  # a clock oddity is not a measurement
-        index = bisect.bisect_left(self.buckets, seconds)
-        if index < len(self._counts):
-            self._counts[index] += 1
-        self.count += 1
-        self.sum += seconds
-
-    def cumulative(self) -> list[tuple[float, int]]:
-        """(upper bound, observations <= bound), ending with (+Inf, count)."""
-        running, out = 0, []
-        for bound, count in zip(self.buckets, self._counts, strict=True):
-            running += count
-            out.append((bound, running))
-        out.append((math.inf, self.count))
-        return out
 
 
 @dataclass(slots=True)
@@ -76,26 +43,20 @@ class HubSample:
     publish_latency: Histogram | None = None
 
 
-def sample_hub(hub: Hub) -> HubSample:
-    state = hub.health()
-    sample = HubSample(
+def sample_hub(hub: HubInterface) -> HubSample:
+    state, counters = hub.health(), hub.counters()
+    return HubSample(
         adverts_seen=state.adverts_seen,
         ingest_queue=state.ingest_queue,
         outbox=state.outbox,
-        relay_connected=state.relay == "connected",
+        relay_connected=state.relay.state is RelayState.CONNECTED,
+        relay_reconnects=counters.relay_reconnects,
+        recoveries=counters.recoveries,
+        scanner_errors=counters.scanner_errors,
         rejected=dict(state.rejected),
+        fates=counters.fates,
+        publish_latency=counters.publish_latency,
     )
-    sample.relay_reconnects = hub.link.reconnects
-    if hub.scanning is not None:
-        sample.recoveries = dict(hub.scanning.recoveries)
-        sample.scanner_errors = dict(hub.scanning.errors)
-    sample.publish_latency = hub.publish_latency
-    try:
-        rows = hub.db.connection.execute("SELECT fate, COUNT(*) FROM signals GROUP BY fate").fetchall()
-    except RuntimeError:  # the hub is not running: no store to count
-        rows = []
-    sample.fates = {str(fate): int(count) for fate, count in rows}
-    return sample
 
 
 # -- exposition ---------------------------------------------------------------------------------
@@ -211,13 +172,13 @@ class Metrics:
         )
         return "\n".join(line for family in families for line in family.lines) + "\n"
 
-    def hubs_text(self, hubs: Mapping[str, Hub]) -> str:
+    def hubs_text(self, hubs: Mapping[str, HubInterface]) -> str:
         return self.render({home: sample_hub(hub) for home, hub in hubs.items()})
 
 
 _DEFAULT: Final = Metrics()
 
 
-def metrics_text(hubs: dict[str, Hub]) -> str:
+def metrics_text(hubs: Mapping[str, HubInterface]) -> str:
     """Drop-in for ``hub.web.api.metrics_text``: every hub under its ``home`` label."""
     return _DEFAULT.hubs_text(hubs)

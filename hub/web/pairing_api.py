@@ -37,20 +37,14 @@ RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     400: {"description": "The body is not valid JSON."},
     409: {"description": "Busy, several buttons in pairing mode, or the button refused the key."},
     502: {"description": "The button could not be connected to, or the exchange failed."},
-    503: {"description": "The hub is not running yet."},
     504: {"description": "No button in pairing mode within timeout_s, or the exchange timed out."},
 }
 
 
-class Pairer(Protocol):
-    async def pair(self, owner: str, timeout_s: float) -> ButtonRecord: ...
-
-
 class PairingHost(Protocol):
-    """What the router needs from a hub: its pairing (RuntimeError while the hub is not running)."""
+    """What the router needs from a hub (hub.app.interface.HubInterface has it)."""
 
-    @property
-    def pairing(self) -> Pairer: ...
+    async def pair(self, owner: str, timeout_s: float) -> ButtonRecord: ...
 
 
 def _not_a_bool(value: object) -> object:
@@ -79,11 +73,7 @@ def pairing_router(hub: PairingHost) -> APIRouter:
     async def pair(body: PairIn) -> ButtonOut:
         """Pair the one Heartline button in pairing mode (hold its pad 10 s, let go) for ``owner``."""
         try:
-            pairing = hub.pairing
-        except RuntimeError as ex:
-            raise HTTPException(503, f"{ex}; start it and try again") from ex
-        try:
-            record = await pairing.pair(body.owner, body.timeout_s)
+            record = await hub.pair(body.owner, body.timeout_s)
         except PairingError as ex:
             raise HTTPException(STATUS.get(ex.reason, 502), str(ex)) from ex
         return button_out(record)

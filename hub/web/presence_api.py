@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from hub.daemon import Hub
+from hub.app.interface import HubInterface
 
 # Days of history /api/stats covers unless asked; hub.stats.report (numpy) loads on first use.
 DEFAULT_DAYS = 28
@@ -57,17 +57,16 @@ class StatsOut(BaseModel):
     summary: list[str]
 
 
-def presence_router(hub: Hub) -> APIRouter:
+def presence_router(hub: HubInterface) -> APIRouter:
     router = APIRouter()
 
     @router.get("/api/presence")
     async def presence() -> PresenceOut:
         """Who is near this hub now, and today's sessions (arrive, leave, duration, confidence)."""
-        service = hub.presence
         tz = ZoneInfo(hub.settings.timezone)  # the dashboard may have changed it
         now = hub.clock.now()
         midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        sessions = service.store.sessions(hub=service.hub, since=midnight)
+        sessions = hub.presence.sessions_since(midnight)
         return PresenceOut(
             hub=hub.config.hub.name,
             sharing=True,
@@ -87,23 +86,12 @@ def presence_router(hub: Hub) -> APIRouter:
     @router.get("/api/stats")
     async def stats(days: Annotated[int, Query(ge=1, le=366)] = DEFAULT_DAYS) -> StatsOut:
         """Presence and together time per day and week, touches, streaks, the week's pattern."""
-        from hub.stats.report import stats_report  # noqa: PLC0415 - numpy only when stats are asked
-
-        report: dict[str, Any] = stats_report(
-            hub.presence.store,
-            hub.signals,
-            hub=hub.presence.hub,
-            now=hub.clock.now(),
-            tz=ZoneInfo(hub.settings.timezone),
-            days=days,
-            db=hub.db,
-        )
-        return StatsOut.model_validate(report)
+        return StatsOut.model_validate(hub.stats(days))
 
     return router
 
 
-def _people(hub: Hub) -> list[PersonNow]:
+def _people(hub: HubInterface) -> list[PersonNow]:
     service = hub.presence
     people = []
     for person in (hub.config.hub.person, hub.config.hub.partner):

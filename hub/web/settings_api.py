@@ -38,7 +38,8 @@ KINDS_TEXT: Final = str([k.value for k in GESTURE_KINDS])
 
 
 class SettingsHub(Protocol):
-    settings: Settings
+    @property
+    def settings(self) -> Settings: ...
 
     def update_settings(self, settings: Settings) -> Settings: ...
 

@@ -21,6 +21,7 @@ from firmware_sim.button import SimButton
 from hub.ble.scanning import ScanSupervisor, classify
 from hub.ble.transport import make_transport
 from hub.clock import SystemClock
+from hub.health import BleState
 from tests.support.dbus import HUB_RADIO
 from tests.support.waiting import eventually
 
@@ -36,6 +37,10 @@ class _Heard:
 
     def __call__(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
         self.count += 1
+
+
+def _state(supervisor: ScanSupervisor) -> BleState:
+    return supervisor.health.state
 
 
 @contextlib.asynccontextmanager
@@ -65,16 +70,18 @@ async def air(tmp_path: Path) -> AsyncIterator[AirServer]:
 async def _recovers(supervisor: ScanSupervisor, heard: _Heard) -> None:
     before = heard.count
     await eventually(
-        lambda: heard.count > before + 2 and supervisor.state == "ok", within_s=20, what="recovery"
+        lambda: heard.count > before + 2 and _state(supervisor) is BleState.OK,
+        within_s=20,
+        what="recovery",
     )
 
 
 @pytest.mark.timeout(60)
 async def test_a_silently_stopped_scan_is_restarted(air: AirServer) -> None:
     async with _supervised(f"sim:127.0.0.1:{air.port}/{HUB_RADIO}") as (supervisor, heard):
-        await eventually(lambda: heard.count > 0 and supervisor.state == "ok", what="scanning")
+        await eventually(lambda: heard.count > 0 and _state(supervisor) is BleState.OK, what="scanning")
         air.stall(HUB_RADIO, until="rescan")
-        await eventually(lambda: supervisor.state.startswith("recovering"), within_s=10, what="the watchdog")
+        await eventually(lambda: _state(supervisor) is BleState.RECOVERING, within_s=10, what="the watchdog")
         await _recovers(supervisor, heard)
         assert supervisor.recoveries == Counter({"restart scan": 1})
 
@@ -96,8 +103,8 @@ async def test_a_dead_adapter_ends_in_a_loud_health_error(air: AirServer) -> Non
     async with _supervised(f"sim:127.0.0.1:{air.port}/{HUB_RADIO}") as (supervisor, heard):
         await eventually(lambda: heard.count > 0, what="scanning")
         air.stall(HUB_RADIO, until="forever")
-        await eventually(lambda: supervisor.state.startswith("error"), within_s=20, what="giving up")
-        assert "bluetoothctl show" in supervisor.state
+        await eventually(lambda: _state(supervisor) is BleState.ERROR, within_s=20, what="giving up")
+        assert "bluetoothctl show" in str(supervisor.health)
         assert supervisor.recoveries == Counter({"restart scan": 1, "power-cycle adapter": 1})
 
 
@@ -117,7 +124,9 @@ async def test_bluez_in_progress_is_waited_out(
         SimButton(air=bluez_air.address, address=BUTTON, key=KEY, x=2.0, state_dir=tmp_path / "b"),
         _supervised("bluez:hci0") as (supervisor, heard),
     ):
-        await eventually(lambda: heard.count > 0 and supervisor.state == "ok", within_s=20, what="scanning")
+        await eventually(
+            lambda: heard.count > 0 and _state(supervisor) is BleState.OK, within_s=20, what="scanning"
+        )
         assert supervisor.errors["in_progress"] == 1
 
 
@@ -130,7 +139,9 @@ async def test_bluez_adapter_powered_off_is_powered_on(
         SimButton(air=bluez_air.address, address=BUTTON, key=KEY, x=2.0, state_dir=tmp_path / "b"),
         _supervised("bluez:hci0") as (supervisor, heard),
     ):
-        await eventually(lambda: heard.count > 0 and supervisor.state == "ok", within_s=20, what="scanning")
+        await eventually(
+            lambda: heard.count > 0 and _state(supervisor) is BleState.OK, within_s=20, what="scanning"
+        )
         assert fake_bluez.powered
         assert supervisor.errors["not_ready"] >= 1
 
@@ -143,7 +154,9 @@ async def test_bluez_scan_that_goes_quiet_is_restarted(
         SimButton(air=bluez_air.address, address=BUTTON, key=KEY, x=2.0, state_dir=tmp_path / "b"),
         _supervised("bluez:hci0") as (supervisor, heard),
     ):
-        await eventually(lambda: heard.count > 0 and supervisor.state == "ok", within_s=20, what="scanning")
+        await eventually(
+            lambda: heard.count > 0 and _state(supervisor) is BleState.OK, within_s=20, what="scanning"
+        )
         bluez_air.stall(HUB_RADIO, until="rescan")
         await eventually(lambda: supervisor.recoveries["restart scan"] == 1, within_s=15, what="a restart")
         await _recovers(supervisor, heard)
@@ -158,7 +171,9 @@ async def test_without_advertisement_monitors_bluez_scans_actively_and_says_so(
         SimButton(air=bluez_air.address, address=BUTTON, key=KEY, x=2.0, state_dir=tmp_path / "b"),
         _supervised("bluez:hci0") as (supervisor, heard),
     ):
-        await eventually(lambda: heard.count > 0 and supervisor.state == "ok", within_s=20, what="scanning")
+        await eventually(
+            lambda: heard.count > 0 and _state(supervisor) is BleState.OK, within_s=20, what="scanning"
+        )
         assert supervisor.mode == "active"
         assert "passive scanning is not available" in caplog.text
         assert "--experimental" in caplog.text

@@ -12,7 +12,7 @@ import pytest
 from hub.ble.feedback import FeedbackSender
 from hub.delivery.phone import PhoneNotifier
 from hub.delivery.router import DeliveryRouter
-from hub.events import Channel, Fate, SignalKind, SignalRecord
+from hub.events import Channel, Direction, Fate, SignalKind, SignalRecord
 from hub.store.buttons import ButtonRecord, ButtonRegistry
 from hub.store.database import open_database
 from tests.support.notify_sink import NotifySink
@@ -43,7 +43,7 @@ def registry(tmp_path: Path) -> Iterator[ButtonRegistry]:
 def _signal() -> SignalRecord:
     now = datetime(2026, 3, 1, 12, tzinfo=UTC)
     return SignalRecord(
-        "s1", "received", SignalKind.THINKING_OF_YOU, "Alex", 1, now, Fate.RECEIVED, None, None, now
+        "s1", Direction.RECEIVED, SignalKind.THINKING_OF_YOU, "Alex", 1, now, Fate.RECEIVED, None, None, now
     )
 
 

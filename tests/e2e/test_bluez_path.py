@@ -5,6 +5,7 @@ backend, a fake ``org.bluez`` on a private D-Bus, and the simulated air, to a re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,16 +16,17 @@ import pytest
 from firmware_sim.air.server import AirServer
 from firmware_sim.bluez import FakeBlueZ
 from firmware_sim.button import SimButton
-from hub.ble.feedback import FeedbackSender
+from hub.app.ble_side import BleOptions, BleSide, open_ble_side
+from hub.app.builder import open_hub
+from hub.app.tasks import running
 from hub.ble.ingest import AdvertIngest
 from hub.ble.transport import BlueZTransport, make_transport
 from hub.clock import SystemClock
-from hub.daemon import Hub
-from hub.events import Gesture, SignalKind, TouchEvent
-from hub.store.buttons import ButtonRegistry
+from hub.events import Direction, Gesture, SignalKind, TouchEvent
+from hub.heartbeats import Heartbeats
 from hub.store.database import Database, open_database
 from tests.support.dbus import HUB_RADIO
-from tests.support.homes import BUTTON_A, BUTTON_B, HOME_A, HOME_B, HUB_RADIO_B, hub_config
+from tests.support.homes import BUTTON_A, BUTTON_B, HOME_A, HOME_B, HUB_RADIO_B, hub_config, relay_connected
 from tests.support.mosquitto import Broker
 from tests.support.waiting import eventually
 
@@ -59,29 +61,34 @@ async def first_event(ingest: AdvertIngest) -> TouchEvent:
     raise AssertionError("the ingest stopped without an event")
 
 
+@contextlib.asynccontextmanager
+async def bluez_side(database: Database) -> AsyncIterator[BleSide]:
+    """The hub's BLE side on ``bluez:hci0``, as ``heartline hub`` builds it on a Pi."""
+    transport = make_transport("bluez:hci0")
+    assert isinstance(transport, BlueZTransport)
+    options = BleOptions(feedback_timeout_s=FEEDBACK_TIMEOUT_S)
+    async with (
+        open_ble_side(transport, database, SystemClock(), Heartbeats(), options=options) as side,
+        running(side),
+    ):
+        yield side
+
+
 async def test_a_tap_is_decoded_from_adverts_that_came_through_bluez(
     fake_bluez: FakeBlueZ,
     button: SimButton,
     database: Database,
 ) -> None:
-    registry = ButtonRegistry(database)
-    record = registry.upsert(ADDRESS, "heartline", KEY, "Alex")
-    ingest = AdvertIngest(registry, SystemClock())
-    transport = make_transport("bluez:hci0")
-    assert isinstance(transport, BlueZTransport)
-    await transport.open()
-    try:
-        async with transport.scanner(ingest.on_advert):
-            assert fake_bluez.discovering
-            await button.press("tap")
-            event = await first_event(ingest)
-    finally:
-        await transport.close()
+    async with bluez_side(database) as side:
+        record = side.add_button(ADDRESS, "heartline", KEY, "Alex")
+        await eventually(lambda: fake_bluez.discovering, what="the hub's scan to start")
+        await button.press("tap")
+        event = await first_event(side.ingest)
+        assert side.ingest.rejected["bad_mic"] == 0
     assert event.gesture is Gesture.TAP
     assert event.button_id == record.id
     assert event.address == ADDRESS
     assert -90 < event.rssi < -20
-    assert ingest.rejected["bad_mic"] == 0
 
 
 async def test_feedback_is_written_over_bluez_while_the_hub_scans(
@@ -89,20 +96,14 @@ async def test_feedback_is_written_over_bluez_while_the_hub_scans(
     button: SimButton,
     database: Database,
 ) -> None:
-    registry = ButtonRegistry(database)
-    record = registry.upsert(ADDRESS, "heartline", KEY, "Alex")
-    ingest = AdvertIngest(registry, SystemClock())
-    transport = make_transport("bluez:hci0")
-    await transport.open()
-    try:
-        async with transport.scanner(ingest.on_advert):  # the hub never stops scanning
-            await asyncio.sleep(1.5)  # BlueZ knows the button from its idle advert
-            assert fake_bluez.device_properties(ADDRESS) is not None
-            sender = FeedbackSender(transport, registry, FEEDBACK_TIMEOUT_S)
-            await sender.send(record, SignalKind.THINKING_OF_YOU)
-            played = await button.wait_for_output()
-    finally:
-        await transport.close()
+    async with bluez_side(database) as side:  # the hub never stops scanning
+        record = side.add_button(ADDRESS, "heartline", KEY, "Alex")
+        await eventually(
+            lambda: fake_bluez.device_properties(ADDRESS) is not None,
+            what="BlueZ to know the button from its idle advert",
+        )
+        await side.feedback.send(record, SignalKind.THINKING_OF_YOU)
+        played = await button.wait_for_output()
     assert played.pattern == "thinking_of_you"
     assert not fake_bluez.is_connected(ADDRESS)
 
@@ -142,8 +143,7 @@ async def test_a_tap_read_over_bluez_reaches_the_partners_button(
         button=BUTTON_B,
         notify=[],
     )
-    hub_a, hub_b = Hub(config_a), Hub(config_b)
-    assert isinstance(hub_a.transport, BlueZTransport)
+    assert isinstance(make_transport(config_a.ble.transport), BlueZTransport)
     button_a = SimButton(
         air=bluez_air.address,
         address=BUTTON_A[0],
@@ -160,23 +160,14 @@ async def test_a_tap_read_over_bluez_reaches_the_partners_button(
         y=HOME_B[1],
         state_dir=tmp_path / "button-b",
     )
-    async with button_a, button_b, asyncio.TaskGroup() as group:
-        tasks = [group.create_task(hub.run(), name=f"hub-{n}") for n, hub in (("a", hub_a), ("b", hub_b))]
-        try:
-            async with asyncio.timeout(10):
-                await hub_a.ready.wait()
-                await hub_b.ready.wait()
-                await hub_a.relay_connected()
-                await hub_b.relay_connected()
-            await button_a.press("tap")
-            received = await eventually(
-                lambda: [s for s in hub_b.signals.recent() if s.direction == "received"],
-                what="B's hub to store the signal A's hub read over BlueZ",
-            )
-            assert received[0].kind is SignalKind.THINKING_OF_YOU
-            assert received[0].sender == "Alex"
-            feedback = await eventually(lambda: button_b.outputs, what="B's button to buzz")
-            assert feedback[0].pattern == "thinking_of_you"
-        finally:
-            for task in tasks:
-                task.cancel()
+    async with button_a, button_b, open_hub(config_a) as hub_a, open_hub(config_b) as hub_b:
+        await relay_connected(hub_a, hub_b)
+        await button_a.press("tap")
+        received = await eventually(
+            lambda: [s for s in hub_b.recent_signals() if s.direction is Direction.RECEIVED],
+            what="B's hub to store the signal A's hub read over BlueZ",
+        )
+        assert received[0].kind is SignalKind.THINKING_OF_YOU
+        assert received[0].sender == "Alex"
+        feedback = await eventually(lambda: button_b.outputs, what="B's button to buzz")
+        assert feedback[0].pattern == "thinking_of_you"

@@ -1,31 +1,25 @@
 """Pairing on the simulated air: the real firmware (unprovisioned SimButton) and the hub's own
-parts (one ScanSupervisor feeding AdvertIngest and Pairing, FeedbackSender, SQLite registry)."""
+BLE side (one ScanSupervisor feeding AdvertIngest and Pairing, FeedbackSender, SQLite registry)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import stat
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Final, Self
+from typing import Final
 
 import pytest
-from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData
 
 from firmware_sim.air.radio_model import RadioConditions
 from firmware_sim.air.server import AirServer
 from firmware_sim.button import SimButton
-from hub.ble.feedback import FeedbackSender
-from hub.ble.ingest import AdvertIngest
-from hub.ble.pairing import Pairing, PairingError
-from hub.ble.scanning import ScanSupervisor
-from hub.ble.transport import SimTransport
+from firmware_sim.scenario.hub_ear import HubEar, open_hub_ear
+from hub.app.ble_side import BleOptions
+from hub.ble.pairing import PairingError
 from hub.clock import SystemClock
-from hub.events import Gesture, SignalKind, TouchEvent
-from hub.store.buttons import ButtonRecord, ButtonRegistry
-from hub.store.database import Database, open_database
+from hub.events import Gesture, SignalKind
 
 HUB_RADIO: Final = "B8:27:EB:00:00:0A"
 OTHER_HUB_RADIO: Final = "B8:27:EB:00:00:0B"
@@ -37,74 +31,12 @@ RESET_HOLD_S: Final = 11.0
 SETTLE_S: Final = 0.5  # the hub listens this long for a second button in pairing mode
 
 
-class PairingHub:
-    """One hub's BLE side, wired like the daemon: one scanner, its callback fanned out."""
-
-    def __init__(self, air: AirServer, radio: str, data_dir: Path) -> None:
-        self.transport = SimTransport(f"sim:127.0.0.1:{air.port}/{radio}", "127.0.0.1", air.port, radio)
-        self._data_dir = data_dir
-        self.events: list[TouchEvent] = []
-        self._arrived = asyncio.Condition()
-        self._stack = contextlib.AsyncExitStack()
-        self._db: Database | None = None
-
-    @property
-    def registry(self) -> ButtonRegistry:
-        assert self._db is not None
-        return ButtonRegistry(self._db)
-
-    def add_button(self, address: str, kind: str, key: bytes, owner: str) -> ButtonRecord:
-        record = self.registry.upsert(address, kind, key, owner)
-        self.ingest.reload()
-        return record
-
-    async def __aenter__(self) -> Self:
-        clock = SystemClock()
-        self._db = open_database(self._data_dir)
-        self._stack.callback(self._db.close)
-        registry = self.registry
-        self.ingest = AdvertIngest(registry, clock)
-        self.pairing = Pairing(self.transport, registry, clock, register=self.add_button, settle_s=SETTLE_S)
-        self.feedback = FeedbackSender(self.transport, registry, 5.0)
-        await self.transport.open()
-        self._stack.push_async_callback(self.transport.close)
-        supervisor = ScanSupervisor(
-            self.transport, fan_out(self.ingest.on_advert, self.pairing.on_advert), clock
-        )
-        for job in (supervisor.run(), self._pump()):
-            task = asyncio.create_task(job)
-            self._stack.push_async_callback(_cancel, task)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._stack.aclose()
-
-    async def _pump(self) -> None:
-        async for event in self.ingest.events():
-            self.events.append(event)
-            async with self._arrived:
-                self._arrived.notify_all()
-
-    async def wait_for_events(self, count: int, within_s: float = 5.0) -> list[TouchEvent]:
-        async with asyncio.timeout(within_s), self._arrived:
-            await self._arrived.wait_for(lambda: len(self.events) >= count)
-        return self.events
+# The hub's BLE side as `heartline hub` builds it, listening a shorter while for a second button.
+PAIRING_OPTIONS: Final = BleOptions(pairing_settle_s=SETTLE_S)
 
 
-def fan_out(
-    *callbacks: Callable[[BLEDevice, AdvertisementData], None],
-) -> Callable[[BLEDevice, AdvertisementData], None]:
-    def heard(device: BLEDevice, advertisement: AdvertisementData) -> None:
-        for callback in callbacks:
-            callback(device, advertisement)
-
-    return heard
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+def pairing_hub(air: AirServer, radio: str, data_dir: Path) -> contextlib.AbstractAsyncContextManager[HubEar]:
+    return open_hub_ear(air.address, radio, data_dir, SystemClock(), options=PAIRING_OPTIONS)
 
 
 @pytest.fixture
@@ -117,8 +49,8 @@ async def air() -> AsyncIterator[AirServer]:
 
 
 @pytest.fixture
-async def hub(air: AirServer, tmp_path: Path) -> AsyncIterator[PairingHub]:
-    async with PairingHub(air, HUB_RADIO, tmp_path / "hub") as paired_hub:
+async def hub(air: AirServer, tmp_path: Path) -> AsyncIterator[HubEar]:
+    async with pairing_hub(air, HUB_RADIO, tmp_path / "hub") as paired_hub:
         yield paired_hub
 
 
@@ -134,10 +66,10 @@ def new_button(air: AirServer, tmp_path: Path, address: str = ADDRESS, key: byte
 
 
 async def test_pair_a_fresh_button_then_its_touches_and_feedback_work(
-    air: AirServer, hub: PairingHub, tmp_path: Path
+    air: AirServer, hub: HubEar, tmp_path: Path
 ) -> None:
     async with new_button(air, tmp_path) as button:
-        record = await hub.pairing.pair("Alex", timeout_s=10)
+        record = await hub.side.pairing.pair("Alex", timeout_s=10)
         assert (record.address, record.owner, record.kind) == (ADDRESS, "Alex", "heartline")
         assert record.key == button.key  # both sides derived the same key
         assert "key" not in repr(record)
@@ -152,35 +84,35 @@ async def test_pair_a_fresh_button_then_its_touches_and_feedback_work(
         (event,) = await hub.wait_for_events(1)
         assert (event.gesture, event.address, event.owner, event.counter) == (Gesture.TAP, ADDRESS, "Alex", 1)
 
-        await hub.feedback.send(record, SignalKind.CELEBRATE)
+        await hub.side.feedback.send(record, SignalKind.CELEBRATE)
         assert (await button.wait_for_output(2)).pattern == "celebrate"
         assert button.last_command_counter == 2
 
 
 async def test_a_keyed_button_is_never_rekeyed_without_a_reset(
-    air: AirServer, hub: PairingHub, tmp_path: Path
+    air: AirServer, hub: HubEar, tmp_path: Path
 ) -> None:
     async with new_button(air, tmp_path, key=KEY) as button:
         with pytest.raises(PairingError) as caught:
-            await hub.pairing.pair("Alex", timeout_s=1.5)
+            await hub.side.pairing.pair("Alex", timeout_s=1.5)
         assert caught.value.reason == "no_button"
         assert "hold its pad for 10 s" in str(caught.value)
         assert button.key == KEY
-        assert hub.registry.all() == []
+        assert hub.side.registry.all() == []
 
 
 async def test_a_reset_button_pairs_again_with_another_hub(
-    air: AirServer, hub: PairingHub, tmp_path: Path
+    air: AirServer, hub: HubEar, tmp_path: Path
 ) -> None:
     async with (
         new_button(air, tmp_path) as button,
-        PairingHub(air, OTHER_HUB_RADIO, tmp_path / "other") as other,
+        pairing_hub(air, OTHER_HUB_RADIO, tmp_path / "other") as other,
     ):
-        first = await hub.pairing.pair("Alex", timeout_s=10)
+        first = await hub.side.pairing.pair("Alex", timeout_s=10)
         await button.wait_for_output()
         await button.hold(RESET_HOLD_S)
         assert button.resets == 1
-        second = await other.pairing.pair("Sam", timeout_s=10)
+        second = await other.side.pairing.pair("Sam", timeout_s=10)
         assert second.key == button.key
         assert second.key != first.key
         await button.press("double_tap")
@@ -191,19 +123,19 @@ async def test_a_reset_button_pairs_again_with_another_hub(
         await asyncio.sleep(0.3)
         assert [e.gesture for e in hub.events] == [Gesture.LONG_PRESS]
         # Its counters restarted with the new key, so it counts them as repeats or bad MICs.
-        assert hub.ingest.rejected["duplicate"] + hub.ingest.rejected["bad_mic"] >= 1
+        assert hub.side.ingest.rejected["duplicate"] + hub.side.ingest.rejected["bad_mic"] >= 1
 
 
 async def test_repairing_to_the_same_hub_replaces_the_key_and_counters(
-    air: AirServer, hub: PairingHub, tmp_path: Path
+    air: AirServer, hub: HubEar, tmp_path: Path
 ) -> None:
     async with new_button(air, tmp_path) as button:
-        first = await hub.pairing.pair("Alex", timeout_s=10)
+        first = await hub.side.pairing.pair("Alex", timeout_s=10)
         for _ in range(2):
             await button.press("tap")
         await hub.wait_for_events(2)
         await button.hold(RESET_HOLD_S)
-        second = await hub.pairing.pair("Alex", timeout_s=10)
+        second = await hub.side.pairing.pair("Alex", timeout_s=10)
         assert (second.id, second.key != first.key, second.advert_counter) == (first.id, True, -1)
         await button.press("tap")
         # tap, tap, the long press the reset hold began with, then the new key's first tap:
@@ -217,49 +149,47 @@ async def test_repairing_to_the_same_hub_replaces_the_key_and_counters(
         ]
 
 
-async def test_no_button_in_pairing_mode_times_out(hub: PairingHub) -> None:
+async def test_no_button_in_pairing_mode_times_out(hub: HubEar) -> None:
     with pytest.raises(PairingError) as caught:
-        await hub.pairing.pair("Alex", timeout_s=0.5)
+        await hub.side.pairing.pair("Alex", timeout_s=0.5)
     assert caught.value.reason == "no_button"
     assert "no button in pairing mode within 0.5 s" in str(caught.value)
 
 
-async def test_two_buttons_in_pairing_mode_are_refused(
-    air: AirServer, hub: PairingHub, tmp_path: Path
-) -> None:
+async def test_two_buttons_in_pairing_mode_are_refused(air: AirServer, hub: HubEar, tmp_path: Path) -> None:
     async with new_button(air, tmp_path) as one, new_button(air, tmp_path, SECOND) as two:
         with pytest.raises(PairingError) as caught:
-            await hub.pairing.pair("Alex", timeout_s=10)
+            await hub.side.pairing.pair("Alex", timeout_s=10)
         assert caught.value.reason == "several_buttons"
         assert ADDRESS in str(caught.value)
         assert SECOND in str(caught.value)
         assert "one at a time" in str(caught.value)
         assert (one.key, two.key) == (None, None)
-        assert hub.registry.all() == []
+        assert hub.side.registry.all() == []
 
 
-async def test_a_second_pairing_at_once_is_refused(air: AirServer, hub: PairingHub, tmp_path: Path) -> None:
+async def test_a_second_pairing_at_once_is_refused(air: AirServer, hub: HubEar, tmp_path: Path) -> None:
     async with new_button(air, tmp_path):
-        first = asyncio.create_task(hub.pairing.pair("Alex", timeout_s=10))
+        first = asyncio.create_task(hub.side.pairing.pair("Alex", timeout_s=10))
         await asyncio.sleep(0)
         with pytest.raises(PairingError) as caught:
-            await hub.pairing.pair("Sam", timeout_s=1)
+            await hub.side.pairing.pair("Sam", timeout_s=1)
         assert caught.value.reason == "busy"
         assert (await first).owner == "Alex"
 
 
 async def test_a_button_that_already_took_a_key_refuses_the_hub(
-    air: AirServer, hub: PairingHub, tmp_path: Path
+    air: AirServer, hub: HubEar, tmp_path: Path
 ) -> None:
     """Someone else's hub got there first (the race an attacker would have to win)."""
     async with (
         new_button(air, tmp_path) as button,
-        PairingHub(air, OTHER_HUB_RADIO, tmp_path / "other") as other,
+        pairing_hub(air, OTHER_HUB_RADIO, tmp_path / "other") as other,
     ):
-        await other.pairing.pair("Mallory", timeout_s=10)
+        await other.side.pairing.pair("Mallory", timeout_s=10)
         await button.wait_for_pairing("paired")
         with pytest.raises(PairingError) as caught:
-            await hub.pairing.pair("Alex", timeout_s=1.0)
+            await hub.side.pairing.pair("Alex", timeout_s=1.0)
         # It no longer advertises pairing mode, so this hub never even finds it.
         assert caught.value.reason == "no_button"
-        assert hub.registry.all() == []
+        assert hub.side.registry.all() == []

@@ -16,21 +16,22 @@ from fastapi import FastAPI
 from firmware_sim.air.radio_model import RadioConditions
 from firmware_sim.air.server import AirServer
 from firmware_sim.button import SimButton
+from firmware_sim.scenario.hub_ear import HubEar
 from hub.errors import HeartlineError
 from hub.pair_cli import button_pair
-from hub.web.pairing_api import Pairer, pairing_router
-from tests.e2e.test_pairing import ADDRESS, HUB_RADIO, PairingHub
+from hub.store.buttons import ButtonRecord
+from hub.web.pairing_api import pairing_router
+from tests.e2e.test_pairing import ADDRESS, HUB_RADIO, pairing_hub
 
 SERVE_TIMEOUT_S = 5.0
 
 
 class Host:
-    def __init__(self, hub: PairingHub) -> None:
+    def __init__(self, hub: HubEar) -> None:
         self._hub = hub
 
-    @property
-    def pairing(self) -> Pairer:
-        return self._hub.pairing
+    async def pair(self, owner: str, timeout_s: float) -> ButtonRecord:
+        return await self._hub.side.pairing.pair(owner, timeout_s)
 
 
 @contextlib.asynccontextmanager
@@ -55,7 +56,7 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
 async def hub_url(tmp_path: Path) -> AsyncIterator[str]:
     air = AirServer(RadioConditions(noise_sigma_db=2.0))
     air.place(HUB_RADIO, 0.0, 0.0)
-    async with air, PairingHub(air, HUB_RADIO, tmp_path / "hub") as hub:
+    async with air, pairing_hub(air, HUB_RADIO, tmp_path / "hub") as hub:
         app = FastAPI()
         app.include_router(pairing_router(Host(hub)))
         async with serving(app) as url:
@@ -67,7 +68,7 @@ async def test_cli_pairs_the_button_in_pairing_mode(
 ) -> None:
     air = AirServer(RadioConditions(noise_sigma_db=2.0))
     air.place(HUB_RADIO, 0.0, 0.0)
-    async with air, PairingHub(air, HUB_RADIO, tmp_path / "hub") as hub:
+    async with air, pairing_hub(air, HUB_RADIO, tmp_path / "hub") as hub:
         app = FastAPI()
         app.include_router(pairing_router(Host(hub)))
         async with (

@@ -16,7 +16,8 @@ import pytest
 from firmware_sim.air.radio_model import RadioConditions
 from firmware_sim.air.server import AirServer
 from firmware_sim.button import SimButton
-from firmware_sim.scenario.hub_ear import HubEar
+from firmware_sim.scenario.hub_ear import HubEar, open_hub_ear
+from hub.app.ble_side import BleOptions
 from hub.clock import SystemClock
 from hub.errors import FeedbackError
 from hub.events import Gesture, SignalKind
@@ -25,6 +26,8 @@ from tests.device.vectors import decode
 KEY = bytes.fromhex("231d39c1d7cc1ab1aee224cd096db932")
 ADDRESS = "54:48:E6:8F:80:A5"
 HUB_RADIO = "B8:27:EB:00:00:0A"
+# The button is out of range: give up on its confirmation after a second, not ten.
+QUICK_GIVE_UP = BleOptions(feedback_timeout_s=1.0)
 
 
 @pytest.fixture
@@ -37,7 +40,7 @@ async def air() -> AsyncIterator[AirServer]:
 
 @pytest.fixture
 async def hub(air: AirServer, tmp_path: Path) -> AsyncIterator[HubEar]:
-    async with HubEar(air.address, HUB_RADIO, tmp_path / "hub", SystemClock()) as ear:
+    async with open_hub_ear(air.address, HUB_RADIO, tmp_path / "hub", SystemClock()) as ear:
         ear.register(ADDRESS, KEY, "Alex")
         yield ear
 
@@ -63,7 +66,7 @@ async def test_gesture_reaches_the_hub_once(
     assert decode(ADDRESS, button.adverts[-1], KEY)["verified"] is True
     await asyncio.sleep(0.3)  # the rest of the burst is de-duplicated, not a second event
     assert len(hub.events) == 1
-    assert hub.ingest.rejected["duplicate"] >= 1
+    assert hub.side.ingest.rejected["duplicate"] >= 1
 
 
 async def test_touch_advert_hub_haptic_round_trip(hub: HubEar, button: SimButton) -> None:
@@ -78,7 +81,13 @@ async def test_touch_advert_hub_haptic_round_trip(hub: HubEar, button: SimButton
 
 async def test_out_of_range_button_is_reported_not_reached(air: AirServer, tmp_path: Path) -> None:
     async with (
-        HubEar(air.address, HUB_RADIO, tmp_path / "hub", SystemClock(), feedback_timeout_s=1.0) as hub,
+        open_hub_ear(
+            air.address,
+            HUB_RADIO,
+            tmp_path / "hub",
+            SystemClock(),
+            options=BleOptions(feedback_timeout_s=1.0),
+        ) as hub,
         SimButton(air=air.address, address=ADDRESS, key=KEY, state_dir=tmp_path / "b") as sim,
     ):
         hub.register(ADDRESS, KEY, "Alex")
@@ -94,7 +103,7 @@ async def test_lossy_air_still_delivers_every_touch(tmp_path: Path) -> None:
     server.place(HUB_RADIO, 0.0, 0.0)
     async with (
         server,
-        HubEar(server.address, HUB_RADIO, tmp_path / "hub", SystemClock()) as hub,
+        open_hub_ear(server.address, HUB_RADIO, tmp_path / "hub", SystemClock()) as hub,
     ):
         hub.register(ADDRESS, KEY, "Alex")
         async with SimButton(

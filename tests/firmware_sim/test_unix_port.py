@@ -12,7 +12,7 @@ import pytest
 
 from firmware_sim.air.radio_model import RadioConditions
 from firmware_sim.air.server import AirServer
-from firmware_sim.scenario.hub_ear import HubEar
+from firmware_sim.scenario.hub_ear import HubEar, open_hub_ear
 from firmware_sim.unix_port import UnixPortButton, UnixPortError, find_micropython
 from firmware_sim.unix_port.host import BOARD_DIR
 from hub.clock import SystemClock
@@ -34,7 +34,7 @@ async def air() -> AsyncIterator[AirServer]:
 
 @pytest.fixture
 async def hub(air: AirServer, tmp_path: Path) -> AsyncIterator[HubEar]:
-    async with HubEar(air.address, HUB_RADIO, tmp_path / "hub", SystemClock()) as ear:
+    async with open_hub_ear(air.address, HUB_RADIO, tmp_path / "hub", SystemClock()) as ear:
         ear.register(ADDRESS, KEY, "Alex")
         yield ear
 

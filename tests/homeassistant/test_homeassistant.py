@@ -156,7 +156,7 @@ async def test_the_bridge_publishes_discovery_state_triggers_and_removals(
     task = asyncio.create_task(bridge.run(), name="ha-bridge")
     try:
         await eventually(lambda: watcher.latest(topics.status) == b"online", what="the bridge online")
-        button_id = hub.registry.all()[0].id
+        button_id = hub.buttons()[0].id
         trigger = f"homeassistant/device_automation/{topics.hub_id}/button_{button_id}_tap/config"
         await eventually(lambda: trigger in watcher.configs(), what="the button's triggers")
         await eventually(

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from hub.heartbeats import Heartbeats
 from hub.server import HUB_STOP_BOUND_S, WEB_STOP_BOUND_S
 from hub.systemd import (
-    Heartbeats,
     SystemdNotifier,
     combined,
     heartbeat_liveness,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from hub.events import Channel, Fate, SignalKind, SignalRecord
+from hub.events import Channel, Direction, Fate, SignalKind, SignalRecord
 from hub.store.buttons import ButtonRegistry
 from hub.store.database import Database
 from hub.store.holds import HoldStore, SignalLinks
@@ -32,7 +32,7 @@ def signal(
     sid: str,
     at: datetime,
     *,
-    direction: str = "sent",
+    direction: Direction = Direction.SENT,
     kind: SignalKind = SignalKind.THINKING_OF_YOU,
 ) -> None:
     log.add(
@@ -40,7 +40,7 @@ def signal(
             id=sid,
             direction=direction,
             kind=kind,
-            sender="ana" if direction == "sent" else "ben",
+            sender="ana" if direction is Direction.SENT else "ben",
             seq=log.next_seq(),
             created_at=at,
             fate=Fate.DELIVERED,
@@ -64,7 +64,7 @@ def populate(db: Database, *, old_days: int = 40, old_per_day: int = 3) -> Known
             for i in range(old_per_day):
                 at = start + timedelta(minutes=10 * i)
                 received = f"r{day:+04d}{i}"
-                signal(log, received, at, direction="received")
+                signal(log, received, at, direction=Direction.RECEIVED)
                 inbox.first_time(received, at)
                 reply = f"s{day:+04d}{i}"
                 signal(log, reply, at + timedelta(seconds=30), kind=SignalKind.FELT_IT)
@@ -83,7 +83,7 @@ def populate(db: Database, *, old_days: int = 40, old_per_day: int = 3) -> Known
         signal(log, waiting, CUT - timedelta(days=3))
         outbox.put(waiting, "hl/v1/c/h/in", b"sealed", CUT - timedelta(days=3), needs_receipt=True)
         held = "held0"
-        signal(log, held, CUT - timedelta(hours=1), direction="received")
+        signal(log, held, CUT - timedelta(hours=1), direction=Direction.RECEIVED)
         holds.put(held, "quiet_hours", CUT + timedelta(hours=7))
     return Known(old, new, waiting, held)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,14 +15,28 @@ import pytest
 from fastapi import FastAPI
 
 from hub import privacy_cli
+from hub.app.hub import export_snapshot
 from hub.privacy.api import privacy_router
+from hub.privacy.forget import ForgetSummary, forget
 from hub.store.database import Database, open_database
 from tests.privacy.history import CUT, KEY, count, populate
 
 
 @dataclass
 class FakeHub:
+    """The part of a hub the privacy routes use, over a real database (as hub.app.hub does it)."""
+
     db: Database
+
+    def forget(self, before: datetime) -> ForgetSummary:
+        return forget(self.db, before)
+
+    async def export_json(self, out: Path) -> None:
+        await asyncio.to_thread(export_snapshot, self.db.path, out)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.db.path.parent
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""One home's relay stack without the radio: the hub's real Relay, MqttLink, SQLite store and
-DeliveryService, with a recording ``Person`` as the way a signal reaches someone.
+"""One home's relay stack without the radio: the hub's own couple link (Relay, MqttLink, SQLite
+store, DeliveryService, built by ``hub.app.couple_link``), with a recording ``Person`` as the way
+a signal reaches someone.
 
 ``Person.shown`` is what a person actually felt (one entry per button buzz or notification),
 so "zero duplicates shown to a person" is a plain assertion on it. Faults come from outside:
@@ -20,23 +21,20 @@ from typing import Any, Final
 
 import paho.mqtt.client as paho
 
+from hub.app.couple_link import CoupleLink, open_couple_link
+from hub.app.tasks import running
 from hub.broker import Couple
 from hub.bus import UpdateBus
 from hub.clock import Clock, SystemClock
 from hub.config import HubConfig, parse_config
-from hub.couple.ledger import InviteLedger
-from hub.daemon import mqtt_settings
-from hub.delivery.moments import Moments
 from hub.delivery.quiet_hours import QuietHours
-from hub.delivery.rate_limit import RateLimiter
 from hub.delivery.router import Outcome
 from hub.delivery.service import DeliveryService
-from hub.events import Channel, Fate, SignalKind, SignalRecord
-from hub.relay.envelope import EnvelopeCodec
+from hub.events import DEFAULT_GESTURE_MEANINGS, Channel, Direction, Fate, SignalKind, SignalRecord
+from hub.heartbeats import Heartbeats
 from hub.relay.mqtt_link import Inbound, MqttLink
-from hub.relay.relay import Relay, RelayIdentity
+from hub.relay.relay import Relay
 from hub.store.database import Database, open_database
-from hub.store.holds import SignalLinks
 from hub.store.signals import SignalLog
 from tests.support.mosquitto import COUPLE, Broker
 
@@ -44,6 +42,8 @@ COUPLE_KEY: Final = "5a" * 32
 PEOPLE: Final = ("Alex", "Sam")
 # The hub waits a minute before resending a signal without a receipt; tests cannot.
 FAST_RESEND_S: Final = 2.0
+# A broker on loopback answers in milliseconds; a busy shared machine can take much longer.
+CONNECT_WITHIN_S: Final = 30.0
 
 
 @dataclass
@@ -143,7 +143,8 @@ class AcklessLink(MqttLink):
 
 
 class RelayNode:
-    """The hub's relay and delivery for one home, started and stopped (or crashed) at will."""
+    """The hub's couple link (relay, delivery, the three kinds) for one home, built by the hub's
+    own ``open_couple_link``, started and stopped (or crashed) at will."""
 
     def __init__(
         self,
@@ -158,16 +159,27 @@ class RelayNode:
         self.resend_first_s = resend_first_s
         self.clock = clock or SystemClock()
         self.person = person or Person()
-        self.link = link_class(mqtt_settings(config))
         self._link_class = link_class
+        self._stack: contextlib.AsyncExitStack | None = None
         self._db: Database | None = None
-        self._relay: Relay | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._couple: CoupleLink | None = None
+
+    @property
+    def couple(self) -> CoupleLink:
+        assert self._couple is not None, "node never started"
+        return self._couple
+
+    @property
+    def link(self) -> MqttLink:
+        return self.couple.link
 
     @property
     def relay(self) -> Relay:
-        assert self._relay is not None, "node not started"
-        return self._relay
+        return self.couple.relay
+
+    @property
+    def delivery(self) -> DeliveryService:
+        return self.couple.delivery
 
     @property
     def db(self) -> Database:
@@ -179,102 +191,54 @@ class RelayNode:
         return SignalLog(self.db)
 
     def sent(self) -> list[SignalRecord]:
-        return [s for s in self.signals.recent(100_000) if s.direction == "sent"]
+        return [s for s in self.signals.recent(100_000) if s.direction is Direction.SENT]
 
     def received(self) -> list[SignalRecord]:
-        return [s for s in self.signals.recent(100_000) if s.direction == "received"]
+        return [s for s in self.signals.recent(100_000) if s.direction is Direction.RECEIVED]
 
     async def start(self, *, wait_connected: bool = True) -> None:
         config = self.config
-        self._db = open_database(config.hub.data_dir)
-        bus = UpdateBus()
-        moments = Moments(
-            SignalLinks(self._db),
-            self.clock,
-            felt_it_window_s=config.delivery.felt_it_window_s,
-            shared_s=config.delivery.shared_moment_s,
+        stack = contextlib.AsyncExitStack()
+        self._db = stack.enter_context(contextlib.closing(open_database(config.hub.data_dir)))
+        self._couple = await stack.enter_async_context(
+            open_couple_link(
+                config,
+                self._db,
+                self.clock,
+                UpdateBus(),
+                Heartbeats(),
+                reach=self.person,
+                meanings=lambda: DEFAULT_GESTURE_MEANINGS,
+                quiet=(
+                    QuietHours.from_config(config.quiet_hours, config.hub.timezone)
+                    if config.quiet_hours
+                    else None
+                ),
+                link_factory=self._link_class,
+                resend_first_s=self.resend_first_s,
+            )
         )
-        deliveries: asyncio.Queue[SignalRecord] = asyncio.Queue()
-        relay = Relay(
-            identity=RelayIdentity(
-                person=config.hub.person,
-                hub_id=config.relay.hub_id,
-                partner_hub_id=config.relay.partner_hub_id,
-                couple_id=config.relay.couple_id,
-            ),
-            db=self._db,
-            link=self.link,
-            codec=EnvelopeCodec(
-                bytes.fromhex(config.relay.couple_key), config.relay.hub_id, config.relay.partner_hub_id
-            ),
-            clock=self.clock,
-            bus=bus,
-            deliver=deliveries.put_nowait,
-            shape=moments.shape,
-            resend_first_s=self.resend_first_s,
-            invites=InviteLedger(config.hub.data_dir),
-        )
-        self._relay = relay
-        self.delivery = DeliveryService(
-            db=self._db,
-            reach=self.person,
-            receipts=relay.queue_receipt,
-            clock=self.clock,
-            bus=bus,
-            moments=moments,
-            limiter=RateLimiter(config.delivery.max_per_minute, self.clock),
-            quiet=(
-                QuietHours.from_config(config.quiet_hours, config.hub.timezone)
-                if config.quiet_hours
-                else None
-            ),
-        )
-        for record in relay.recover():
-            deliveries.put_nowait(record)
-
-        async def intake() -> None:
-            while True:
-                self.delivery.submit(await deliveries.get())
-
-        async def run() -> None:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(relay.run(), name="relay")
-                group.create_task(intake(), name="intake")
-                group.create_task(self.delivery.run(), name="delivery")
-
-        await self.link.start()
-        self._task = asyncio.create_task(run(), name=f"node-{config.relay.hub_id}")
+        await stack.enter_async_context(running(self._couple))
+        self._stack = stack
         if wait_connected:
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(CONNECT_WITHIN_S):
                 await self.link.connected.wait()
-
-    async def _cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def stop(self) -> None:
         """A clean shutdown: DISCONNECT sent, database closed."""
-        await self._cancel()
-        await self.link.stop()
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        if self._stack is not None:
+            await self._stack.aclose()
+        self._stack = self._db = None  # the parts stay readable (counters) after they stopped
 
     async def crash(self) -> None:
         """The process vanishes: no DISCONNECT, nothing flushed beyond what was committed."""
-        await self._cancel()
         client = self.link._client
         await asyncio.to_thread(client.loop_stop)
         sock = client.socket()
         if sock is not None:
             sock.close()
-        client._reset_sockets(sockpair_only=True)  # paho's wake-up pair: see MqttLink.stop
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self.link.connected.clear()  # so leaving the link says no goodbye on the dead socket
+        await self.stop()
 
     def reborn(self, **kwargs: Any) -> RelayNode:
         """A new process for the same home (same data dir, same person record)."""
@@ -282,7 +246,7 @@ class RelayNode:
         return RelayNode(self.config, clock=self.clock, person=self.person, **kwargs)
 
     def send(self, kind: SignalKind = SignalKind.THINKING_OF_YOU) -> SignalRecord:
-        return self.relay.send_signal(kind)
+        return self.couple.composer.send(kind)
 
 
 def all_settled(sender: RelayNode, ids: set[str]) -> bool:

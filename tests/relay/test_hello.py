@@ -42,7 +42,7 @@ def _joined(data_dir: Path, nonce: str) -> None:
 async def _joiner(broker: Broker, data_dir: Path) -> RelayNode:
     node = RelayNode(node_config(broker, 1, data_dir))
     await node.start()
-    assert queue_hello(node.relay, data_dir)
+    assert queue_hello(node.couple.hello, data_dir)
     return node
 
 
@@ -52,11 +52,11 @@ async def test_the_first_hello_redeems_the_code(mosquitto_broker: Broker, tmp_pa
     await a.start()
     _joined(tmp_path / "b", invite.nonce)
     b = await _joiner(mosquitto_broker, tmp_path / "b")
-    await eventually(lambda: b.relay.hello_result, what=f"the hello answered; {describe(b)}")
-    assert b.relay.hello_result == (True, None)
+    await eventually(lambda: b.couple.hello.result, what=f"the hello answered; {describe(b)}")
+    assert b.couple.hello.result == (True, None)
     assert stored_nonce(tmp_path / "b") is None  # answered: not sent again at the next start
     assert b.relay.outbox_depth == 0
-    assert not queue_hello(b.relay, tmp_path / "b")
+    assert not queue_hello(b.couple.hello, tmp_path / "b")
     assert a.relay.rejected == {}
     with pytest.raises(ValueError, match="already used"):
         InviteLedger(tmp_path / "a").redeem(invite.nonce, datetime.now(UTC))
@@ -72,14 +72,14 @@ async def test_a_second_device_with_the_same_code_is_refused(
     await a.start()
     _joined(tmp_path / "b", invite.nonce)
     b = await _joiner(mosquitto_broker, tmp_path / "b")
-    await eventually(lambda: b.relay.hello_result, what="the first hello answered")
+    await eventually(lambda: b.couple.hello.result, what="the first hello answered")
     await b.stop()
     # Another device joins with the very same code (same credentials, its own data dir).
     _joined(tmp_path / "b2", invite.nonce)
     with caplog.at_level(logging.WARNING, logger="hub.relay.relay"):
         second = await _joiner(mosquitto_broker, tmp_path / "b2")
-        await eventually(lambda: second.relay.hello_result, what="the second hello answered")
-    assert second.relay.hello_result == (False, "invite_reused")
+        await eventually(lambda: second.couple.hello.result, what="the second hello answered")
+    assert second.couple.hello.result == (False, "invite_reused")
     assert a.relay.rejected["invite_reused"] == 1
     refusals = [r.getMessage() for r in caplog.records if "refused a hello" in r.getMessage()]
     assert len(refusals) == 1
@@ -95,8 +95,8 @@ async def test_an_unknown_code_is_refused(mosquitto_broker: Broker, tmp_path: Pa
     await a.start()
     _joined(tmp_path / "b", "0123456789abcdef")
     b = await _joiner(mosquitto_broker, tmp_path / "b")
-    await eventually(lambda: b.relay.hello_result, what="the hello answered")
-    assert b.relay.hello_result == (False, "invite_unknown")
+    await eventually(lambda: b.couple.hello.result, what="the hello answered")
+    assert b.couple.hello.result == (False, "invite_unknown")
     assert a.relay.rejected["invite_unknown"] == 1
     await a.stop()
     await b.stop()
@@ -114,12 +114,12 @@ async def test_the_hello_survives_an_offline_partner_and_a_crash(
     await b.crash()
     b = b.reborn()
     await b.start()
-    assert queue_hello(b.relay, tmp_path / "b")  # still unanswered: on its way...
-    assert not b.relay.send_hello(invite.nonce)  # ...but not queued twice
+    assert queue_hello(b.couple.hello, tmp_path / "b")  # still unanswered: on its way...
+    assert not b.couple.hello.send(invite.nonce)  # ...but not queued twice
     a = a.reborn()
     await a.start()
-    await eventually(lambda: b.relay.hello_result, within_s=20, what=f"the hello answered; {describe(b)}")
-    assert b.relay.hello_result == (True, None)
+    await eventually(lambda: b.couple.hello.result, within_s=20, what=f"the hello answered; {describe(b)}")
+    assert b.couple.hello.result == (True, None)
     assert a.relay.rejected["invite_reused"] == 0
     await a.stop()
     await b.stop()

@@ -9,9 +9,9 @@ from pathlib import Path
 from hub.broker import inbox_topic
 from hub.clock import ManualClock
 from hub.presence.service import PresenceState
-from hub.relay.envelope import Envelope
-from hub.relay.presence_share import PresenceSharer
-from hub.relay.relay import PRESENCE_PREFIX, Relay
+from hub.presence.share import PRESENCE_PREFIX, PresenceSharer
+from hub.relay.envelope import Envelope, EnvelopeKind
+from hub.relay.relay import Relay
 from tests.relay.node import RelayNode, describe, node_config
 from tests.support.mosquitto import Broker
 from tests.support.waiting import eventually
@@ -38,17 +38,17 @@ async def test_presence_reaches_the_partner_and_survives_its_restart(
     mosquitto_broker: Broker, tmp_path: Path
 ) -> None:
     a, b = await _pair(mosquitto_broker, tmp_path)
-    a.relay.send_presence("Alex", present=True, since=T0)
-    state = await eventually(lambda: b.relay.partner_presence, what=f"presence at b; {describe(b)}")
+    a.couple.presence.send("Alex", present=True, since=T0)
+    state = await eventually(lambda: b.couple.presence.partner, what=f"presence at b; {describe(b)}")
     assert (state.person, state.present, state.since) == ("Alex", True, T0)
     await eventually(lambda: a.relay.outbox_depth == 0, what="the presence receipted")
     await b.stop()
     b = b.reborn()
     await b.start()
-    assert b.relay.partner_presence == state  # routing knows where Alex is straight after a restart
-    a.relay.send_presence("Alex", present=False, since=T0 + timedelta(hours=1))
+    assert b.couple.presence.partner == state  # routing knows where Alex is straight after a restart
+    a.couple.presence.send("Alex", present=False, since=T0 + timedelta(hours=1))
     await eventually(
-        lambda: b.relay.partner_presence is not None and not b.relay.partner_presence.present,
+        lambda: b.couple.presence.partner is not None and not b.couple.presence.partner.present,
         what="the newer presence",
     )
     assert b.relay.rejected == {}
@@ -61,18 +61,18 @@ async def test_an_outage_keeps_only_the_newest_presence(mosquitto_broker: Broker
     mosquitto_broker.stop()
     await eventually(lambda: not a.link.connected.is_set(), what="a notices the outage")
     for minute in range(30):
-        a.relay.send_presence("Alex", present=minute % 2 == 0, since=T0 + timedelta(minutes=minute))
+        a.couple.presence.send("Alex", present=minute % 2 == 0, since=T0 + timedelta(minutes=minute))
     assert _unsent_presence(a.relay) == 1
     assert a.relay.outbox_depth == 1
     mosquitto_broker.start()
     last = T0 + timedelta(minutes=29)
     await eventually(
-        lambda: b.relay.partner_presence is not None and b.relay.partner_presence.since == last,
+        lambda: b.couple.presence.partner is not None and b.couple.presence.partner.since == last,
         within_s=20,
         what=f"the newest presence after the outage; {describe(a)}",
     )
-    assert b.relay.partner_presence is not None
-    assert b.relay.partner_presence.present is False
+    assert b.couple.presence.partner is not None
+    assert b.couple.presence.partner.present is False
     await eventually(lambda: a.relay.outbox_depth == 0, what="a's outbox empty")
     await a.stop()
     await b.stop()
@@ -80,14 +80,14 @@ async def test_an_outage_keeps_only_the_newest_presence(mosquitto_broker: Broker
 
 async def test_an_older_report_arriving_late_is_ignored(mosquitto_broker: Broker, tmp_path: Path) -> None:
     a, b = await _pair(mosquitto_broker, tmp_path)
-    a.relay.send_presence("Alex", present=True, since=T0)
-    await eventually(lambda: b.relay.partner_presence, what="the first report")
-    newest = b.relay.partner_presence
+    a.couple.presence.send("Alex", present=True, since=T0)
+    await eventually(lambda: b.couple.presence.partner, what="the first report")
+    newest = b.couple.presence.partner
     assert newest is not None
     # A report sealed earlier than the one b holds (lower seq, earlier time), e.g. a resend.
     late = Envelope(
         id="presence-late",
-        kind="presence",
+        kind=EnvelopeKind.PRESENCE,
         sender=a.config.relay.hub_id,
         to=a.config.relay.partner_hub_id,
         at=newest.reported_at - timedelta(seconds=5),
@@ -102,7 +102,7 @@ async def test_an_older_report_arriving_late_is_ignored(mosquitto_broker: Broker
         lambda: b.db.connection.execute("SELECT 1 FROM inbox WHERE id = 'presence-late'").fetchone(),
         what="the late report stored at b",
     )
-    assert b.relay.partner_presence == newest
+    assert b.couple.presence.partner == newest
     assert b.relay.rejected == {}
     await a.stop()
     await b.stop()
@@ -118,10 +118,10 @@ async def test_a_malformed_presence_is_rejected_and_counted(mosquitto_broker: Br
             {"person": "Alex", "present": True, "since": "yesterday"},
         ]
         for index, body in enumerate(bodies):
-            a.relay._enqueue(f"presence-bad{index}", "presence", 10 + index, body)
+            a.relay.enqueue(EnvelopeKind.PRESENCE, body, message_id=f"presence-bad{index}", seq=10 + index)
     a.relay.poke()
     await eventually(lambda: b.relay.rejected["bad_presence"] == 4, what=f"rejections; {describe(b)}")
-    assert b.relay.partner_presence is None
+    assert b.couple.presence.partner is None
     await a.stop()
     await b.stop()
 
@@ -132,7 +132,9 @@ async def test_the_sharer_sends_on_change_throttled_and_pauses(
     a, b = await _pair(mosquitto_broker, tmp_path)
     clock = ManualClock(T0)
     states = [PresenceState("Alex", present=True, since=T0), PresenceState("Sam", present=True, since=T0)]
-    sharer = PresenceSharer(a.relay, lambda: states, clock, min_interval_s=30, refresh_s=900)
+    sharer = PresenceSharer(
+        a.couple.presence, "Alex", lambda: states, clock, min_interval_s=30, refresh_s=900
+    )
     assert sharer.tick()  # the first state is always told
     assert not sharer.tick()  # unchanged
     states[0] = PresenceState("Alex", present=False, since=T0 + timedelta(minutes=1))
@@ -141,7 +143,7 @@ async def test_the_sharer_sends_on_change_throttled_and_pauses(
     clock.advance(25)
     assert sharer.tick()  # the latest state once the interval is over
     await eventually(
-        lambda: b.relay.partner_presence is not None and b.relay.partner_presence.present is False,
+        lambda: b.couple.presence.partner is not None and b.couple.presence.partner.present is False,
         what="the change at b",
     )
     clock.advance(600)

@@ -18,7 +18,7 @@ from hub.broker import inbox_topic
 from hub.config import parse_config
 from hub.errors import ConfigError
 from hub.events import Fate
-from hub.relay.envelope import MAX_ENVELOPE_BYTES, Envelope, EnvelopeCodec, new_message_id
+from hub.relay.envelope import MAX_ENVELOPE_BYTES, Envelope, EnvelopeCodec, EnvelopeKind, new_message_id
 from tests.relay.node import COUPLE_KEY, RelayNode, node_config
 from tests.support.mosquitto import COUPLE, OTHER_COUPLE, Broker
 from tests.support.waiting import eventually
@@ -128,7 +128,7 @@ def _sealed(key: bytes, *, message_id: str | None = None) -> bytes:
     return codec.seal(
         Envelope(
             id=message_id or new_message_id(),
-            kind="signal",
+            kind=EnvelopeKind.SIGNAL,
             sender=A,
             to=B,
             at=datetime.now(UTC),

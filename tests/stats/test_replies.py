@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from hub.events import SignalKind
+from hub.events import Direction, SignalKind
 from hub.stats.replies import describe_replies, reply_stats
 from hub.stats.report import stats_report
 from hub.store.database import Database, open_database
@@ -24,26 +24,26 @@ def _history(db: Database) -> None:
         # Ana answered three of Ben's touches after 30 s, 60 s and 10 min.
         for i, delay in enumerate((30, 60, 600)):
             at = NOW - timedelta(days=1, hours=i)
-            signal(log, f"b{i}", at, direction="received")
+            signal(log, f"b{i}", at, direction=Direction.RECEIVED)
             signal(log, f"a{i}", at + timedelta(seconds=delay), kind=SignalKind.FELT_IT)
             links.add(f"a{i}", "felt", f"b{i}")
         # Ben answered one of Ana's after 2 minutes; a small clock skew makes another look early.
         signal(log, "a9", NOW - timedelta(hours=3))
-        signal(log, "b9", NOW - timedelta(hours=3) + timedelta(seconds=120), direction="received")
+        signal(log, "b9", NOW - timedelta(hours=3) + timedelta(seconds=120), direction=Direction.RECEIVED)
         links.add("b9", "felt", "a9")
         signal(log, "a8", NOW - timedelta(hours=2))
-        signal(log, "b8", NOW - timedelta(hours=2) - timedelta(seconds=1), direction="received")
+        signal(log, "b8", NOW - timedelta(hours=2) - timedelta(seconds=1), direction=Direction.RECEIVED)
         links.add("b8", "felt", "a8")
         # Two shared moments; the second was linked by both hubs (it counts once).
         signal(log, "a7", NOW - timedelta(hours=1))
-        signal(log, "b7", NOW - timedelta(hours=1), direction="received")
+        signal(log, "b7", NOW - timedelta(hours=1), direction=Direction.RECEIVED)
         links.add("a7", "moment", "b7")
         signal(log, "a6", NOW - timedelta(minutes=30))
-        signal(log, "b6", NOW - timedelta(minutes=30), direction="received")
+        signal(log, "b6", NOW - timedelta(minutes=30), direction=Direction.RECEIVED)
         links.add("a6", "moment", "b6")
         links.add("b6", "moment", "a6")
         # Long ago: outside the window.
-        signal(log, "b_old", NOW - timedelta(days=60), direction="received")
+        signal(log, "b_old", NOW - timedelta(days=60), direction=Direction.RECEIVED)
         signal(log, "a_old", NOW - timedelta(days=60) + timedelta(seconds=5), kind=SignalKind.FELT_IT)
         links.add("a_old", "felt", "b_old")
         links.add("a_old", "moment", "b_old")

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from hub.events import SignalKind
-from hub.web.metrics import Histogram, HubSample, Metrics, metrics_text
+from hub.histogram import Histogram
+from hub.web.metrics import HubSample, Metrics, metrics_text
 from tests.support.homes import Homes
 from tests.support.waiting import eventually
 

@@ -1,0 +1,139 @@
+"""``async with open_hub(config) as hub``: build every part of one home's hub, run its background
+work as named tasks in one TaskGroup, and take it all down in order when the block ends.
+
+The parts: the store (one SQLite database, one writer: this event loop), the BLE side
+(hub.app.ble_side), presence (fed every advert by the BLE side, shared through the relay) and
+the couple link (hub.app.couple_link). Data flows one way: radio -> ingest -> composer -> relay
+-> partner; partner -> relay -> delivery -> button or phone, and a receipt back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Final
+
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+
+from hub.app.ble_side import BleOptions, open_ble_side
+from hub.app.couple_link import open_couple_link
+from hub.app.hub import CurrentSettings, Hub
+from hub.app.tasks import running
+from hub.ble.ingest import AdvertIngest
+from hub.ble.transport import BleTransport, make_transport
+from hub.bus import UpdateBus
+from hub.clock import Clock, SystemClock
+from hub.config import HubConfig
+from hub.delivery.phone import PhoneNotifier
+from hub.delivery.router import DeliveryRouter
+from hub.heartbeats import Heartbeats
+from hub.histogram import Histogram
+from hub.presence.service import PresenceService
+from hub.presence.share import PresenceSharer
+from hub.privacy.retention import retention_task
+from hub.settings import Settings, SettingsStore
+from hub.signals.compose import SignalComposer
+from hub.store.buttons import ButtonRegistry
+from hub.store.database import open_database
+
+_LOGGER = logging.getLogger(__name__)
+
+# Presence decides departures (silence) and writes "last seen" on this beat.
+PRESENCE_TICK_S: Final = 1.0
+
+
+@contextlib.asynccontextmanager
+async def open_hub(
+    config: HubConfig,
+    *,
+    clock: Clock | None = None,
+    transport: BleTransport | None = None,
+) -> AsyncIterator[Hub]:
+    """The hub, running; it stops when the block ends (or when one of its tasks fails)."""
+    clock = clock or SystemClock()
+    transport = transport or make_transport(config.ble.transport)
+    person = config.hub.person
+    bus, heartbeats, publish_latency = UpdateBus(), Heartbeats(), Histogram()
+    async with contextlib.AsyncExitStack() as stack:
+        db = open_database(config.hub.data_dir)
+        stack.callback(db.close)
+        settings = CurrentSettings(SettingsStore(db).load(default=Settings.from_config(config)))
+        registry = ButtonRegistry(db)
+        for entry in config.buttons:
+            registry.upsert(entry.address, entry.kind, bytes.fromhex(entry.key), entry.owner)
+        presence = PresenceService(db, clock, _people_devices(config, registry), hub=config.relay.hub_id)
+
+        def observe(device: BLEDevice, advertisement: AdvertisementData) -> None:
+            # Strangers too: they prove the radio works.
+            presence.observe(device.address.upper(), advertisement.rssi, clock.monotonic())
+
+        ble = await stack.enter_async_context(
+            open_ble_side(
+                transport, db, clock, heartbeats, options=BleOptions.from_config(config), listeners=(observe,)
+            )
+        )
+        phone = PhoneNotifier(list(settings.value.notify))
+        couple = await stack.enter_async_context(
+            open_couple_link(
+                config,
+                db,
+                clock,
+                bus,
+                heartbeats,
+                reach=DeliveryRouter(
+                    person=person,
+                    partner=config.hub.partner,
+                    registry=ble.registry,
+                    feedback=ble.feedback,
+                    phone=phone,
+                    is_away=lambda: presence.has_left(person),
+                ),
+                meanings=settings.meanings,
+                quiet=settings.value.quiet(),
+            )
+        )
+        couple.link.on_publish_latency = publish_latency.observe
+        sharer = PresenceSharer(couple.presence, person, presence.states, clock, share=config.presence.share)
+        hub = Hub(
+            config=config,
+            clock=clock,
+            db=db,
+            bus=bus,
+            heartbeats=heartbeats,
+            settings=settings,
+            ble=ble,
+            presence=presence,
+            sharer=sharer,
+            couple=couple,
+            phone=phone,
+            publish_latency=publish_latency,
+        )
+        async with running(ble, couple) as tasks:
+            tasks.start(_touches(ble.ingest, couple.composer), "ble-ingest")
+            tasks.start(_presence_ticks(presence), "presence")
+            tasks.start(sharer.run(), "presence-share")
+            tasks.start(retention_task(db, clock, lambda: settings.value.retention_days), "retention")
+            _LOGGER.info("hub for %s is running", person)
+            yield hub
+
+
+def _people_devices(config: HubConfig, registry: ButtonRegistry) -> dict[str, list[str]]:
+    people: dict[str, list[str]] = {config.hub.person: [], config.hub.partner: []}
+    for button in registry.all():
+        people.setdefault(button.owner, []).append(button.address)
+    people[config.hub.partner].extend(a.upper() for a in config.presence.partner_devices)
+    return people
+
+
+async def _touches(ingest: AdvertIngest, composer: SignalComposer) -> None:
+    async for event in ingest.events():
+        composer.touch(event)
+
+
+async def _presence_ticks(presence: PresenceService) -> None:
+    while True:
+        await asyncio.sleep(PRESENCE_TICK_S)
+        presence.tick()

@@ -1,0 +1,131 @@
+"""The couple link, as one part: the MQTT link and relay with the three kinds it carries
+(signals and receipts, the hello, presence), delivery of what arrives, and the composer that
+turns this home's touches into signals.
+
+``open_couple_link`` builds every piece and starts the MQTT connection; ``start(group)`` runs the
+relay and delivery loops as named tasks in the caller's TaskGroup; leaving the context says
+goodbye to the broker (retained "offline") and stops paho's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from hub.app.tasks import Tasks
+from hub.bus import UpdateBus
+from hub.clock import Clock
+from hub.config import HubConfig
+from hub.couple.hello import HelloExchange, queue_hello
+from hub.couple.ledger import InviteLedger
+from hub.delivery.moments import Moments
+from hub.delivery.quiet_hours import QuietHours
+from hub.delivery.rate_limit import RateLimiter
+from hub.delivery.router import Reach
+from hub.delivery.service import DeliveryService
+from hub.events import SignalRecord
+from hub.heartbeats import Heartbeats
+from hub.presence.share import PresenceExchange
+from hub.relay.envelope import EnvelopeCodec
+from hub.relay.mqtt_link import MqttLink, MqttSettings, mqtt_settings
+from hub.relay.relay import Relay, RelayIdentity
+from hub.signals.compose import Meanings, SignalComposer
+from hub.signals.exchange import SignalExchange
+from hub.store.database import Database
+from hub.store.holds import SignalLinks
+from hub.store.relay_queue import RESEND_FIRST_S
+
+
+@dataclass(frozen=True, slots=True)
+class CoupleLink:
+    link: MqttLink
+    relay: Relay
+    signals: SignalExchange
+    hello: HelloExchange
+    presence: PresenceExchange
+    delivery: DeliveryService
+    composer: SignalComposer
+    _arrived: asyncio.Queue[SignalRecord]
+
+    def start(self, tasks: Tasks) -> None:
+        tasks.start(self.relay.run(), "relay")
+        tasks.start(self._hand_over(), "delivery-intake")
+        tasks.start(self.delivery.run(), "delivery-run")
+
+    async def _hand_over(self) -> None:
+        """Received signals -> delivery (quiet hours, rate limit, button or phone) -> receipts."""
+        while True:
+            self.delivery.submit(await self._arrived.get())
+
+
+@contextlib.asynccontextmanager
+async def open_couple_link(
+    config: HubConfig,
+    db: Database,
+    clock: Clock,
+    bus: UpdateBus,
+    heartbeats: Heartbeats,
+    *,
+    reach: Reach,
+    meanings: Meanings,
+    quiet: QuietHours | None,
+    link_factory: Callable[[MqttSettings], MqttLink] = MqttLink,
+    resend_first_s: float = RESEND_FIRST_S,
+) -> AsyncIterator[CoupleLink]:
+    link = link_factory(mqtt_settings(config))
+    relay = Relay(
+        identity=RelayIdentity(
+            person=config.hub.person,
+            hub_id=config.relay.hub_id,
+            partner_hub_id=config.relay.partner_hub_id,
+            couple_id=config.relay.couple_id,
+        ),
+        db=db,
+        link=link,
+        codec=EnvelopeCodec(
+            bytes.fromhex(config.relay.couple_key), config.relay.hub_id, config.relay.partner_hub_id
+        ),
+        clock=clock,
+        heartbeats=heartbeats,
+        resend_first_s=resend_first_s,
+    )
+    arrived: asyncio.Queue[SignalRecord] = asyncio.Queue()
+    signals = SignalExchange(relay=relay, db=db, clock=clock, bus=bus, deliver=arrived.put_nowait)
+    hello = HelloExchange(relay=relay, db=db, invites=InviteLedger(config.hub.data_dir), clock=clock)
+    presence = PresenceExchange(relay=relay, db=db, bus=bus)
+    moments = Moments(
+        SignalLinks(db),
+        clock,
+        felt_it_window_s=config.delivery.felt_it_window_s,
+        shared_s=config.delivery.shared_moment_s,
+    )
+    delivery = DeliveryService(
+        db=db,
+        reach=reach,
+        receipts=relay.queue_receipt,
+        clock=clock,
+        bus=bus,
+        moments=moments,
+        limiter=RateLimiter(config.delivery.max_per_minute, clock),
+        quiet=quiet,
+    )
+    composer = SignalComposer(
+        person=config.hub.person,
+        db=db,
+        relay=relay,
+        exchange=signals,
+        moments=moments,
+        meanings=meanings,
+        clock=clock,
+        bus=bus,
+    )
+    for record in signals.undelivered():
+        arrived.put_nowait(record)
+    queue_hello(hello, config.hub.data_dir)  # once, after joining by an invite code
+    await link.start()
+    try:
+        yield CoupleLink(link, relay, signals, hello, presence, delivery, composer, arrived)
+    finally:
+        await link.stop()

@@ -1,0 +1,188 @@
+"""One home's running hub: every part built and started (``hub.app.builder.open_hub``), and the
+narrow face the web app, Home Assistant and systemd use (``hub.app.interface.HubInterface``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hub.app.ble_side import BleSide
+from hub.app.couple_link import CoupleLink
+from hub.bus import Update, UpdateBus
+from hub.clock import Clock
+from hub.config import HubConfig
+from hub.delivery.phone import PhoneNotifier
+from hub.events import Gesture, SignalKind, SignalRecord
+from hub.health import Counters, Health, RelayHealth, RelayState
+from hub.heartbeats import Heartbeats
+from hub.histogram import Histogram
+from hub.presence.service import PresenceService
+from hub.presence.share import PresenceSharer
+from hub.privacy.export import export, open_read_only
+from hub.privacy.forget import ForgetSummary, forget
+from hub.settings import Settings, SettingsStore, validate
+from hub.store.buttons import ButtonRecord
+from hub.store.database import Database
+from hub.store.signals import SignalLog
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class CurrentSettings:
+    """What the dashboard edits: the config file's values until settings are saved, then the
+    stored ones; read by the running parts at each use, so a change applies at once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.value = settings
+
+    def meanings(self) -> dict[Gesture, SignalKind]:
+        return self.value.meanings()
+
+
+class Hub:
+    def __init__(
+        self,
+        *,
+        config: HubConfig,
+        clock: Clock,
+        db: Database,
+        bus: UpdateBus,
+        heartbeats: Heartbeats,
+        settings: CurrentSettings,
+        ble: BleSide,
+        presence: PresenceService,
+        sharer: PresenceSharer,
+        couple: CoupleLink,
+        phone: PhoneNotifier,
+        publish_latency: Histogram,
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self.db = db
+        self.bus = bus
+        self._heartbeats = heartbeats
+        self._settings = settings
+        self.ble = ble
+        self._presence = presence
+        self.sharer = sharer
+        self.couple = couple
+        self._phone = phone
+        self.publish_latency = publish_latency
+        self.signals = SignalLog(db)
+
+    @property
+    def config(self) -> HubConfig:
+        return self._config
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings.value
+
+    @property
+    def presence(self) -> PresenceService:
+        return self._presence
+
+    @property
+    def heartbeats(self) -> Heartbeats:
+        return self._heartbeats
+
+    @property
+    def data_dir(self) -> Path:
+        return self._config.hub.data_dir
+
+    def update_settings(self, settings: Settings) -> Settings:
+        validate(settings)
+        SettingsStore(self.db).save(settings)
+        self._settings.value = settings
+        self._phone.reconfigure(list(settings.notify))
+        self.couple.delivery.set_quiet(settings.quiet())
+        _LOGGER.info("settings changed and applied")
+        return settings
+
+    def health(self) -> Health:
+        link, relay, ingest = self.couple.link, self.couple.relay, self.ble.ingest
+        if link.connected.is_set():
+            relay_health = RelayHealth(RelayState.CONNECTED)
+        elif link.last_error:
+            relay_health = RelayHealth(RelayState.ERROR, link.last_error)
+        else:
+            relay_health = RelayHealth(RelayState.DISCONNECTED)
+        rejected = {f"advert_{k}": v for k, v in ingest.rejected.items()}
+        rejected.update({f"relay_{k}": v for k, v in relay.rejected.items()})
+        return Health(
+            ble=self.ble.scanning.health,
+            relay=relay_health,
+            outbox=relay.outbox_depth,
+            ingest_queue=ingest.queue_depth,
+            adverts_seen=ingest.adverts_seen,
+            rejected=rejected,
+        )
+
+    def counters(self) -> Counters:
+        return Counters(
+            relay_reconnects=self.couple.link.reconnects,
+            recoveries=dict(self.ble.scanning.recoveries),
+            scanner_errors=dict(self.ble.scanning.errors),
+            fates=self.signals.count_by_fate(),
+            publish_latency=self.publish_latency,
+        )
+
+    def updates(self) -> contextlib.AbstractAsyncContextManager[asyncio.Queue[Update]]:
+        return self.bus.subscribe()
+
+    def recent_signals(self, limit: int = 100) -> list[SignalRecord]:
+        return self.signals.recent(limit)
+
+    def send(self, kind: SignalKind) -> SignalRecord:
+        return self.couple.composer.send(kind)
+
+    def buttons(self) -> list[ButtonRecord]:
+        return self.ble.registry.all()
+
+    def add_button(self, address: str, kind: str, key: bytes, owner: str) -> ButtonRecord:
+        return self.ble.add_button(address, kind, key, owner)
+
+    def remove_button(self, button_id: int) -> bool:
+        return self.ble.remove_button(button_id)
+
+    async def pair(self, owner: str, timeout_s: float) -> ButtonRecord:
+        return await self.ble.pairing.pair(owner, timeout_s)
+
+    def stats(self, days: int) -> dict[str, Any]:
+        from hub.stats.report import stats_report  # noqa: PLC0415 - numpy only when stats are asked
+
+        return stats_report(
+            self._presence.store,
+            self.signals,
+            hub=self._presence.hub,
+            now=self._clock.now(),
+            tz=ZoneInfo(self.settings.timezone),
+            days=days,
+            db=self.db,
+        )
+
+    def forget(self, before: datetime) -> ForgetSummary:
+        # On the event loop: the hub is the database's one writer.
+        return forget(self.db, before)
+
+    async def export_json(self, out: Path) -> None:
+        # Its own read-only connection in a worker thread (a WAL snapshot): never stalls touches.
+        await asyncio.to_thread(export_snapshot, self.db.path, out)
+
+
+def export_snapshot(database: Path, out: Path) -> None:
+    """Export the JSON document from a read-only connection of its own (call it in a thread)."""
+    db = open_read_only(database)
+    try:
+        export(db, out, "json")
+    finally:
+        db.close()

@@ -1,0 +1,41 @@
+"""Named background tasks in one TaskGroup: each part of the hub starts its loops here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, Protocol
+
+
+class Tasks:
+    """Named background tasks in one TaskGroup, cancelled together when the hub closes."""
+
+    def __init__(self, group: asyncio.TaskGroup) -> None:
+        self._group = group
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(self._group.create_task(work, name=name))
+
+    def cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+
+class Part(Protocol):
+    def start(self, tasks: Tasks) -> None: ...
+
+
+@contextlib.asynccontextmanager
+async def running(*parts: Part) -> AsyncIterator[Tasks]:
+    """Run the parts' loops until the block ends (more can be started on what it yields); a loop
+    that fails cancels the block, and its error comes out of the TaskGroup."""
+    async with asyncio.TaskGroup() as group:
+        tasks = Tasks(group)
+        for part in parts:
+            part.start(tasks)
+        try:
+            yield tasks
+        finally:
+            tasks.cancel()

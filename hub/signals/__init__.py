@@ -1,0 +1,1 @@
+"""Signals: composing one from a touch (compose), and carrying it and its fate (exchange)."""

@@ -1,0 +1,99 @@
+"""The one place a touch becomes a signal.
+
+A gesture means what the couple's settings say (tap: thinking of you, …); a touch may then be
+shaped into a reply ("felt it") or join a shared moment (hub.delivery.moments). The button's
+advert counter, the signal and its sealed envelope in the outbox are committed in one
+transaction: after a crash either all exist or none do, so a replayed advert cannot resend it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from hub.bus import TouchUpdate, UpdateBus
+from hub.clock import Clock
+from hub.delivery.moments import Moments
+from hub.events import Direction, Fate, Gesture, SignalKind, SignalRecord, TouchEvent
+from hub.relay.envelope import EnvelopeKind, new_message_id
+from hub.relay.relay import Relay
+from hub.signals.exchange import LINK_KEYS, SignalExchange
+from hub.store.buttons import ButtonRegistry
+from hub.store.database import Database
+from hub.store.holds import SignalLinks
+from hub.store.signals import SignalLog
+
+_LOGGER = logging.getLogger(__name__)
+
+Meanings = Callable[[], Mapping[Gesture, SignalKind]]
+
+
+class SignalComposer:
+    def __init__(
+        self,
+        *,
+        person: str,
+        db: Database,
+        relay: Relay,
+        exchange: SignalExchange,
+        moments: Moments,
+        meanings: Meanings,
+        clock: Clock,
+        bus: UpdateBus,
+    ) -> None:
+        self._person = person
+        self._db = db
+        self._relay = relay
+        self._exchange = exchange
+        self._moments = moments
+        self._meanings = meanings
+        self._clock = clock
+        self._bus = bus
+        self._registry = ButtonRegistry(db)
+        self._signals = SignalLog(db)
+        self._links = SignalLinks(db)
+
+    def touch(self, event: TouchEvent) -> SignalRecord | None:
+        """A touch on a registered button: a signal to the partner if its owner lives here."""
+        kind = self._meanings()[event.gesture]
+        _LOGGER.info("touch %s from button %d -> %s", event.gesture.value, event.button_id, kind.value)
+        self._bus.publish(TouchUpdate(button=event.button_id, gesture=event.gesture, owner=event.owner))
+        with self._db.transaction():
+            self._registry.record_seen(
+                event.button_id, event.counter, event.at, battery=event.battery, rssi=event.rssi
+            )
+            record = self._compose(kind) if event.owner == self._person else None
+        if record is not None:
+            self._exchange.announce(record.id)
+        return record
+
+    def send(self, kind: SignalKind) -> SignalRecord:
+        """A signal sent without a button (the dashboard's send), shaped like a touch."""
+        with self._db.transaction():
+            record = self._compose(kind)
+        self._exchange.announce(record.id)
+        return record
+
+    def _compose(self, kind: SignalKind) -> SignalRecord:
+        """Signal row, links and outbox envelope, in the caller's transaction."""
+        kind, links = self._moments.shape(kind)
+        now = self._clock.now()
+        record = SignalRecord(
+            id=new_message_id(),
+            direction=Direction.SENT,
+            kind=kind,
+            sender=self._person,
+            seq=self._signals.next_seq(),
+            created_at=now,
+            fate=Fate.QUEUED,
+            channel=None,
+            reason=None,
+            updated_at=now,
+        )
+        self._signals.add(record)
+        for relation in LINK_KEYS:
+            if relation in links:
+                self._links.add(record.id, relation, links[relation])
+        body = {"signal": kind.value, "person": record.sender, **links}
+        self._relay.enqueue(EnvelopeKind.SIGNAL, body, message_id=record.id, seq=record.seq)
+        return record

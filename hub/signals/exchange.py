@@ -1,0 +1,126 @@
+"""Signals and their receipts over the relay: the handler of the ``signal`` kind.
+
+Received: the signal and its links (a "felt it" names what it answers, a shared moment the
+partner's signal it met) are stored with the inbox id, then handed to delivery once the broker
+has its PUBACK. A duplicate of a settled signal is receipted again (its sender missed ours).
+Sent: the broker's confirmation moves a signal from queued to sent; the partner's receipt moves
+it on to its fate (delivered, held or failed), never backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from hub.bus import SignalUpdate, UpdateBus
+from hub.clock import Clock
+from hub.events import Direction, Fate, SignalKind, SignalRecord
+from hub.relay.envelope import Envelope, EnvelopeKind
+from hub.relay.kinds import AfterCommit, Receipt
+from hub.relay.relay import Relay
+from hub.store.database import Database
+from hub.store.holds import Relation, SignalLinks
+from hub.store.signals import SignalLog
+
+# Body keys that link a signal to an earlier one (see hub.delivery.moments).
+LINK_KEYS: Final[tuple[Relation, ...]] = ("felt", "moment")
+MAX_LINK_LENGTH: Final = 64
+MAX_SENDER_LENGTH: Final = 64
+# Fates a receiver reports in a receipt; a signal still being delivered has none yet.
+_SETTLED: Final = frozenset({Fate.DELIVERED, Fate.HELD, Fate.FAILED})
+# Receipts can cross (a re-receipt of "held" after "delivered"): a fate never moves backwards.
+_FATE_RANK: Final = {
+    Fate.QUEUED: 0,
+    Fate.SENT: 1,
+    Fate.RECEIVED: 2,
+    Fate.HELD: 3,
+    Fate.DELIVERED: 4,
+    Fate.FAILED: 4,
+}
+
+
+class SignalExchange:
+    """Registered with the relay for ``signal`` and for every id no other kind marked."""
+
+    def __init__(
+        self,
+        *,
+        relay: Relay,
+        db: Database,
+        clock: Clock,
+        bus: UpdateBus,
+        deliver: Callable[[SignalRecord], None],
+    ) -> None:
+        self._relay = relay
+        self._signals = SignalLog(db)
+        self._links = SignalLinks(db)
+        self._clock = clock
+        self._bus = bus
+        self._deliver = deliver
+        relay.register(EnvelopeKind.SIGNAL, self)
+
+    def received(self, envelope: Envelope) -> AfterCommit | None:
+        try:
+            kind = SignalKind(envelope.body["signal"])
+        except (KeyError, ValueError):
+            self._relay.rejected["unknown_signal"] += 1
+            return None
+        record = SignalRecord(
+            id=envelope.id,
+            direction=Direction.RECEIVED,
+            kind=kind,
+            sender=str(envelope.body.get("person", "partner"))[:MAX_SENDER_LENGTH],
+            seq=envelope.seq,
+            created_at=envelope.at,
+            fate=Fate.RECEIVED,
+            channel=None,
+            reason=None,
+            updated_at=self._clock.now(),
+        )
+        self._signals.add(record)
+        for relation in LINK_KEYS:
+            ref = envelope.body.get(relation)
+            if isinstance(ref, str) and 0 < len(ref) <= MAX_LINK_LENGTH:
+                self._links.add(record.id, relation, ref)
+
+        def hand_over() -> None:
+            self.announce(record.id)
+            self._deliver(record)
+
+        return hand_over
+
+    def duplicate(self, envelope: Envelope) -> None:
+        known = self._signals.get(envelope.id)
+        settled = known is not None and known.direction is Direction.RECEIVED and known.fate in _SETTLED
+        if known is not None and settled and self._relay.receipt_due(known.id):
+            self._relay.queue_receipt(known.id, known.fate, known.channel, known.reason)
+
+    def receipt(self, receipt: Receipt) -> bool:
+        known = self._signals.get(receipt.ref)
+        if known is None or known.direction is not Direction.SENT:
+            return False
+        if _FATE_RANK[receipt.fate] < _FATE_RANK[known.fate]:
+            return True  # an older receipt arriving late (e.g. "held" after "delivered")
+        self._signals.set_fate(
+            receipt.ref, receipt.fate, self._clock.now(), channel=receipt.channel, reason=receipt.reason
+        )
+        self.announce(receipt.ref)
+        return True
+
+    def published(self, message_id: str) -> AfterCommit | None:
+        record = self._signals.get(message_id)
+        if record is None:
+            return None  # a receipt of ours: nothing to show
+        if record.fate is Fate.QUEUED:
+            self._signals.set_fate(message_id, Fate.SENT, self._clock.now())
+        return lambda: self.announce(message_id)
+
+    def announce(self, signal_id: str) -> None:
+        """Show a signal's current state on the live feed."""
+        record = self._signals.get(signal_id)
+        if record is not None:
+            self._bus.publish(SignalUpdate(record))
+
+    def undelivered(self) -> list[SignalRecord]:
+        """Signals received but never delivered (the hub stopped in between): deliver again."""
+        return [r for r in self._signals.recent(limit=1000) if r.fate is Fate.RECEIVED]
