@@ -7,7 +7,6 @@ the broker check stops after the TLS handshake, so it never takes over the hub's
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import re
@@ -27,7 +26,7 @@ from urllib.parse import urlsplit
 
 from hub.config import HubConfig, load_config
 from hub.errors import ConfigError
-from hub.store.database import DATABASE_FILE
+from hub.store.database import DATABASE_FILE, check_file
 from hub.store.schema import SCHEMA_VERSION
 
 # bleak needs BlueZ 5.43+; passive scanning (AdvertisementMonitor, no scan requests to the
@@ -335,11 +334,7 @@ def check_database(data_dir: Path) -> Check:
     if not path.exists():
         return Check("database", Status.PASS, f"none yet at {path} (created at first start)")
     try:
-        with contextlib.closing(
-            sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
-        ) as connection:
-            (result,) = connection.execute("PRAGMA quick_check").fetchone()
-            (version,) = connection.execute("PRAGMA user_version").fetchone()
+        health = check_file(path)
     except sqlite3.Error as ex:
         return Check(
             "database",
@@ -347,18 +342,21 @@ def check_database(data_dir: Path) -> Check:
             f"{path} cannot be read: {ex}",
             "stop the hub, move the file aside and restore a backup (or start fresh and re-pair buttons)",
         )
-    if result != "ok":
+    if health.integrity != "ok":
         return Check(
             "database",
             Status.FAIL,
-            f"{path} failed its integrity check: {result}",
+            f"{path} failed its integrity check: {health.integrity}",
             "stop the hub, move the file aside and restore a backup",
         )
-    if version > SCHEMA_VERSION:
+    if health.schema_version > SCHEMA_VERSION:
         return Check(
-            "database", Status.FAIL, f"schema {version} is newer than this Heartline's", "upgrade Heartline"
+            "database",
+            Status.FAIL,
+            f"schema {health.schema_version} is newer than this Heartline's",
+            "upgrade Heartline",
         )
-    return Check("database", Status.PASS, f"integrity ok, schema {version}")
+    return Check("database", Status.PASS, f"integrity ok, schema {health.schema_version}")
 
 
 # -- output -------------------------------------------------------------------------------

@@ -132,7 +132,7 @@ class Hub:
             relay_reconnects=self.couple.link.reconnects,
             recoveries=dict(self.ble.scanning.recoveries),
             scanner_errors=dict(self.ble.scanning.errors),
-            fates=self.signals.count_by_fate(),
+            fates={fate.value: count for fate, count in self.signals.count_by_fate().items()},
             publish_latency=self.publish_latency,
         )
 

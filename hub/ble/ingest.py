@@ -23,7 +23,7 @@ from typing import Final
 
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
-from bthome_ble import BTHomeBluetoothDeviceData
+from bthome_ble import BTHomeBluetoothDeviceData, DeviceKey, SensorDeviceClass, SensorUpdate
 from habluetooth import BluetoothServiceInfoBleak
 
 from hub.clock import Clock
@@ -40,12 +40,15 @@ BTHOME_MIN_ENCRYPTED_LEN: Final = 11
 # Adverts arrive in bursts (each event is repeated so a lossy radio still gets one through);
 # 1,024 queued adverts is several seconds of a flood from hundreds of devices.
 QUEUE_SIZE: Final = 1024
-# bthome-ble's event names for a button, mapped onto our gestures.
-_GESTURES: Final = {
+# bthome-ble's event types for a button (its names for BTHome's event ids), mapped onto our gestures.
+_GESTURES: Final[dict[str, Gesture]] = {
     "press": Gesture.TAP,
     "double_press": Gesture.DOUBLE_TAP,
     "long_press": Gesture.LONG_PRESS,
 }
+# Where bthome-ble puts an advert's battery level: a second battery object would be "battery_2",
+# and it never sets device_id (one device per advert).
+_BATTERY: Final = DeviceKey(SensorDeviceClass.BATTERY.value)
 
 
 @dataclass(slots=True)
@@ -225,16 +228,18 @@ def _service_info(heard: _Heard) -> BluetoothServiceInfoBleak:
     )
 
 
-def _gesture(update: object) -> Gesture | None:
-    for event in getattr(update, "events", {}).values():
-        gesture = _GESTURES.get(getattr(event, "event_type", ""))
+def _gesture(update: SensorUpdate) -> Gesture | None:
+    """The advert's first event that is one of our gestures (a button sends one per advert)."""
+    for event in update.events.values():
+        gesture = _GESTURES.get(event.event_type)
         if gesture is not None:
             return gesture
     return None
 
 
-def _battery(update: object) -> int | None:
-    for key, value in getattr(update, "entity_values", {}).items():
-        if getattr(key, "key", None) == "battery":
-            return int(value.native_value)
-    return None
+def _battery(update: SensorUpdate) -> int | None:
+    """Battery level in percent, if the advert carries one."""
+    value = update.entity_values.get(_BATTERY)
+    if value is None or not isinstance(value.native_value, int | float):
+        return None
+    return int(value.native_value)

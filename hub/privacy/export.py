@@ -11,7 +11,6 @@ it can forge that button's touches and read its adverts) and the outbox's sealed
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import os
@@ -24,7 +23,9 @@ from pathlib import Path
 from typing import IO, Any, Final, Literal
 
 from hub.errors import HeartlineError
+from hub.store import export as store_export
 from hub.store.database import Database
+from hub.store.database import open_read_only as open_database_read_only
 
 ExportFormat = Literal["json", "csv"]
 Progress = Callable[[str, int], None]  # (table, rows written) once per table
@@ -56,7 +57,6 @@ OMITTED_COLUMNS: Final[dict[str, dict[str, str]]] = {
 }
 # meta rows whose key looks like a secret are left out the same way (none today; future-proof).
 SECRET_META: Final = re.compile(r"key|secret|token|password", re.IGNORECASE)
-_IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ExportError(HeartlineError, OSError):
@@ -95,15 +95,14 @@ def export(
     """Write the export to ``out`` (a new file for json, a new or empty folder for csv)."""
     if fmt not in ("json", "csv"):
         raise ExportError(f"unknown export format {fmt!r}; use json or csv")
-    connection = db.connection
     stamp = (now or datetime.now(UTC)).isoformat()
-    with _snapshot(connection):
-        tables = _tables(connection)
-        header = _header(connection, stamp, tables)
+    with store_export.snapshot(db):
+        tables = _tables(db)
+        header = _header(db, stamp, tables)
         if fmt == "json":
-            counts = _write_json(connection, out, tables, header, progress)
+            counts = _write_json(db, out, tables, header, progress)
         else:
-            counts = _write_csv(connection, out, tables, header, progress)
+            counts = _write_csv(db, out, tables, header, progress)
     return ExportSummary(fmt, out, counts, _omitted(tables))
 
 
@@ -112,44 +111,19 @@ def open_read_only(path: Path) -> Database:
     if not path.is_file():
         raise ExportError(f"no database at {path}; check hub.data_dir in the config")
     try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-        connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA query_only=ON")
-        connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return open_database_read_only(path)
     except sqlite3.Error as ex:
         raise ExportError(f"cannot read {path} ({ex}); check its permissions") from ex
-    return Database(connection, path)
 
 
-@contextlib.contextmanager
-def _snapshot(connection: sqlite3.Connection) -> Iterator[None]:
-    """One read transaction, unless the caller already holds one."""
-    if connection.in_transaction:
-        yield
-        return
-    connection.execute("BEGIN")
-    try:
-        yield
-    finally:
-        connection.execute("COMMIT")
-
-
-def _tables(connection: sqlite3.Connection) -> list[tuple[str, list[str]]]:
+def _tables(db: Database) -> list[tuple[str, list[str]]]:
     """(table, exported columns) in TABLE_ORDER, then any other table by name."""
-    names = [
-        str(r[0])
-        for r in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        )
-    ]
+    names = store_export.table_names(db)
     ordered = [n for n in TABLE_ORDER if n in names] + [n for n in names if n not in TABLE_ORDER]
     out: list[tuple[str, list[str]]] = []
     for name in ordered:
-        if not _IDENTIFIER.match(name):
-            continue  # never interpolate a name that is not a plain identifier
         skip = OMITTED_COLUMNS.get(name, {})
-        columns = [str(r[1]) for r in connection.execute(f'PRAGMA table_info("{name}")') if r[1] not in skip]
-        out.append((name, columns))
+        out.append((name, [c for c in store_export.column_names(db, name) if c not in skip]))
     return out
 
 
@@ -166,35 +140,24 @@ def _omitted(tables: list[tuple[str, list[str]]]) -> dict[str, str]:
     return omitted
 
 
-def _header(
-    connection: sqlite3.Connection, stamp: str, tables: list[tuple[str, list[str]]]
-) -> dict[str, Any]:
-    (schema,) = connection.execute("PRAGMA user_version").fetchone()
+def _header(db: Database, stamp: str, tables: list[tuple[str, list[str]]]) -> dict[str, Any]:
     return {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
         "exported_at": stamp,
-        "schema_version": int(schema),
+        "schema_version": db.schema_version(),
         "note": "Everything this Heartline hub stores about you two. Button keys are omitted on "
         "purpose: they never leave the hub.",
         "omitted": _omitted(tables),
     }
 
 
-def _rows(connection: sqlite3.Connection, table: str, columns: list[str]) -> Iterator[dict[str, Any]]:
-    if not columns:
-        return
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    cursor = connection.execute(f'SELECT {quoted} FROM "{table}" ORDER BY rowid')  # noqa: S608 - identifiers checked
-    try:
-        while batch := cursor.fetchmany(FETCH_ROWS):
-            for row in batch:
-                values = {c: _plain(row[i]) for i, c in enumerate(columns)}
-                if table == "meta" and SECRET_META.search(str(values.get("key", ""))):
-                    continue
-                yield values
-    finally:
-        cursor.close()
+def _rows(db: Database, table: str, columns: list[str]) -> Iterator[dict[str, Any]]:
+    for row in store_export.table_rows(db, table, columns, FETCH_ROWS):
+        values = {c: _plain(row[i]) for i, c in enumerate(columns)}
+        if table == "meta" and SECRET_META.search(str(values.get("key", ""))):
+            continue
+        yield values
 
 
 def _plain(value: object) -> object:
@@ -212,7 +175,7 @@ def _create(path: Path) -> IO[str]:
 
 
 def _write_json(
-    connection: sqlite3.Connection,
+    db: Database,
     out: Path,
     tables: list[tuple[str, list[str]]],
     header: dict[str, Any],
@@ -227,7 +190,7 @@ def _write_json(
         for index, (table, columns) in enumerate(tables):
             handle.write(f"{',' if index else ''}\n    {json.dumps(table)}: [")
             n = 0
-            for row in _rows(connection, table, columns):
+            for row in _rows(db, table, columns):
                 handle.write(f"{',' if n else ''}\n      {json.dumps(row, ensure_ascii=False)}")
                 n += 1
             handle.write("\n    ]" if n else "]")
@@ -239,7 +202,7 @@ def _write_json(
 
 
 def _write_csv(
-    connection: sqlite3.Connection,
+    db: Database,
     out: Path,
     tables: list[tuple[str, list[str]]],
     header: dict[str, Any],
@@ -257,7 +220,7 @@ def _write_csv(
             writer = csv.writer(handle)
             writer.writerow(columns)
             n = 0
-            for row in _rows(connection, table, columns):
+            for row in _rows(db, table, columns):
                 writer.writerow(["" if v is None else v for v in row.values()])
                 n += 1
         counts[table] = n

@@ -20,16 +20,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from hub.errors import HeartlineError
+from hub.store import forget as store_forget
 from hub.store.database import Database
 from hub.store.presence import forget_sessions_before
 
 INBOX_GUARD: Final = timedelta(days=7)  # the relay's default MQTT session expiry
-
-# Signals made before the cut that nothing still waits on.
-_FORGETTABLE: Final = (
-    "SELECT id FROM signals WHERE julianday(created_at) < julianday(:cut)"
-    " AND id NOT IN (SELECT id FROM outbox) AND id NOT IN (SELECT signal_id FROM holds)"
-)
 
 
 class ForgetError(HeartlineError, ValueError):
@@ -91,38 +86,19 @@ def forget(
     now = now or datetime.now(UTC)
     if before > now:
         raise ForgetError(f"{before.date().isoformat()} is in the future; forget only what already happened")
-    if db.connection.in_transaction:
+    if db.in_transaction:
         raise ForgetError("forget must run outside a transaction (it compacts the database)")
-    cut = before.astimezone(UTC).isoformat()
-    inbox_cut = min(before, now - INBOX_GUARD).astimezone(UTC).isoformat()
+    cut = before.astimezone(UTC)
+    inbox_cut = min(before, now - INBOX_GUARD).astimezone(UTC)
     size_before = _size(db)
-    connection = db.connection
     with db.transaction():
-        args = {"cut": cut}
-        waiting = _count(
-            connection,
-            "SELECT COUNT(*) FROM signals WHERE julianday(created_at) < julianday(:cut)"
-            " AND id IN (SELECT id FROM outbox)",
-            args,
-        )
-        held = _count(
-            connection,
-            "SELECT COUNT(*) FROM signals WHERE julianday(created_at) < julianday(:cut)"
-            " AND id IN (SELECT signal_id FROM holds) AND id NOT IN (SELECT id FROM outbox)",
-            args,
-        )
-        links = connection.execute(
-            f"DELETE FROM signal_links WHERE signal_id IN ({_FORGETTABLE}) OR ref IN ({_FORGETTABLE})",  # noqa: S608
-            args,
-        ).rowcount
-        signals = connection.execute(f"DELETE FROM signals WHERE id IN ({_FORGETTABLE})", args).rowcount  # noqa: S608
-        sessions, trimmed = forget_sessions_before(db, before.astimezone(UTC))
-        inbox = connection.execute(
-            "DELETE FROM inbox WHERE julianday(received_at) < julianday(?)", (inbox_cut,)
-        ).rowcount
-        kept_inbox = _count(
-            connection, "SELECT COUNT(*) FROM inbox WHERE julianday(received_at) < julianday(:cut)", args
-        )
+        waiting = store_forget.count_signals_waiting_in_outbox(db, cut)
+        held = store_forget.count_signals_held(db, cut)
+        links = store_forget.delete_signal_links_before(db, cut)
+        signals = store_forget.delete_signals_before(db, cut)
+        sessions, trimmed = forget_sessions_before(db, cut)
+        inbox = store_forget.delete_inbox_ids_before(db, inbox_cut)
+        kept_inbox = store_forget.count_inbox_ids_before(db, cut)
     summary = ForgetSummary(
         before=before,
         signals=signals,
@@ -144,20 +120,12 @@ def forget(
 
 def compact_database(db: Database) -> None:
     """Move the WAL into the file, rebuild the file without free pages, and truncate the WAL."""
-    connection = db.connection
     try:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        connection.execute("VACUUM")
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        store_forget.compact(db)
     except sqlite3.Error as ex:
         raise ForgetError(
             f"the rows are deleted but compacting {db.path} failed ({ex}); it is retried next time"
         ) from ex
-
-
-def _count(connection: sqlite3.Connection, query: str, args: dict[str, str]) -> int:
-    (n,) = connection.execute(query, args).fetchone()
-    return int(n)
 
 
 def _size(db: Database) -> int:

@@ -15,6 +15,7 @@ from datetime import datetime
 import numpy as np
 
 from hub.store.database import Database
+from hub.store.holds import SignalLinks
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,29 +30,19 @@ class ReplyStats:
 
 def reply_stats(db: Database, since: datetime) -> ReplyStats:
     """Replies and shared moments made since ``since``."""
-    rows = db.connection.execute(
-        "SELECT s.direction, s.created_at, r.created_at FROM signal_links AS l"
-        " JOIN signals AS s ON s.id = l.signal_id JOIN signals AS r ON r.id = l.ref"
-        " WHERE l.relation = 'felt' AND julianday(s.created_at) >= julianday(?)",
-        (since.isoformat(),),
-    ).fetchall()
+    links = SignalLinks(db)
     sent: list[float] = []
     received: list[float] = []
-    for direction, replied, answered in rows:
-        seconds = (datetime.fromisoformat(replied) - datetime.fromisoformat(answered)).total_seconds()
-        (sent if direction == "sent" else received).append(seconds)
-    (moments,) = db.connection.execute(
-        "SELECT COUNT(DISTINCT min(l.signal_id, l.ref) || ' ' || max(l.signal_id, l.ref))"
-        " FROM signal_links AS l JOIN signals AS s ON s.id = l.signal_id"
-        " WHERE l.relation = 'moment' AND julianday(s.created_at) >= julianday(?)",
-        (since.isoformat(),),
-    ).fetchone()
+    for reply in links.felt_replies_since(since):
+        seconds = (reply.replied_at - reply.answered_at).total_seconds()
+        (sent if reply.direction == "sent" else received).append(seconds)
+    moments = links.shared_moments_since(since)
     return ReplyStats(
         sent_count=len(sent),
         sent_median_s=_median(sent),
         received_count=len(received),
         received_median_s=_median(received),
-        shared_moments=int(moments),
+        shared_moments=moments,
         all_median_s=_median(sent + received),
     )
 

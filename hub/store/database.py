@@ -11,6 +11,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -60,8 +61,46 @@ class Database:
         finally:
             self._depth = 0
 
+    @property
+    def in_transaction(self) -> bool:
+        """True while a transaction is open on this connection (ours or a snapshot's)."""
+        return self.connection.in_transaction
+
+    def schema_version(self) -> int:
+        return _schema_version(self.connection)
+
     def close(self) -> None:
         self.connection.close()
+
+
+@dataclass(frozen=True, slots=True)
+class FileHealth:
+    integrity: str  # "ok", or what SQLite's quick_check found wrong
+    schema_version: int
+
+
+def open_read_only(path: Path) -> Database:
+    """A query-only connection to an existing database file, safe while the hub runs (WAL readers
+    never block the writer). Raises ``sqlite3.Error`` if the file cannot be read as a database."""
+    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    try:
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA query_only=ON")
+        connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        connection.close()
+        raise
+    return Database(connection, path)
+
+
+def check_file(path: Path) -> FileHealth:
+    """Integrity and schema version of an existing database file, read-only: nothing is created,
+    repaired or migrated. Raises ``sqlite3.Error`` if the file cannot be read as a database."""
+    db = open_read_only(path)
+    try:
+        return FileHealth(_quick_check(db.connection), db.schema_version())
+    finally:
+        db.close()
 
 
 def open_database(data_dir: Path) -> Database:
@@ -93,9 +132,19 @@ def open_database(data_dir: Path) -> Database:
     return Database(connection, path)
 
 
+def _quick_check(connection: sqlite3.Connection) -> str:
+    (result,) = connection.execute("PRAGMA quick_check").fetchone()
+    return str(result)
+
+
+def _schema_version(connection: sqlite3.Connection) -> int:
+    (version,) = connection.execute("PRAGMA user_version").fetchone()
+    return int(version)
+
+
 def _check_integrity(connection: sqlite3.Connection, path: Path) -> None:
     try:
-        (result,) = connection.execute("PRAGMA quick_check").fetchone()
+        result = _quick_check(connection)
     except sqlite3.DatabaseError as ex:
         raise StoreError(
             f"{path} is not a readable database ({ex}); move it aside and restore a backup, "
@@ -106,7 +155,7 @@ def _check_integrity(connection: sqlite3.Connection, path: Path) -> None:
 
 
 def _migrate(connection: sqlite3.Connection, path: Path) -> None:
-    (version,) = connection.execute("PRAGMA user_version").fetchone()
+    version = _schema_version(connection)
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path} was written by a newer Heartline (schema {version}, this one knows "

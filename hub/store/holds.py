@@ -13,6 +13,15 @@ Relation = Literal["felt", "moment"]
 
 
 @dataclass(frozen=True, slots=True)
+class FeltReply:
+    """A "felt it" reply and the signal it answered, each made at its own hub's clock."""
+
+    direction: str  # the reply's: "sent" by this home, "received" from the partner
+    replied_at: datetime
+    answered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Hold:
     signal_id: str
     reason: HoldReason
@@ -73,3 +82,26 @@ class SignalLinks:
             "SELECT 1 FROM signal_links WHERE ref = ? AND relation = ?", (ref, relation)
         ).fetchone()
         return row is not None
+
+    def felt_replies_since(self, since: datetime) -> list[FeltReply]:
+        """Every "felt it" reply made since ``since``, with the time of the signal it answered."""
+        rows = self._db.connection.execute(
+            "SELECT s.direction, s.created_at, r.created_at FROM signal_links AS l"
+            " JOIN signals AS s ON s.id = l.signal_id JOIN signals AS r ON r.id = l.ref"
+            " WHERE l.relation = 'felt' AND julianday(s.created_at) >= julianday(?)",
+            (since.isoformat(),),
+        ).fetchall()
+        return [
+            FeltReply(str(direction), datetime.fromisoformat(replied), datetime.fromisoformat(answered))
+            for direction, replied, answered in rows
+        ]
+
+    def shared_moments_since(self, since: datetime) -> int:
+        """Shared moments linked since ``since``; a pair both hubs linked counts once."""
+        (moments,) = self._db.connection.execute(
+            "SELECT COUNT(DISTINCT min(l.signal_id, l.ref) || ' ' || max(l.signal_id, l.ref))"
+            " FROM signal_links AS l JOIN signals AS s ON s.id = l.signal_id"
+            " WHERE l.relation = 'moment' AND julianday(s.created_at) >= julianday(?)",
+            (since.isoformat(),),
+        ).fetchone()
+        return int(moments)

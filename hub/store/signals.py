@@ -65,10 +65,10 @@ class SignalLog:
         ).fetchall()
         return {(r[0], r[1]): int(r[2]) for r in rows}
 
-    def count_by_fate(self) -> dict[str, int]:
-        """How many signals the log holds in each current fate (for /metrics)."""
+    def count_by_fate(self) -> dict[Fate, int]:
+        """How many signals are in each fate now; a fate no signal is in is left out."""
         rows = self._db.connection.execute("SELECT fate, COUNT(*) FROM signals GROUP BY fate").fetchall()
-        return {str(fate): int(count) for fate, count in rows}
+        return {Fate(r[0]): int(r[1]) for r in rows}
 
     def get(self, signal_id: str) -> SignalRecord | None:
         row = self._db.connection.execute("SELECT * FROM signals WHERE id = ?", (signal_id,)).fetchone()

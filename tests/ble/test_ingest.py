@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
+from bthome_ble import DeviceKey, SensorUpdate, SensorValue
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from sensor_state_data import Event
 
 from device import bthome, command
-from hub.ble.ingest import BTHOME_UUID, QUEUE_SIZE, AdvertIngest
+from hub.ble.ingest import BTHOME_UUID, QUEUE_SIZE, AdvertIngest, _battery, _gesture
 from hub.clock import ManualClock
 from hub.events import Gesture
 from hub.store.buttons import ButtonRegistry
@@ -139,3 +141,19 @@ async def test_replay_protection_survives_a_restart_once_flushed(tmp_path: Path)
         assert after_restart.rejected == {"duplicate": 1, "replay": 1}
     finally:
         db.close()
+
+
+def test_gesture_and_battery_come_from_bthome_bles_typed_update() -> None:
+    dimmer = Event(DeviceKey("dimmer"), "Dimmer", "rotate_left", None)
+    press = Event(DeviceKey("button"), "Button", "long_press", None)
+    battery = SensorValue(DeviceKey("battery"), "Battery", 64)
+    second_battery = SensorValue(DeviceKey("battery_2"), "Battery 2", 12)
+    update = SensorUpdate(
+        title=None,
+        devices={},
+        entity_values={v.device_key: v for v in (second_battery, battery)},
+        events={e.device_key: e for e in (dimmer, press)},
+    )
+    assert (_gesture(update), _battery(update)) == (Gesture.LONG_PRESS, 64)
+    empty = SensorUpdate(title=None, devices={})
+    assert (_gesture(empty), _battery(empty)) == (None, None)

@@ -11,7 +11,7 @@ import pytest
 
 from hub.errors import StoreError
 from hub.store.buttons import ButtonRegistry
-from hub.store.database import DATABASE_FILE, open_database
+from hub.store.database import DATABASE_FILE, FileHealth, check_file, open_database, open_read_only
 from hub.store.schema import SCHEMA_VERSION
 
 KEY = bytes(range(16))
@@ -93,5 +93,46 @@ def test_advert_counters_only_move_forward(tmp_path: Path) -> None:
         again = registry.by_address(button.address)
         assert again is not None
         assert (again.advert_counter, again.command_counter) == (-1, 0)
+    finally:
+        db.close()
+
+
+def test_a_read_only_connection_reads_but_never_writes(tmp_path: Path) -> None:
+    open_database(tmp_path).close()
+    reader = open_read_only(tmp_path / DATABASE_FILE)
+    try:
+        assert reader.schema_version() == SCHEMA_VERSION
+        with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only"):
+            reader.connection.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')")
+    finally:
+        reader.close()
+    (tmp_path / "junk.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(sqlite3.DatabaseError):
+        open_read_only(tmp_path / "junk.db")
+
+
+def test_checking_a_file_reports_integrity_and_schema_without_migrating(tmp_path: Path) -> None:
+    open_database(tmp_path).close()
+    path = tmp_path / DATABASE_FILE
+    assert check_file(path) == FileHealth("ok", SCHEMA_VERSION)
+    connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    connection.close()
+    assert check_file(path).schema_version == SCHEMA_VERSION + 1  # reported, not refused
+    (tmp_path / "junk.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(sqlite3.DatabaseError):
+        check_file(tmp_path / "junk.db")
+
+
+def test_in_transaction_follows_the_outermost_block(tmp_path: Path) -> None:
+    db = open_database(tmp_path)
+    try:
+        seen = [db.in_transaction]
+        with db.transaction():
+            with db.transaction():
+                seen.append(db.in_transaction)
+            seen.append(db.in_transaction)
+        seen.append(db.in_transaction)
+        assert seen == [False, True, True, False]
     finally:
         db.close()
