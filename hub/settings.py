@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hub.config.schema import QuietHoursSection
-from hub.config.settings import META_KEY, SettingsError, SettingsStore, problems, validate
+from hub.config.settings import META_KEY, SettingsError, SettingsStore, settings_problems, validate_settings
 from hub.config.settings import Settings as _Settings
 from hub.config.validate import (
     CLOCK_TIME,
@@ -25,8 +25,10 @@ from hub.config.validate import (
 )
 from hub.delivery.quiet_hours import QuietHours, quiet_hours_for
 
-# The settings' quiet hours are the file's [quiet_hours] table.
+# The names this module had.
 QuietHoursSetting = QuietHoursSection
+problems = settings_problems
+validate = validate_settings
 
 __all__ = [
     "CLOCK_TIME",
@@ -50,5 +52,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Settings(_Settings):
+    """hub.config.settings.Settings, with the quiet hours as hub.delivery takes them."""
+
     def quiet(self) -> QuietHours | None:
         return quiet_hours_for(self)

@@ -23,7 +23,7 @@ from hub.config.schema import (
     RelaySection,
     WebSection,
 )
-from hub.config.settings import Settings, SettingsError, SettingsStore
+from hub.config.settings import Settings, SettingsError, SettingsStore, settings_problems, validate_settings
 from hub.config.validate import Problem, config_problems
 from hub.errors import ConfigError
 
@@ -50,4 +50,6 @@ __all__ = [
     "parse_config",
     "parse_homeassistant_section",
     "parse_web_section",
+    "settings_problems",
+    "validate_settings",
 ]

@@ -60,6 +60,8 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """The dashboard's settings: the file's values until saved, then the stored ones."""
+
     timezone: str = DEFAULT_TIMEZONE
     quiet_hours: QuietHoursSection | None = None
     gesture_meanings: GestureMeanings = field(default_factory=GestureMeanings)
@@ -107,7 +109,7 @@ class Settings:
         return self.gesture_meanings.meanings()
 
 
-def problems(settings: Settings) -> Iterator[Problem]:
+def settings_problems(settings: Settings) -> Iterator[Problem]:
     """Every problem, as (setting, what to do): the file's rules, named as the dashboard names them."""
     quiet = settings.quiet_hours
     found = chain(
@@ -132,9 +134,9 @@ def setting_name(file_key: str) -> str:
 S = TypeVar("S", bound=Settings)
 
 
-def validate(settings: S) -> S:
+def validate_settings(settings: S) -> S:
     """Return ``settings`` if valid; raise SettingsError naming the first wrong setting."""
-    for key, problem in problems(settings):
+    for key, problem in settings_problems(settings):
         raise SettingsError(key, problem)
     return settings
 
@@ -151,7 +153,7 @@ class SettingsStore:
         if stored is None:
             return default
         try:
-            return validate(type(default).from_json(json.loads(stored)))
+            return validate_settings(type(default).from_json(json.loads(stored)))
         except ValueError as ex:  # SettingsError and JSONDecodeError are ValueErrors
             _LOGGER.warning("stored settings are not valid (%s); using the config file's", ex)
             return default

@@ -20,8 +20,8 @@ from hub.config import (
     SettingsError,
     load_config,
     parse_config,
+    validate_settings,
 )
-from hub.config.settings import validate
 from hub.errors import ConfigError
 from hub.events import Gesture, SignalKind
 
@@ -159,10 +159,10 @@ def test_settings_problems_name_the_setting_as_the_dashboard_does() -> None:
         ),
     ):
         with pytest.raises(SettingsError) as caught:
-            validate(settings)
+            validate_settings(settings)
         assert caught.value.key == key
         assert str(caught.value).startswith(f"{key}: ")
-    assert validate(Settings()) == Settings()
+    assert validate_settings(Settings()) == Settings()
 
 
 def test_settings_json_round_trips_and_a_bad_shape_names_the_setting() -> None:
