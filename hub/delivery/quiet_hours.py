@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from hub.config import QuietHoursSection
+from hub.config.schema import QuietHoursSection
+from hub.config.settings import Settings
 from hub.events import SignalKind
 
 
@@ -19,6 +20,7 @@ class QuietHours:
 
     @classmethod
     def from_config(cls, section: QuietHoursSection, timezone: str) -> QuietHours:
+        """From the schema's (valid) ``[quiet_hours]`` and the time zone they are in."""
         return cls(
             start=time.fromisoformat(section.start),
             end=time.fromisoformat(section.end),
@@ -43,3 +45,9 @@ class QuietHours:
 
     def describe(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M} {self.zone.key}"
+
+
+def quiet_hours_for(settings: Settings) -> QuietHours | None:
+    """The quiet hours the settings ask for, in their time zone; None when they are off."""
+    quiet = settings.quiet_hours
+    return None if quiet is None else QuietHours.from_config(quiet, settings.timezone)

@@ -20,11 +20,9 @@ Secrets (passwords, hashes, tokens) never reach a page, a log line or an error m
 from __future__ import annotations
 
 import asyncio
-import base64
 import getpass
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
@@ -35,12 +33,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from html import escape
 from importlib.resources import files
-from typing import Any, Final, TextIO
+from typing import Final, TextIO
 from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.errors import ConfigError
+from hub.config.load import parse_web_section
+from hub.config.password_hash import HASH_SCHEME, b64, parse_password_hash
+from hub.config.schema import WebSection, is_loopback
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,19 +53,12 @@ SCRYPT_R: Final = 8
 SCRYPT_P: Final = 3
 SCRYPT_SALT_BYTES: Final = 16  # 128 bits: unique per hash, as RFC 7914 section 6 suggests
 SCRYPT_KEY_BYTES: Final = 32
-# A hash from the config file is trusted only within these bounds: a typo of ln=30 must not make
-# every login allocate 128 GiB.
-SCRYPT_MAX_LOG2_N: Final = 20
-SCRYPT_MAX_P: Final = 16
-HASH_SCHEME: Final = "scrypt"
 # Passwords longer than this are refused before hashing (a 1 MB "password" costs real CPU).
 MAX_PASSWORD_CHARS: Final = 1024
 MIN_PASSWORD_CHARS: Final = 8
 
 # -- sessions and login --------------------------------------------------------------------------
 TOKEN_BYTES: Final = 32  # 256-bit session and CSRF tokens
-DEFAULT_SESSION_HOURS: Final = 24.0 * 14  # a phone stays logged in for two weeks
-MAX_SESSION_HOURS: Final = 24.0 * 90
 # Oldest sessions are dropped past this: a script logging in in a loop cannot fill the memory.
 MAX_SESSIONS: Final = 64
 # Per client address: this many failed logins in the window, then 429 until the window slides.
@@ -74,7 +67,6 @@ LOGIN_FAILURES_PER_CLIENT: Final = 5
 LOGIN_FAILURES_TOTAL: Final = 30
 LOGIN_WINDOW_S: Final = 300.0
 MAX_LOGIN_BODY: Final = 4096  # a password and two tokens fit many times over
-LOOPBACK_NAMES: Final = frozenset({"localhost"})
 UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 LOGIN_PATH: Final = "/login"
@@ -102,91 +94,20 @@ PAGE_HEADERS: Final = [
 ]
 
 
-# -- settings --------------------------------------------------------------------------------------
+# -- settings: the [web] table of the config (hub.config), under the names this module had ---------
+
+# The access control is configured by the [web] table itself.
+AuthSettings = WebSection
+# The [web] table alone, checked by the config's rules; ConfigError names the key, never the hash.
+parse_auth_section = parse_web_section
 
 
-@dataclass(frozen=True, slots=True)
-class AuthSettings:
-    listen: str = "127.0.0.1"
-    password_hash: str = ""  # from `heartline web hash-password`; required off loopback
-    secure_cookies: bool = False  # true when served over HTTPS (a TLS proxy): Secure + __Host- cookies
-    session_hours: float = DEFAULT_SESSION_HOURS
-    require_password: bool = False  # force the login on loopback too (behind a local reverse proxy)
-    metrics_public: bool = False  # let Prometheus scrape /metrics without a session (counts only)
-
-    @property
-    def login_required(self) -> bool:
-        return self.require_password or not is_loopback(self.listen)
-
-    @property
-    def session_cookie(self) -> str:
-        # "__Host-" makes browsers refuse the cookie unless Secure, Path=/ and no Domain.
-        return f"__Host-{SESSION_COOKIE}" if self.secure_cookies else SESSION_COOKIE
-
-
-def parse_auth_section(raw: dict[str, Any], source: str = "config") -> AuthSettings:
-    """Read the access-control keys of the ``[web]`` table (other keys, e.g. ``port``, are left to
-    hub/config.py). Raises ConfigError naming the key; never echoes the hash."""
-    values: dict[str, Any] = {}
-    kinds: dict[str, type] = {
-        "listen": str,
-        "password_hash": str,
-        "secure_cookies": bool,
-        "session_hours": float,
-        "require_password": bool,
-        "metrics_public": bool,
-    }
-    for key, kind in kinds.items():
-        if key not in raw:
-            continue
-        value = raw[key]
-        if kind is float:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(f"web.{key}", "must be a number", source)
-            value = float(value)
-        elif not isinstance(value, kind):
-            raise ConfigError(
-                f"web.{key}", f"must be {'true or false' if kind is bool else 'a string'}", source
-            )
-        values[key] = value
-    settings = AuthSettings(**values)
-    if not 0 < settings.session_hours <= MAX_SESSION_HOURS:
-        raise ConfigError(
-            "web.session_hours", f"must be more than 0 and at most {MAX_SESSION_HOURS:.0f}", source
-        )
-    if settings.password_hash and not _parse_hash(settings.password_hash):
-        raise ConfigError(
-            "web.password_hash", "is not a hash from `heartline web hash-password`; run it again", source
-        )
-    if settings.login_required and not settings.password_hash:
-        raise ConfigError(
-            "web.password_hash",
-            f"is required when web.listen ({settings.listen}) is not loopback; "
-            "create one with `heartline web hash-password`",
-            source,
-        )
-    return settings
-
-
-def is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def session_cookie_name(settings: WebSection) -> str:
+    # "__Host-" makes browsers refuse the cookie unless Secure, Path=/ and no Domain.
+    return f"__Host-{SESSION_COOKIE}" if settings.secure_cookies else SESSION_COOKIE
 
 
 # -- password hashes ---------------------------------------------------------------------------------
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
 
 
 def hash_password(password: str, *, log2_n: int = SCRYPT_LOG2_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
@@ -196,7 +117,7 @@ def hash_password(password: str, *, log2_n: int = SCRYPT_LOG2_N, r: int = SCRYPT
         raise ValueError(f"a password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters")
     salt = secrets.token_bytes(SCRYPT_SALT_BYTES)
     key = _scrypt(password, salt, log2_n, r, p)
-    return f"${HASH_SCHEME}$ln={log2_n},r={r},p={p}${_b64(salt)}${_b64(key)}"
+    return f"${HASH_SCHEME}$ln={log2_n},r={r},p={p}${b64(salt)}${b64(key)}"
 
 
 def _scrypt(password: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
@@ -206,38 +127,9 @@ def _scrypt(password: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=SCRYPT_KEY_BYTES)
 
 
-@dataclass(frozen=True, slots=True)
-class _Hash:
-    log2_n: int
-    r: int
-    p: int
-    salt: bytes
-    key: bytes
-
-
-def _parse_hash(encoded: str) -> _Hash | None:
-    parts = encoded.split("$")
-    if len(parts) != 5 or parts[0] or parts[1] != HASH_SCHEME:
-        return None
-    try:
-        params = dict(item.split("=", 1) for item in parts[2].split(","))
-        parsed = _Hash(
-            int(params["ln"]), int(params["r"]), int(params["p"]), _unb64(parts[3]), _unb64(parts[4])
-        )
-    except (ValueError, KeyError):
-        return None
-    if not (
-        1 <= parsed.log2_n <= SCRYPT_MAX_LOG2_N and 1 <= parsed.r <= 32 and 1 <= parsed.p <= SCRYPT_MAX_P
-    ):
-        return None
-    if len(parsed.salt) < 8 or len(parsed.key) < 16:
-        return None
-    return parsed
-
-
 def verify_password(password: str, encoded: str) -> bool:
     """Constant-time check of ``password`` against a hash from :func:`hash_password`."""
-    parsed = _parse_hash(encoded)
+    parsed = parse_password_hash(encoded)
     if parsed is None or len(password) > MAX_PASSWORD_CHARS:
         return False
     candidate = _scrypt(password, parsed.salt, parsed.log2_n, parsed.r, parsed.p)[: len(parsed.key)]
@@ -347,7 +239,7 @@ class LoginLimiter:
 # -- the middleware ----------------------------------------------------------------------------------
 
 
-def protect(app: ASGIApp, settings: AuthSettings, *, clock: Callable[[], float] = time.monotonic) -> ASGIApp:
+def protect(app: ASGIApp, settings: WebSection, *, clock: Callable[[], float] = time.monotonic) -> ASGIApp:
     """Wrap ``app`` with the access control ``settings`` ask for (see the module docstring)."""
     return AccessControl(app, settings, clock=clock)
 
@@ -395,10 +287,11 @@ def _request(scope: Scope) -> _Request:
 
 class AccessControl:
     def __init__(
-        self, app: ASGIApp, settings: AuthSettings, *, clock: Callable[[], float] = time.monotonic
+        self, app: ASGIApp, settings: WebSection, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.app = app
         self.settings = settings
+        self.session_cookie = session_cookie_name(settings)
         self.sessions = SessionStore(settings.session_hours * 3600.0, clock)
         self.limiter = LoginLimiter(clock)
 
@@ -435,7 +328,7 @@ class AccessControl:
     async def _remote(self, request: _Request, scope: Scope, receive: Receive, send: Send) -> None:
         if await self._public(request, scope, receive, send):
             return
-        token = request.cookies.get(self.settings.session_cookie)
+        token = request.cookies.get(self.session_cookie)
         session = self.sessions.get(token)
         if session is None:
             if request.wants_html and not request.is_api:
@@ -545,14 +438,14 @@ class AccessControl:
     def _session_cookies(self, token: str, session: Session) -> list[tuple[bytes, bytes]]:
         max_age = int(self.settings.session_hours * 3600)
         return [
-            self._cookie(self.settings.session_cookie, token, http_only=True, max_age=max_age),
+            self._cookie(self.session_cookie, token, http_only=True, max_age=max_age),
             self._cookie(CSRF_COOKIE, session.csrf, http_only=False, max_age=max_age),
             self._cookie(LOGIN_CSRF_COOKIE, "", http_only=True, max_age=0),
         ]
 
     def _clear_cookies(self) -> list[tuple[bytes, bytes]]:
         return [
-            self._cookie(self.settings.session_cookie, "", http_only=True, max_age=0),
+            self._cookie(self.session_cookie, "", http_only=True, max_age=0),
             self._cookie(CSRF_COOKIE, "", http_only=False, max_age=0),
         ]
 

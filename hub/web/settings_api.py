@@ -17,7 +17,8 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from hub.settings import (
+from hub.config.settings import SettingsError
+from hub.config.validate import (
     CLOCK_TIME,
     GESTURE_KINDS,
     MAX_NOTIFY_URLS,
@@ -26,11 +27,9 @@ from hub.settings import (
     RETENTION_PROBLEM,
     TIME_PROBLEM,
     URL_PROBLEM,
-    QuietHoursSetting,
-    Settings,
-    SettingsError,
     time_zones,
 )
+from hub.settings import Settings  # the settings type hub.daemon.Hub keeps
 
 GestureKind = Literal["thinking_of_you", "celebrate", "need_you"]
 AnyKind = Literal["thinking_of_you", "celebrate", "need_you", "felt_it", "shared_moment"]
@@ -197,17 +196,9 @@ def settings_router(hub: SettingsHub) -> APIRouter:
     async def put_settings(body: SettingsIn) -> SettingsOut:
         """Replace the settings; they are stored and apply at once, without a restart."""
         quiet = body.quiet_hours
-        settings = Settings(
-            timezone=body.timezone,
-            quiet_hours=(
-                QuietHoursSetting(quiet.start, quiet.end, tuple(quiet.break_through)) if quiet else None
-            ),
-            gesture_meanings=body.gesture_meanings.model_dump(),
-            notify=tuple(body.notify),
-            retention_days=body.retention_days,
-        )
         try:
-            return _settings_out(hub.update_settings(settings))
+            # The body has the stored JSON's shape: one way from JSON to settings.
+            return _settings_out(hub.update_settings(Settings.from_json(body.model_dump())))
         except SettingsError as ex:
             conflict = quiet is not None and quiet.start == quiet.end and ex.key == "quiet_hours.end"
             raise HTTPException(409 if conflict else 422, str(ex)) from ex

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import ast
 import copy
+import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hub.config import load_config, parse_config
+import hub.config
+from hub.config import (
+    GestureMeanings,
+    QuietHoursSection,
+    Settings,
+    SettingsError,
+    load_config,
+    parse_config,
+    validate_settings,
+)
 from hub.errors import ConfigError
+from hub.events import Gesture, SignalKind
 
 GOOD: dict[str, Any] = {
     "hub": {"person": "Alex", "partner": "Sam", "data_dir": "/tmp/heartline-test"},
@@ -87,3 +100,103 @@ def test_a_missing_or_broken_file_says_so(tmp_path: Path) -> None:
 
 def test_config_errors_are_value_errors_too() -> None:
     assert issubclass(ConfigError, ValueError)
+
+
+def test_secrets_are_never_echoed_even_when_of_the_wrong_type() -> None:
+    for change, key in (
+        (lambda c: c["relay"].update(password=12345678), "relay.password"),
+        (lambda c: c["buttons"][0].update(key=12345678), "buttons[0].key"),
+        (lambda c: c.update(web={"password_hash": 12345678}), "web.password_hash"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            parse_config(_with(change))
+        assert caught.value.key == key
+        assert "12345678" not in str(caught.value)
+
+
+def test_gesture_meanings_are_a_table_like_any_other() -> None:
+    config = parse_config(_with(lambda c: c.update(gesture_meanings={"tap": "need_you"})))
+    assert config.gesture_meanings.meanings()[Gesture.TAP] is SignalKind.NEED_YOU
+    assert config.gesture_meanings.meanings()[Gesture.LONG_PRESS] is SignalKind.NEED_YOU  # the default
+    with pytest.raises(ConfigError, match=r"gesture_meanings\.tap: must be one of"):
+        parse_config(_with(lambda c: c.update(gesture_meanings={"tap": "felt_it"})))
+
+
+# -- the dashboard's settings: the same types and rules, laid over the file ------------------------
+
+
+def test_settings_are_the_files_values_and_lay_back_over_it() -> None:
+    config = parse_config(
+        _with(
+            lambda c: c.update(quiet_hours={"start": "22:00", "end": "07:00"}, privacy={"retention_days": 9})
+        )
+    )
+    settings = Settings.from_config(config)
+    assert settings.quiet_hours == QuietHoursSection("22:00", "07:00", ("need_you",))
+    assert settings.retention_days == 9
+    changed = replace(settings, timezone="Europe/Berlin", notify=("ntfy://ntfy.sh/t",), quiet_hours=None)
+    applied = changed.apply_to(config)
+    assert (applied.hub.timezone, applied.delivery.notify, applied.quiet_hours) == (
+        "Europe/Berlin",
+        ("ntfy://ntfy.sh/t",),
+        None,
+    )
+    assert applied.relay == config.relay
+    assert Settings.from_config(applied) == changed
+
+
+def test_settings_problems_name_the_setting_as_the_dashboard_does() -> None:
+    for settings, key in (
+        (Settings(timezone="Mars/Olympus"), "timezone"),
+        (Settings(notify=("ntfy://ok/topic", "not a url")), "notify[1]"),
+        (Settings(notify=("ntfy://ok/topic",) * 11), "notify"),
+        (Settings(retention_days=-1), "retention_days"),
+        (Settings(quiet_hours=QuietHoursSection("22:00\n", "07:00")), "quiet_hours.start"),
+        (Settings(quiet_hours=QuietHoursSection("22:00", "22:00")), "quiet_hours.end"),
+        (
+            Settings(gesture_meanings=GestureMeanings(double_tap="shared_moment")),
+            "gesture_meanings.double_tap",
+        ),
+    ):
+        with pytest.raises(SettingsError) as caught:
+            validate_settings(settings)
+        assert caught.value.key == key
+        assert str(caught.value).startswith(f"{key}: ")
+    assert validate_settings(Settings()) == Settings()
+
+
+def test_settings_json_round_trips_and_a_bad_shape_names_the_setting() -> None:
+    settings = Settings(
+        timezone="Asia/Tokyo",
+        quiet_hours=QuietHoursSection("23:00", "06:00", ("need_you", "celebrate")),
+        notify=("ntfy://ntfy.sh/t",),
+    )
+    assert Settings.from_json(json.loads(json.dumps(settings.to_json()))) == settings
+    incomplete = settings.to_json()
+    del incomplete["quiet_hours"]["break_through"]
+    for raw, key in (
+        ({**settings.to_json(), "colour": "red"}, "colour"),
+        ({**settings.to_json(), "retention_days": "30"}, "retention_days"),
+        (incomplete, "quiet_hours.break_through"),
+        ([], "settings"),
+    ):
+        with pytest.raises(SettingsError) as caught:
+            Settings.from_json(raw)
+        assert caught.value.key == key
+
+
+def test_the_config_package_imports_nothing_above_its_room() -> None:
+    allowed = ("hub.config", "hub.clock", "hub.errors", "hub.events", "hub.store")
+    package = Path(hub.config.__file__).parent
+    for module in package.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                if name.startswith("hub.") or name == "hub":
+                    assert name.startswith(allowed), f"{module.name} imports {name}"

@@ -44,6 +44,7 @@ async def test_saved_settings_are_read_back_and_stored(client: httpx.AsyncClient
     assert (await client.get("/b/api/settings")).json()["timezone"] == "UTC"  # each home its own
     stored = SettingsStore(homes.hub_a.db).load(default=Settings())
     assert stored.to_json() == valid_settings()
+    assert stored.quiet() is not None  # loaded as the type it was asked for
     assert homes.hub_a.settings.retention_days == 30
 
 
