@@ -26,15 +26,15 @@ from hub.ble.ingest import AdvertIngest
 from hub.ble.transport import BleTransport, make_transport
 from hub.bus import UpdateBus
 from hub.clock import Clock, SystemClock
-from hub.config import HubConfig
+from hub.config import HubConfig, Settings, SettingsStore
 from hub.delivery.phone import PhoneNotifier
+from hub.delivery.quiet_hours import quiet_hours_for
 from hub.delivery.router import DeliveryRouter
 from hub.heartbeats import Heartbeats
 from hub.histogram import Histogram
 from hub.presence.service import PresenceService
 from hub.presence.share import PresenceSharer
 from hub.privacy.retention import retention_task
-from hub.settings import Settings, SettingsStore
 from hub.signals.compose import SignalComposer
 from hub.store.buttons import ButtonRegistry
 from hub.store.database import open_database
@@ -92,7 +92,7 @@ async def open_hub(
                     is_away=lambda: presence.has_left(person),
                 ),
                 meanings=settings.meanings,
-                quiet=settings.value.quiet(),
+                quiet=quiet_hours_for(settings.value),
             )
         )
         couple.link.on_publish_latency = publish_latency.observe

@@ -15,8 +15,9 @@ from hub.app.ble_side import BleSide
 from hub.app.couple_link import CoupleLink
 from hub.bus import Update, UpdateBus
 from hub.clock import Clock
-from hub.config import HubConfig
+from hub.config import HubConfig, Settings, SettingsStore, validate_settings
 from hub.delivery.phone import PhoneNotifier
+from hub.delivery.quiet_hours import quiet_hours_for
 from hub.events import Gesture, SignalKind, SignalRecord
 from hub.health import Counters, Health, RelayHealth, RelayState
 from hub.heartbeats import Heartbeats
@@ -25,7 +26,6 @@ from hub.presence.service import PresenceService
 from hub.presence.share import PresenceSharer
 from hub.privacy.export import export, open_read_only
 from hub.privacy.forget import ForgetSummary, forget
-from hub.settings import Settings, SettingsStore, validate
 from hub.store.buttons import ButtonRecord
 from hub.store.database import Database
 from hub.store.signals import SignalLog
@@ -100,11 +100,11 @@ class Hub:
         return self._config.hub.data_dir
 
     def update_settings(self, settings: Settings) -> Settings:
-        validate(settings)
+        validate_settings(settings)
         SettingsStore(self.db).save(settings)
         self._settings.value = settings
         self._phone.reconfigure(list(settings.notify))
-        self.couple.delivery.set_quiet(settings.quiet())
+        self.couple.delivery.set_quiet(quiet_hours_for(settings))
         _LOGGER.info("settings changed and applied")
         return settings
 

@@ -14,13 +14,12 @@ from typing import Any, Protocol
 
 from hub.bus import Update
 from hub.clock import Clock
-from hub.config import HubConfig
+from hub.config import HubConfig, Settings
 from hub.events import SignalKind, SignalRecord
 from hub.health import Counters, Health
 from hub.heartbeats import Heartbeats
 from hub.presence.service import PresenceState
 from hub.privacy.forget import ForgetSummary
-from hub.settings import Settings
 from hub.store.buttons import ButtonRecord
 from hub.store.presence import StoredSession
 

@@ -27,6 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from hub.app.interface import HubInterface
 from hub.broker.config import STATUS_OFFLINE, STATUS_ONLINE
 from hub.bus import SignalUpdate, TouchUpdate, Update
+from hub.config import HomeAssistantSection
 from hub.events import Gesture, SignalRecord
 from hub.homeassistant.discovery import (
     PAYLOAD_OFF,
@@ -38,7 +39,6 @@ from hub.homeassistant.discovery import (
     trigger_configs,
     trigger_object_id,
 )
-from hub.homeassistant.settings import HomeAssistantSettings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def identity_of(hub: HubInterface) -> HubIdentity:
 
 
 class HomeAssistantBridge:
-    def __init__(self, hub: HubInterface, settings: HomeAssistantSettings) -> None:
+    def __init__(self, hub: HubInterface, settings: HomeAssistantSection) -> None:
         self._hub = hub
         self._settings = settings
         self._identity = identity_of(hub)

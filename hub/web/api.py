@@ -12,10 +12,11 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from hub.app.interface import HubInterface
+from hub.config import WebSection
 from hub.events import SignalKind
 from hub.privacy.api import privacy_router
 from hub.web.allow import AllowHeader
-from hub.web.auth import AccessControl, AuthSettings
+from hub.web.auth import AccessControl
 from hub.web.button_out import ButtonOut, button_out
 from hub.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from hub.web.metrics import metrics_text
@@ -210,7 +211,7 @@ async def _sse(hub: HubInterface, request: Request) -> AsyncIterator[str]:
             yield f"event: {update.type}\ndata: {json.dumps(update.to_json())}\n\n"
 
 
-def hub_app(hub: HubInterface, sim: SimControls | None = None, auth: AuthSettings | None = None) -> FastAPI:
+def hub_app(hub: HubInterface, sim: SimControls | None = None, auth: WebSection | None = None) -> FastAPI:
     """The app a real hub serves: its API at /api and metrics at /metrics, behind access control."""
     app = FastAPI(title="Heartline hub", version="0.1.0")
     app.include_router(hub_router(hub, sim))
@@ -221,5 +222,5 @@ def hub_app(hub: HubInterface, sim: SimControls | None = None, auth: AuthSetting
         return PlainTextResponse(metrics_text({"home": hub}), media_type=METRICS_CONTENT_TYPE)
 
     app.add_middleware(AllowHeader)
-    app.add_middleware(AccessControl, settings=auth or AuthSettings())
+    app.add_middleware(AccessControl, settings=auth or WebSection())
     return app

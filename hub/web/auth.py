@@ -38,7 +38,6 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.config.load import parse_web_section
 from hub.config.password_hash import HASH_SCHEME, b64, parse_password_hash
 from hub.config.schema import WebSection, is_loopback
 
@@ -92,14 +91,6 @@ PAGE_HEADERS: Final = [
     (b"cache-control", b"no-store"),
     (b"x-content-type-options", b"nosniff"),
 ]
-
-
-# -- settings: the [web] table of the config (hub.config), under the names this module had ---------
-
-# The access control is configured by the [web] table itself.
-AuthSettings = WebSection
-# The [web] table alone, checked by the config's rules; ConfigError names the key, never the hash.
-parse_auth_section = parse_web_section
 
 
 def session_cookie_name(settings: WebSection) -> str:

@@ -11,9 +11,10 @@ from pydantic import BaseModel
 
 from firmware_sim.home import SimHome
 from hub.app.interface import HubInterface
+from hub.config import WebSection
 from hub.web.allow import AllowHeader
 from hub.web.api import hub_router
-from hub.web.auth import AccessControl, AuthSettings
+from hub.web.auth import AccessControl
 from hub.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from hub.web.metrics import metrics_text
 
@@ -76,5 +77,5 @@ def demo_app(homes: dict[str, DemoHome]) -> FastAPI:
         app.include_router(hub_router(home.hub, home.sim), prefix=f"/{home_id}", tags=[home_id])
     app.add_middleware(AllowHeader)
     # Loopback only: no login, but a foreign Host (DNS rebinding) or a cross-site write is refused.
-    app.add_middleware(AccessControl, settings=AuthSettings())
+    app.add_middleware(AccessControl, settings=WebSection())
     return app

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from hub.config import Settings
 from hub.config.settings import SettingsError
 from hub.config.validate import (
     CLOCK_TIME,
@@ -29,7 +30,6 @@ from hub.config.validate import (
     URL_PROBLEM,
     time_zones,
 )
-from hub.settings import Settings  # the settings type hub.daemon.Hub keeps
 
 GestureKind = Literal["thinking_of_you", "celebrate", "need_you"]
 AnyKind = Literal["thinking_of_you", "celebrate", "need_you", "felt_it", "shared_moment"]

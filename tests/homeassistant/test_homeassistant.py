@@ -18,11 +18,11 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from hub.config import HomeAssistantSection, parse_homeassistant_section
 from hub.errors import ConfigError
 from hub.events import Gesture
 from hub.homeassistant.discovery import HubIdentity, Topics, hub_configs
 from hub.homeassistant.publisher import HomeAssistantBridge
-from hub.homeassistant.settings import HomeAssistantSettings, parse_homeassistant_section
 from tests.homeassistant.ha_schema import problems
 from tests.support.homes import Homes, two_homes
 from tests.support.mosquitto import Broker, free_ports
@@ -151,7 +151,7 @@ async def test_the_bridge_publishes_discovery_state_triggers_and_removals(
 ) -> None:
     watcher = Watcher(ha_broker)
     hub = homes.hub_a
-    bridge = HomeAssistantBridge(hub, HomeAssistantSettings(broker=f"mqtt://127.0.0.1:{ha_broker}"))
+    bridge = HomeAssistantBridge(hub, HomeAssistantSection(broker=f"mqtt://127.0.0.1:{ha_broker}"))
     topics = bridge.topics
     task = asyncio.create_task(bridge.run(), name="ha-bridge")
     try:
@@ -206,7 +206,7 @@ async def test_stale_triggers_left_by_an_earlier_run_are_cleared(homes: Homes, h
         stale, json.dumps({"automation_type": "trigger"}), qos=1, retain=True
     ).wait_for_publish(5)
     await eventually(lambda: watcher.latest(stale) not in (None, b""), what="the stale config retained")
-    bridge = HomeAssistantBridge(homes.hub_a, HomeAssistantSettings(broker=f"mqtt://127.0.0.1:{ha_broker}"))
+    bridge = HomeAssistantBridge(homes.hub_a, HomeAssistantSection(broker=f"mqtt://127.0.0.1:{ha_broker}"))
     task = asyncio.create_task(bridge.run(), name="ha-bridge")
     try:
         await eventually(lambda: watcher.latest(stale) == b"", what="the stale trigger cleared")

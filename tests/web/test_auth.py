@@ -12,13 +12,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
+from hub.config import WebSection, parse_web_section
 from hub.errors import ConfigError
 from hub.web.auth import (
     CSRF_COOKIE,
     LOGIN_FAILURES_PER_CLIENT,
-    AuthSettings,
     hash_password,
-    parse_auth_section,
     prompt_password_hash,
     protect,
     verify_password,
@@ -63,7 +62,7 @@ def inner_app() -> FastAPI:
 
 
 def client_for(
-    settings: AuthSettings, clock: FakeClock | None = None, host: str = "hub.lan:8080", scheme: str = "http"
+    settings: WebSection, clock: FakeClock | None = None, host: str = "hub.lan:8080", scheme: str = "http"
 ) -> httpx.AsyncClient:
     app = protect(inner_app(), settings, clock=clock or FakeClock())
     return httpx.AsyncClient(
@@ -71,7 +70,7 @@ def client_for(
     )
 
 
-REMOTE = AuthSettings(listen="0.0.0.0", password_hash=HASH)
+REMOTE = WebSection(listen="0.0.0.0", password_hash=HASH)
 
 
 @pytest.fixture
@@ -91,18 +90,18 @@ async def login(http: httpx.AsyncClient, password: str = PASSWORD, next_path: st
 
 
 async def test_loopback_needs_no_login() -> None:
-    async with client_for(AuthSettings(listen="127.0.0.1"), host="127.0.0.1:8080") as http:
+    async with client_for(WebSection(listen="127.0.0.1"), host="127.0.0.1:8080") as http:
         assert (await http.get("/api/health")).json() == {"status": "ok"}
         assert (await http.post("/api/signals")).status_code == 201
         assert (await http.get("/", headers={"accept": "text/html"})).text == "<h1>dashboard</h1>"
-    async with client_for(AuthSettings(listen="::1"), host="[::1]:8080") as http:
+    async with client_for(WebSection(listen="::1"), host="[::1]:8080") as http:
         assert (await http.get("/api/health")).status_code == 200
 
 
 async def test_loopback_refuses_dns_rebinding_and_cross_site_writes() -> None:
-    async with client_for(AuthSettings(listen="127.0.0.1"), host="evil.example:8080") as http:
+    async with client_for(WebSection(listen="127.0.0.1"), host="evil.example:8080") as http:
         assert (await http.get("/api/health")).status_code == 403
-    async with client_for(AuthSettings(listen="127.0.0.1"), host="localhost:8080") as http:
+    async with client_for(WebSection(listen="127.0.0.1"), host="localhost:8080") as http:
         response = await http.post("/api/signals", headers={"origin": "http://evil.example"})
         assert response.status_code == 403
         assert (
@@ -111,7 +110,7 @@ async def test_loopback_refuses_dns_rebinding_and_cross_site_writes() -> None:
 
 
 async def test_require_password_forces_the_login_on_loopback() -> None:
-    settings = AuthSettings(listen="127.0.0.1", password_hash=HASH, require_password=True)
+    settings = WebSection(listen="127.0.0.1", password_hash=HASH, require_password=True)
     async with client_for(settings, host="127.0.0.1") as http:
         assert (await http.get("/api/health")).status_code == 401
 
@@ -157,7 +156,7 @@ async def test_login_sets_a_hardened_session_and_the_api_works(remote: httpx.Asy
 
 
 async def test_secure_cookies_use_the_host_prefix() -> None:
-    settings = AuthSettings(listen="0.0.0.0", password_hash=HASH, secure_cookies=True)
+    settings = WebSection(listen="0.0.0.0", password_hash=HASH, secure_cookies=True)
     async with client_for(settings, host="hub.lan", scheme="https") as http:  # behind a TLS proxy
         response = await login(http)
         session = next(c for c in response.headers.get_list("set-cookie") if "heartline_session=" in c)
@@ -226,7 +225,7 @@ async def test_logout_ends_the_session_server_side() -> None:
 
 async def test_sessions_expire() -> None:
     clock = FakeClock()
-    settings = AuthSettings(listen="0.0.0.0", password_hash=HASH, session_hours=1)
+    settings = WebSection(listen="0.0.0.0", password_hash=HASH, session_hours=1)
     async with client_for(settings, clock) as http:
         await login(http)
         clock.t += 3599
@@ -254,7 +253,7 @@ async def test_open_redirects_are_refused(remote: httpx.AsyncClient) -> None:
 
 
 async def test_metrics_can_be_public_for_prometheus() -> None:
-    settings = AuthSettings(listen="0.0.0.0", password_hash=HASH, metrics_public=True)
+    settings = WebSection(listen="0.0.0.0", password_hash=HASH, metrics_public=True)
     async with client_for(settings) as http:
         assert (await http.get("/metrics")).status_code == 200
         assert (await http.get("/api/health")).status_code == 401
@@ -284,17 +283,17 @@ def test_the_password_prompt_reads_stdin_not_argv() -> None:
 
 
 def test_config_section_errors_name_the_key_and_hide_the_hash() -> None:
-    assert parse_auth_section({"listen": "127.0.0.1", "port": 8080}, "hub.toml").login_required is False
+    assert parse_web_section({"listen": "127.0.0.1", "port": 8080}, "hub.toml").login_required is False
     with pytest.raises(ConfigError, match=r"web\.password_hash: is required when web\.listen") as info:
-        parse_auth_section({"listen": "0.0.0.0"}, "hub.toml")
+        parse_web_section({"listen": "0.0.0.0"}, "hub.toml")
     assert info.value.key == "web.password_hash"
     secret_looking = "$scrypt$ln=15,r=8,p=3$c2VjcmV0$bm90IGEgaGFzaA"
     with pytest.raises(ConfigError) as bad:
-        parse_auth_section({"listen": "0.0.0.0", "password_hash": secret_looking[:-3]}, "hub.toml")
+        parse_web_section({"listen": "0.0.0.0", "password_hash": secret_looking[:-3]}, "hub.toml")
     assert secret_looking[:-3] not in str(bad.value)
     with pytest.raises(ConfigError, match=r"web\.session_hours"):
-        parse_auth_section({"session_hours": 0}, "hub.toml")
+        parse_web_section({"session_hours": 0}, "hub.toml")
     with pytest.raises(ConfigError, match=r"web\.secure_cookies: must be true or false"):
-        parse_auth_section({"secure_cookies": "yes"}, "hub.toml")
-    remote = parse_auth_section({"listen": "0.0.0.0", "password_hash": HASH}, "hub.toml")
+        parse_web_section({"secure_cookies": "yes"}, "hub.toml")
+    remote = parse_web_section({"listen": "0.0.0.0", "password_hash": HASH}, "hub.toml")
     assert remote.login_required
