@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 from hub.config import load_config
 from hub.hub_client import call_hub
-from hub.privacy.api import local_midnight
 from hub.privacy.export import ExportFormat, export, open_read_only
 from hub.store.database import DATABASE_FILE
+from hub.web.privacy_api import local_midnight
 
 # VACUUM rewrites the whole file: give a big database on an SD card time to finish.
 FORGET_TIMEOUT_S: Final = 300.0

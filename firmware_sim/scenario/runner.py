@@ -33,7 +33,7 @@ from firmware_sim.scenario.hub_ear import HubEar, open_hub_ear
 from firmware_sim.scenario.touch_model import person as human_touch
 from firmware_sim.scenario.virtual_time import VirtualClock, run_virtual
 from hub.errors import FeedbackError
-from hub.events import Gesture, SignalKind, TouchEvent
+from hub.events import DEFAULT_GESTURE_MEANINGS, SignalKind, TouchEvent
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,11 +45,6 @@ SLOW_REPEAT_S: Final = 60.0
 HUB_RADIO_PREFIX: Final = "B8:27:EB:00:00:"
 SCHEDULE_STEP_S: Final = 300  # presence changes are applied on a 5-minute grid
 SETTLE_S: Final = 30.0  # virtual time after the last event for bursts and feedback to finish
-KINDS: Final = {
-    Gesture.TAP: SignalKind.THINKING_OF_YOU,
-    Gesture.DOUBLE_TAP: SignalKind.CELEBRATE,
-    Gesture.LONG_PRESS: SignalKind.NEED_YOU,
-}
 
 
 @dataclass(slots=True)
@@ -188,7 +183,7 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
         partners = [p for p in scenario.people if p.name != sender.owner]
         for partner in partners:
             for target in (d for d in scenario.devices if d.owner == partner.name):
-                task = asyncio.create_task(_feedback(target, KINDS[event.gesture]))
+                task = asyncio.create_task(_feedback(target, DEFAULT_GESTURE_MEANINGS[event.gesture]))
                 pending.add(task)
                 task.add_done_callback(pending.discard)
 

@@ -14,7 +14,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from hub.app.interface import HubInterface
 from hub.config import WebSection
 from hub.events import SignalKind
-from hub.privacy.api import privacy_router
 from hub.web.allow import AllowHeader
 from hub.web.auth import AccessControl
 from hub.web.button_out import ButtonOut, button_out
@@ -22,6 +21,7 @@ from hub.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from hub.web.metrics import metrics_text
 from hub.web.pairing_api import pairing_router
 from hub.web.presence_api import presence_router
+from hub.web.privacy_api import privacy_router
 from hub.web.settings_api import settings_router
 from hub.web.sim_controls import SimControls
 

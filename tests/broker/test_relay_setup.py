@@ -21,16 +21,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from hub.broker import (
-    Couple,
-    RelayConfigError,
-    certs,
-    config,
-    inbox_topic,
-    passwords,
-    setup_relay,
-    status_topic,
-)
+from hub.broker import certs, config, passwords
+from hub.broker.config import Couple, RelayConfigError, inbox_topic, status_topic
+from hub.broker.setup import setup_relay
 from tests.support.mosquitto import COUPLE, OTHER_COUPLE, Broker
 
 if TYPE_CHECKING:

@@ -16,9 +16,9 @@ from fastapi import FastAPI
 
 from hub import privacy_cli
 from hub.app.hub import export_snapshot
-from hub.privacy.api import privacy_router
 from hub.privacy.forget import ForgetSummary, forget
 from hub.store.database import Database, open_database
+from hub.web.privacy_api import privacy_router
 from tests.privacy.history import CUT, KEY, count, populate
 
 

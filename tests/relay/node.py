@@ -23,7 +23,7 @@ import paho.mqtt.client as paho
 
 from hub.app.couple_link import CoupleLink, open_couple_link
 from hub.app.tasks import running
-from hub.broker import Couple
+from hub.broker.config import Couple
 from hub.bus import UpdateBus
 from hub.clock import Clock, SystemClock
 from hub.config import HubConfig, parse_config

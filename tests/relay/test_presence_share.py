@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from hub.broker import inbox_topic
+from hub.broker.config import inbox_topic
 from hub.clock import ManualClock
 from hub.presence.service import PresenceState
 from hub.presence.share import PRESENCE_PREFIX, PresenceSharer

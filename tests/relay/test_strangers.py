@@ -14,7 +14,7 @@ from nacl.secret import SecretBox
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from hub.broker import inbox_topic
+from hub.broker.config import inbox_topic
 from hub.config import parse_config
 from hub.errors import ConfigError
 from hub.events import Fate

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from hub.broker import Couple, HubCredentials, RelaySetup, setup_relay
-from hub.broker.config import PERSISTENCE_FILE
+from hub.broker.config import PERSISTENCE_FILE, Couple
+from hub.broker.setup import HubCredentials, RelaySetup, setup_relay
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterator, Mapping
