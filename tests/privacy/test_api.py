@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from hub import privacy_cli
+from hub.cli import privacy as privacy_cli
 from hub.privacy.api import privacy_router
 from hub.store.database import Database, open_database
 from tests.privacy.history import CUT, KEY, count, populate
