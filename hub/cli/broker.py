@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import secrets
 from pathlib import Path
 
 from hub.cli.parsing import Commands
-
-# The plain-text listener of a relay serves only local tools (and tests); hubs use TLS.
-LOCAL_PORT = 1883
 
 
 def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -27,11 +23,10 @@ def _setup(args: argparse.Namespace) -> int:
 
 
 def broker_setup(out: Path, *, host: str, port: int) -> int:
-    from hub.broker.config import Couple  # noqa: PLC0415
-    from hub.broker.setup import setup_relay  # noqa: PLC0415
+    from hub.broker.setup import setup_new_couple  # noqa: PLC0415
 
-    couple = Couple("c" + secrets.token_hex(5), ("h" + secrets.token_hex(5), "h" + secrets.token_hex(5)))
-    setup = setup_relay(out, host=host, port=LOCAL_PORT, tls_port=port, couples=[couple])
+    setup = setup_new_couple(out, host=host, tls_port=port)
+    (couple,) = setup.couples
     print(f"wrote a mosquitto relay config to {setup.out_dir}")
     print(f"  run it with:  mosquitto -c {setup.config_path}")
     print(f"  give each hub {setup.ca_cert_path} and its login (shown once, not stored):")
