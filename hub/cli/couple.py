@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,22 +49,11 @@ def _join(args: argparse.Namespace) -> int:
 def couple_invite(config_path: Path, partner_password: str, hours: float, out: TextIO) -> int:
     """Print a one-time code for the partner's hub, made from this hub's relay settings."""
     from hub.config import load_config  # noqa: PLC0415
-    from hub.couple.invite import Invite, encode  # noqa: PLC0415
-    from hub.couple.ledger import InviteLedger  # noqa: PLC0415
+    from hub.couple.invite import encode  # noqa: PLC0415
+    from hub.couple.setup import issue_invite  # noqa: PLC0415
 
     config = load_config(config_path)
-    relay = config.relay
-    invite = Invite.new(
-        broker=relay.broker,
-        couple_id=relay.couple_id,
-        inviter_hub_id=relay.hub_id,
-        joiner_hub_id=relay.partner_hub_id,
-        couple_key=relay.couple_key,
-        joiner_password=partner_password,
-        now=datetime.now(UTC),
-        lifetime=timedelta(hours=hours),
-    )
-    InviteLedger(config.hub.data_dir).issued(invite)
+    invite = issue_invite(config, partner_password, lifetime=timedelta(hours=hours), now=datetime.now(UTC))
     code = encode(invite)
     out.write(
         f"Invite code for {config.hub.partner}'s hub (valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC,"
@@ -91,40 +79,18 @@ def terminal_qr(code: str) -> str:
     return drawing.getvalue()
 
 
-def _toml_value(value: object) -> str:
-    return json.dumps(value)  # TOML basic strings, numbers and booleans read like JSON
-
-
 def couple_join(
     code: str, config_path: Path, *, person: str, partner: str, data_dir: Path, out: TextIO
 ) -> int:
     """Write the partner hub's hub.toml (``[hub]`` and ``[relay]``) from an invite code."""
-    from hub.config import load_config  # noqa: PLC0415
-    from hub.couple.invite import NONCE_FILE, decode  # noqa: PLC0415
+    from hub.couple.invite import decode  # noqa: PLC0415
+    from hub.couple.setup import ConfigExistsError, write_joined_config  # noqa: PLC0415
 
     invite = decode(code, datetime.now(UTC))
-    if config_path.exists():
+    try:
+        write_joined_config(invite, config_path, person=person, partner=partner, data_dir=data_dir)
+    except ConfigExistsError:
         out.write(f"{config_path} exists; not overwriting it. Move it aside and run join again.\n")
         return 1
-    hub = {"person": person, "partner": partner, "data_dir": str(data_dir)}
-    relay = {
-        "broker": invite.broker,
-        "hub_id": invite.joiner_hub_id,
-        "partner_hub_id": invite.inviter_hub_id,
-        "couple_id": invite.couple_id,
-        "couple_key": invite.couple_key,
-        "password": invite.joiner_password,
-    }
-    lines = ["# Written by 'heartline couple join'.", "[hub]"]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in hub.items()]
-    lines += ["", "[relay]"]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in relay.items()]
-    config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    config_path.chmod(0o600)
-    load_config(config_path)  # what we wrote must be a valid config
-    # Kept for the first hello over the relay, where the inviting hub redeems it once.
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (data_dir / NONCE_FILE).write_text(invite.nonce, encoding="utf-8")
     out.write(f"Joined couple {invite.couple_id} as hub {invite.joiner_hub_id}; wrote {config_path}.\n")
     return 0
