@@ -57,7 +57,7 @@ GOAL_READY_S: Final = 2.0
 # Adverts go out in small bursts on a fixed beat, as a busy radio delivers them.
 BURST_EVERY_S: Final = 0.02
 HUB_IMPORTS: Final = (
-    "import hub.server, hub.app.builder, hub.web.api, hub.cli, uvicorn, fastapi, numpy, apprise"
+    "import hub.server, hub.app.builder, hub.web.api, hub.cli.main, uvicorn, fastapi, numpy, apprise"
 )
 
 

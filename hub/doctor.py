@@ -7,7 +7,6 @@ the broker check stops after the TLS handshake, so it never takes over the hub's
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import shutil
@@ -15,10 +14,8 @@ import socket
 import sqlite3
 import ssl
 import subprocess
-import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Final
@@ -359,30 +356,8 @@ def check_database(data_dir: Path) -> Check:
     return Check("database", Status.PASS, f"integrity ok, schema {health.schema_version}")
 
 
-# -- output -------------------------------------------------------------------------------
-
-
-def format_report(checks: list[Check]) -> Iterator[str]:
-    width = max(len(check.name) for check in checks)
-    for check in checks:
-        yield f"{check.status.value}  {check.name.ljust(width)}  {check.detail}"
-        if check.fix and check.status in {Status.WARN, Status.FAIL}:
-            yield f"{'':4}  {'':{width}}  fix: {check.fix}"
+# -- verdict ------------------------------------------------------------------------------
 
 
 def exit_code(checks: list[Check]) -> int:
     return 1 if any(check.status is Status.FAIL for check in checks) else 0
-
-
-def doctor_cli(
-    config_path: Path, *, json_output: bool, write: Callable[[str], object] = sys.stdout.write
-) -> int:
-    """``heartline doctor --config PATH [--json]``: 0 when nothing failed, 1 otherwise."""
-    checks = run_checks(config_path)
-    if json_output:
-        payload = {"ok": exit_code(checks) == 0, "checks": [asdict(check) for check in checks]}
-        write(json.dumps(payload, indent=2) + "\n")
-    else:
-        for line in format_report(checks):
-            write(line + "\n")
-    return exit_code(checks)

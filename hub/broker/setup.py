@@ -18,6 +18,7 @@ Plain-text hub passwords are returned in :class:`RelaySetup`, never written to d
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,9 @@ SERVER_CERT_NAME: Final = "server.crt"
 SERVER_KEY_NAME: Final = "server.key"
 DATA_DIR_NAME: Final = "data"
 LOG_NAME: Final = "mosquitto.log"
+
+# The plain-text listener of a relay serves only local tools (and tests); hubs use TLS.
+LOCAL_PORT: Final = 1883
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,3 +220,10 @@ def setup_relay(
         couples=couples,
         credentials=credentials,
     )
+
+
+def setup_new_couple(out_dir: Path, *, host: str, tls_port: int) -> RelaySetup:
+    """A relay for one new couple with fresh random ids (``heartline broker setup``), the
+    plain-text listener on :data:`LOCAL_PORT`."""
+    couple = Couple("c" + secrets.token_hex(5), ("h" + secrets.token_hex(5), "h" + secrets.token_hex(5)))
+    return setup_relay(out_dir, host=host, port=LOCAL_PORT, tls_port=tls_port, couples=[couple])

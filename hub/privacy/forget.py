@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from hub.errors import HeartlineError
 from hub.store import forget as store_forget
@@ -135,3 +136,14 @@ def _size(db: Database) -> int:
         if path.exists():
             total += path.stat().st_size
     return total
+
+
+def local_midnight(day: str, tz: ZoneInfo) -> datetime:
+    """``YYYY-MM-DD`` -> that day's start in ``tz``; ForgetError names the expected form."""
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError as ex:
+        raise ForgetError(f"before must be a date like 2025-01-31, not {day!r}") from ex
+    if len(day) != len("2025-01-31"):
+        raise ForgetError(f"before must be a date like 2025-01-31, not {day!r}")
+    return datetime.combine(parsed, time(), tz)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import date, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal, Protocol
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
 from hub.privacy.export import ExportError
-from hub.privacy.forget import ForgetError, ForgetSummary
+from hub.privacy.forget import ForgetError, ForgetSummary, local_midnight
 
 
 class PrivacyHub(Protocol):
@@ -58,17 +58,6 @@ class ForgetOut(BaseModel):
     bytes_before: int
     bytes_after: int
     note: str
-
-
-def local_midnight(day: str, tz: ZoneInfo) -> datetime:
-    """``YYYY-MM-DD`` -> that day's start in ``tz``; ForgetError names the expected form."""
-    try:
-        parsed = date.fromisoformat(day)
-    except ValueError as ex:
-        raise ForgetError(f"before must be a date like 2025-01-31, not {day!r}") from ex
-    if len(day) != len("2025-01-31"):
-        raise ForgetError(f"before must be a date like 2025-01-31, not {day!r}")
-    return datetime.combine(parsed, time(), tz)
 
 
 def privacy_router(hub: PrivacyHub, *, timezone: str = "UTC") -> APIRouter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import re
 import socket
 import ssl
 import stat
@@ -23,7 +24,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from hub.broker import certs, config, passwords
 from hub.broker.config import Couple, RelayConfigError, inbox_topic, status_topic
-from hub.broker.setup import setup_relay
+from hub.broker.setup import LOCAL_PORT, setup_new_couple, setup_relay
 from tests.support.mosquitto import COUPLE, OTHER_COUPLE, Broker
 
 if TYPE_CHECKING:
@@ -645,6 +646,17 @@ def test_setup_without_tls_and_keeping_passwords(relay: Path) -> None:
     assert second.credentials[HUB_B].password != first.credentials[HUB_B].password
     with pytest.raises(RelayConfigError, match="hub_passwords"):
         setup_relay(relay, host="x", port=1, tls_port=None, couples=[COUPLE], hub_passwords={"nope": "x"})
+
+
+def test_setup_for_a_new_couple_makes_fresh_ids(relay: Path) -> None:
+    first = setup_new_couple(relay / "one", host="relay.example.org", tls_port=8883)
+    second = setup_new_couple(relay / "two", host="relay.example.org", tls_port=8883)
+    (couple,) = first.couples
+    assert couple != second.couples[0]
+    assert re.fullmatch(r"c[0-9a-f]{10}", couple.couple_id)
+    assert all(re.fullmatch(r"h[0-9a-f]{10}", hub_id) for hub_id in couple.hubs)
+    assert set(first.credentials) == set(couple.hubs)
+    assert (first.port, first.tls_port) == (LOCAL_PORT, 8883)
 
 
 @pytest.mark.parametrize("bad", ["", "a/b", "h+", "h#", "h%u", "a b", "a:b", "h" * 24, "hé"])

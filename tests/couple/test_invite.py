@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from hub.cli.couple import couple_invite, couple_join, terminal_qr
 from hub.config import load_config
-from hub.couple.cli import couple_invite, couple_join, terminal_qr
 from hub.couple.hello import stored_nonce
 from hub.couple.invite import NONCE_FILE, Invite, InviteError, decode, encode
 from hub.couple.ledger import InviteLedger

@@ -92,6 +92,6 @@ def test_the_docs_show_commands_at_all() -> None:
 def test_every_documented_command_exists_with_those_options(where: str, argv: list[str]) -> None:
     """Each documented command line parses: its words are real subcommands and its options real
     options. (The commands themselves are run by the suites of the rooms they belong to.)"""
-    from hub.cli import parse_args  # noqa: PLC0415
+    from hub.cli.main import parse_args  # noqa: PLC0415
 
     parse_args(argv)  # argparse exits non-zero, failing the test, on anything it does not know

@@ -1,4 +1,4 @@
-"""``hub.pair_cli.button_pair`` against a real HTTP server whose pairing route drives a real
+"""``hub.cli.button.button_pair`` against a real HTTP server whose pairing route drives a real
 Pairing over the simulated air, with an unprovisioned button running the real firmware."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from firmware_sim.air.radio_model import RadioConditions
 from firmware_sim.air.server import AirServer
 from firmware_sim.button import SimButton
 from firmware_sim.scenario.hub_ear import HubEar
+from hub.cli.button import button_pair
 from hub.errors import HeartlineError
-from hub.pair_cli import button_pair
 from hub.store.buttons import ButtonRecord
 from hub.web.pairing_api import pairing_router
 from tests.e2e.test_pairing import ADDRESS, HUB_RADIO, pairing_hub

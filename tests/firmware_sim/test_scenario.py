@@ -12,7 +12,7 @@ import pytest
 
 from firmware_sim.scenario.config import ScenarioError, load_scenario, parse_scenario
 from firmware_sim.scenario.runner import format_report, run_scenario
-from hub.sim_cli import sim_run
+from hub.cli.sim import sim_run
 
 WEEK = Path(__file__).resolve().parents[2] / "firmware_sim" / "scenario" / "examples" / "week.toml"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import copy
 import json
 from collections.abc import Callable
@@ -12,7 +11,6 @@ from typing import Any
 
 import pytest
 
-import hub.config
 from hub.config import (
     GestureMeanings,
     QuietHoursSection,
@@ -183,20 +181,3 @@ def test_settings_json_round_trips_and_a_bad_shape_names_the_setting() -> None:
         with pytest.raises(SettingsError) as caught:
             Settings.from_json(raw)
         assert caught.value.key == key
-
-
-def test_the_config_package_imports_nothing_above_its_room() -> None:
-    allowed = ("hub.config", "hub.clock", "hub.errors", "hub.events", "hub.store")
-    package = Path(hub.config.__file__).parent
-    for module in package.glob("*.py"):
-        for node in ast.walk(ast.parse(module.read_text())):
-            names = (
-                [alias.name for alias in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            for name in names:
-                if name.startswith("hub.") or name == "hub":
-                    assert name.startswith(allowed), f"{module.name} imports {name}"

@@ -13,6 +13,7 @@ import pytest
 
 from firmware_sim.bluez import FakeBlueZ
 from hub.broker.certs import generate_ca
+from hub.cli.doctor import doctor_cli
 from hub.doctor import (
     Status,
     check_adapter,
@@ -20,7 +21,6 @@ from hub.doctor import (
     check_clock,
     check_data_dir,
     check_database,
-    doctor_cli,
     run_checks,
 )
 from hub.store.database import DATABASE_FILE, open_database

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from hub import privacy_cli
 from hub.app.hub import export_snapshot
+from hub.cli import privacy as privacy_cli
 from hub.privacy.forget import ForgetSummary, forget
 from hub.store.database import Database, open_database
 from hub.web.privacy_api import privacy_router

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
-from hub.hub_client import call_hub
+from hub.cli.client import call_hub
+from hub.cli.parsing import Commands, add_hub_option
 
 BAR_WIDTH = 24
+
+
+def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    stats_parser = commands.add_parser("stats", help="time together, touches and streaks, from a running hub")
+    stats_parser.add_argument("--days", type=int, default=28, help="how far back (default 28)")
+    stats_parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_hub_option(stats_parser)
+    stats_parser.set_defaults(handler=_stats)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    return stats(args.hub, days=args.days, as_json=args.json)
 
 
 def stats(hub: str, *, days: int, as_json: bool) -> int:

@@ -6,25 +6,58 @@ it asks the running hub, the database's one writer.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Final
 
-from hub.config import load_config
-from hub.hub_client import call_hub
-from hub.privacy.export import ExportFormat, export, open_read_only
-from hub.store.database import DATABASE_FILE
-from hub.web.privacy_api import local_midnight
+from hub.cli.client import call_hub
+from hub.cli.parsing import Commands
+
+if TYPE_CHECKING:
+    from hub.privacy.export import ExportFormat
 
 # VACUUM rewrites the whole file: give a big database on an SD card time to finish.
 FORGET_TIMEOUT_S: Final = 300.0
 ANY_ADDRESS: Final = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - compared, never bound
 
 
+def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    export = commands.add_parser("export", help="write everything the hub stores about you two (JSON or CSV)")
+    export.add_argument("--config", type=Path, required=True, help="path to hub.toml")
+    export.add_argument(
+        "--out", type=Path, required=True, help="a new file (json) or a new/empty folder (csv)"
+    )
+    export.add_argument("--format", choices=("json", "csv"), default="json", dest="fmt")
+    export.add_argument("--json", action="store_true", help="print the summary as JSON")
+    export.set_defaults(handler=_export)
+    forget = commands.add_parser(
+        "forget", help="delete everything made before a date (through the running hub)"
+    )
+    forget.add_argument("--config", type=Path, required=True, help="path to hub.toml")
+    forget.add_argument(
+        "--before", required=True, metavar="YYYY-MM-DD", help="midnight starting that day, hub.timezone"
+    )
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    forget.add_argument("--hub", default=None, help="the hub's address (default: from [web] in the config)")
+    forget.set_defaults(handler=_forget)
+
+
+def _export(args: argparse.Namespace) -> int:
+    return export_cli(args.config, args.out, args.fmt, json_output=args.json)
+
+
+def _forget(args: argparse.Namespace) -> int:
+    return forget_cli(args.config, args.before, yes=args.yes, hub=args.hub)
+
+
 def export_cli(config_path: Path, out: Path, fmt: ExportFormat, *, json_output: bool) -> int:
+    from hub.config import load_config  # noqa: PLC0415
+    from hub.privacy.export import export, open_read_only  # noqa: PLC0415
+    from hub.store.database import DATABASE_FILE  # noqa: PLC0415
+
     config = load_config(config_path)
     db = open_read_only(config.hub.data_dir / DATABASE_FILE)
 
@@ -51,6 +84,11 @@ def forget_cli(
     hub: str | None = None,
     ask: Callable[[str], str] = input,
 ) -> int:
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from hub.config import load_config  # noqa: PLC0415
+    from hub.privacy.forget import local_midnight  # noqa: PLC0415
+
     config = load_config(config_path)
     local_midnight(before, ZoneInfo(config.hub.timezone))  # a bad date fails here, before asking
     url = hub or hub_url(config.web.listen, config.web.port)

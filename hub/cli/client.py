@@ -7,8 +7,6 @@ they ask the hub, which validates, stores and reloads.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from typing import Any, Final
 
 from hub.errors import HeartlineError
@@ -38,6 +36,10 @@ class HubUrlError(HeartlineError, ValueError):
 def call_hub(
     hub: str, method: str, path: str, body: dict[str, Any] | None = None, *, timeout_s: float = HTTP_TIMEOUT_S
 ) -> Any:
+    # Imported on the first call: building the parser imports this module, and `--help` need not pay.
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
     url = hub.rstrip("/") + path
     if not url.startswith(("http://", "https://")):
         raise HubUrlError(hub)

@@ -1,0 +1,117 @@
+"""``heartline button add|list|pair|remove``: manage a running hub's buttons through its local API.
+
+Keys travel only in the request to the hub (stored 0600, never logged or echoed back).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any, Final
+
+from hub.cli.client import HubAnswerError, call_hub
+from hub.cli.parsing import Commands, add_hub_option
+
+# Room for the HTTP round trip on top of the hub's own bounds while pairing.
+HTTP_MARGIN_S: Final = 10.0
+
+
+def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    button = commands.add_parser("button", help="manage a running hub's buttons")
+    button_commands = button.add_subparsers(dest="button_command", required=True, metavar="ACTION")
+    add = button_commands.add_parser("add", help="register an off-the-shelf BTHome button (e.g. Shelly BLU)")
+    add.add_argument("--bthome", metavar="ADDRESS", required=True, help="the button's Bluetooth address")
+    add.add_argument("--key", required=True, help="its 32-hex-digit BTHome encryption (bind) key")
+    add.add_argument("--owner", required=True, help="whose button it is (their touches go to their partner)")
+    add_hub_option(add)
+    add.set_defaults(handler=_add)
+    listing = button_commands.add_parser("list", help="list registered buttons with battery and last seen")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    add_hub_option(listing)
+    listing.set_defaults(handler=_list)
+    pair = button_commands.add_parser(
+        "pair", help="pair a Heartline button in pairing mode (hold its pad 10 s, let go)"
+    )
+    pair.add_argument("--owner", required=True, help="whose button it is")
+    pair.add_argument("--timeout", type=float, default=60.0, help="seconds to look for it (max 180)")
+    add_hub_option(pair)
+    pair.set_defaults(handler=_pair)
+    remove = button_commands.add_parser("remove", help="forget a button")
+    remove.add_argument("id", type=int, help="its id from `heartline button list`")
+    add_hub_option(remove)
+    remove.set_defaults(handler=_remove)
+
+
+def _add(args: argparse.Namespace) -> int:
+    return button_add(args.hub, address=args.bthome, key=args.key, owner=args.owner, kind="bthome")
+
+
+def _list(args: argparse.Namespace) -> int:
+    return button_list(args.hub, as_json=args.json)
+
+
+def _pair(args: argparse.Namespace) -> int:
+    return button_pair(args.hub, args.owner, args.timeout)
+
+
+def _remove(args: argparse.Namespace) -> int:
+    return button_remove(args.hub, button_id=args.id)
+
+
+def button_add(hub: str, *, address: str, key: str, owner: str, kind: str) -> int:
+    created = call_hub(
+        hub, "POST", "/api/buttons", {"kind": kind, "address": address, "key": key, "owner": owner}
+    )
+    print(
+        f"registered button {created['id']}: {created['address']} ({created['kind']}) for {created['owner']}"
+    )
+    return 0
+
+
+def button_list(hub: str, *, as_json: bool) -> int:
+    buttons = call_hub(hub, "GET", "/api/buttons")
+    if as_json:
+        print(json.dumps(buttons, indent=2))
+        return 0
+    if not buttons:
+        print("no buttons registered; add one with `heartline button add`")
+        return 0
+    print(f"{'id':>3}  {'address':17}  {'kind':9}  {'owner':12}  {'battery':>7}  last seen")
+    for b in buttons:
+        battery = f"{b['battery']}%" if b["battery"] is not None else "-"
+        seen = b["last_seen"] or "never"
+        print(f"{b['id']:>3}  {b['address']:17}  {b['kind']:9}  {b['owner'][:12]:12}  {battery:>7}  {seen}")
+    return 0
+
+
+def button_pair(hub_url: str, owner: str, timeout_s: float) -> int:
+    """Ask the hub to pair the button in pairing mode for ``owner``; prints what happened.
+
+    The hub owns the adapter and the database, so this only asks it (``POST /api/buttons/pair``)
+    and waits longer than other commands: finding the button can take ``timeout_s`` and the
+    exchange up to ``hub.ble.pairing.EXCHANGE_TIMEOUT_S`` more.
+    """
+    from hub.ble.pairing import EXCHANGE_TIMEOUT_S  # noqa: PLC0415 - bleak is heavy for `--help`
+
+    print(f"looking for a button in pairing mode for up to {timeout_s:g} s ...", flush=True)
+    try:
+        paired: dict[str, Any] = call_hub(
+            hub_url,
+            "POST",
+            "/api/buttons/pair",
+            {"owner": owner, "timeout_s": timeout_s},
+            timeout_s=timeout_s + EXCHANGE_TIMEOUT_S + HTTP_MARGIN_S,
+        )
+    except HubAnswerError as ex:
+        raise HubAnswerError(ex.status, ex.detail, prefix="pairing failed") from ex
+    print(
+        f"paired button {paired['id']}: {paired['address']} for {paired['owner']}; "
+        "it buzzed and glowed green to confirm"
+    )
+    return 0
+
+
+def button_remove(hub: str, *, button_id: int) -> int:
+    call_hub(hub, "DELETE", f"/api/buttons/{button_id}")
+    print(f"removed button {button_id}")
+    return 0

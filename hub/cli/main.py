@@ -1,0 +1,57 @@
+"""The ``heartline`` command: the parser assembled from the verb modules, and the dispatch."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hub import __version__
+from hub.cli import broker, button, config, couple, demo, doctor, privacy, run, sim, stats, web
+from hub.cli.parsing import Handler, VerbGroup
+from hub.errors import HeartlineError
+from hub.log import setup_logging
+
+# In the order `heartline --help` lists them: running, then managing a hub, then setting one up.
+VERB_GROUPS: tuple[VerbGroup, ...] = (
+    run,
+    demo,
+    sim,
+    button,
+    privacy,
+    stats,
+    couple,
+    config,
+    doctor,
+    web,
+    broker,
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="heartline",
+        description="Heartline: a private 'thinking of you' system for two homes.",
+    )
+    parser.add_argument("--version", action="version", version=f"heartline {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in VERB_GROUPS:
+        group.add_commands(commands)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return _parser().parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_logging(verbose=args.verbose)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except HeartlineError as ex:
+        print(f"heartline: {ex}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
