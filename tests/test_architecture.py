@@ -208,3 +208,21 @@ def test_the_checks_see_a_circle_and_an_upward_import() -> None:
     assert room("firmware_sim.button") == "firmware_sim"
     assert room("firmware_sim.air.server") == "firmware_sim/air"
     assert room("hub.events") == "hub/events"
+
+
+def test_architecture_md_draws_the_same_layers() -> None:
+    """Each room stands in the layer row of ARCHITECTURE.md that LAYERS gives it (a row may name a
+    whole package, ``firmware_sim/``, for the rooms inside it that no other row names)."""
+    rows: dict[int, set[str]] = {}
+    for line in (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8").splitlines():
+        cells = line.split("|")
+        if len(cells) > 2 and cells[1].strip()[:1].isdigit():
+            number = int(cells[1].split()[0])
+            names = {name.removesuffix("/").removesuffix(".py") for name in cells[2].split("`")[1::2]}
+            rows[number] = {f"hub/{n}" if "/" not in n and n not in PACKAGES else n for n in names}
+    assert sorted(rows) == list(range(len(LAYERS)))
+    named = {name: number for number, names in rows.items() for name in names}
+    for number, (title, rooms) in enumerate(LAYERS):
+        for name in rooms - {"hub"}:  # the package's face (its version) needs no row
+            where = named.get(name, named.get(name.split("/")[0]))
+            assert where == number, f"ARCHITECTURE.md puts {name} in layer {where}, not {number} ({title})"
