@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Final
 
 from hub.app.ble_side import BleOptions, BleSide, open_ble_side
-from hub.app.tasks import running
 from hub.ble.transport import SimTransport
 from hub.clock import Clock
 from hub.events import SignalKind, TouchEvent
 from hub.heartbeats import Heartbeats
 from hub.store.buttons import ButtonRecord
 from hub.store.database import open_database
+from hub.tasks import running
 
 # The hub's own default is 10 s; a simulated button answers in milliseconds of loop time.
 FEEDBACK_TIMEOUT_S: Final = 5.0

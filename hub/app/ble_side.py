@@ -18,7 +18,6 @@ from typing import Final
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 
-from hub.app.tasks import Tasks
 from hub.ble.feedback import FeedbackSender
 from hub.ble.ingest import AdvertIngest
 from hub.ble.pairing import SETTLE_S, Pairing
@@ -29,6 +28,7 @@ from hub.config import HubConfig
 from hub.heartbeats import Heartbeats
 from hub.store.buttons import ButtonRecord, ButtonRegistry
 from hub.store.database import Database
+from hub.tasks import Tasks
 
 # Battery, RSSI and counters of adverts that caused no signal reach the disk this often.
 INGEST_FLUSH_S: Final = 5.0

@@ -21,7 +21,6 @@ from bleak.backends.scanner import AdvertisementData
 from hub.app.ble_side import BleOptions, open_ble_side
 from hub.app.couple_link import open_couple_link
 from hub.app.hub import CurrentSettings, Hub
-from hub.app.tasks import running
 from hub.ble.ingest import AdvertIngest
 from hub.ble.transport import BleTransport, make_transport
 from hub.bus import UpdateBus
@@ -38,6 +37,7 @@ from hub.privacy.retention import retention_task
 from hub.signals.compose import SignalComposer
 from hub.store.buttons import ButtonRegistry
 from hub.store.database import open_database
+from hub.tasks import running
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from hub.app.tasks import Tasks
 from hub.bus import UpdateBus
 from hub.clock import Clock
 from hub.config import HubConfig
@@ -36,6 +35,7 @@ from hub.signals.exchange import SignalExchange
 from hub.store.database import Database
 from hub.store.holds import SignalLinks
 from hub.store.relay_queue import RESEND_FIRST_S
+from hub.tasks import Tasks
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ class CoupleLink:
     _arrived: asyncio.Queue[SignalRecord]
 
     def start(self, tasks: Tasks) -> None:
-        tasks.start(self.relay.run(), "relay")
+        self.relay.start(tasks)
         tasks.start(self._hand_over(), "delivery-intake")
         tasks.start(self.delivery.run(), "delivery-run")
 

@@ -35,6 +35,7 @@ from hub.relay.mqtt_link import Inbound, MqttLink
 from hub.store.database import Database
 from hub.store.relay_queue import RESEND_FIRST_S, InboxLedger, Outbox, OutboxItem
 from hub.store.signals import SignalLog
+from hub.tasks import Tasks
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -180,13 +181,16 @@ class Relay:
 
     # -- running -------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._publisher(group), name="relay-publisher")
-            group.create_task(self._confirmer(), name="relay-confirmer")
-            group.create_task(self._receiver(), name="relay-receiver")
+    def start(self, tasks: Tasks) -> None:
+        tasks.start(self._publisher(), "relay-publisher")
+        tasks.start(self._confirmer(), "relay-confirmer")
+        tasks.start(self._receiver(), "relay-receiver")
 
-    async def _publisher(self, group: asyncio.TaskGroup) -> None:
+    async def _publisher(self) -> None:
+        async with asyncio.TaskGroup() as publishes:  # one short task per message in flight
+            await self._publish_due(publishes)
+
+    async def _publish_due(self, group: asyncio.TaskGroup) -> None:
         while True:
             self._heartbeats.beat("relay-publisher", OUTBOX_SWEEP_S * 3)
             if not self._link.connected.is_set():

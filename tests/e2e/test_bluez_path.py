@@ -18,13 +18,13 @@ from firmware_sim.bluez import FakeBlueZ
 from firmware_sim.button import SimButton
 from hub.app.ble_side import BleOptions, BleSide, open_ble_side
 from hub.app.builder import open_hub
-from hub.app.tasks import running
 from hub.ble.ingest import AdvertIngest
 from hub.ble.transport import BlueZTransport, make_transport
 from hub.clock import SystemClock
 from hub.events import Direction, Gesture, SignalKind, TouchEvent
 from hub.heartbeats import Heartbeats
 from hub.store.database import Database, open_database
+from hub.tasks import running
 from tests.support.dbus import HUB_RADIO
 from tests.support.homes import BUTTON_A, BUTTON_B, HOME_A, HOME_B, HUB_RADIO_B, hub_config, relay_connected
 from tests.support.mosquitto import Broker

@@ -22,7 +22,6 @@ from typing import Any, Final
 import paho.mqtt.client as paho
 
 from hub.app.couple_link import CoupleLink, open_couple_link
-from hub.app.tasks import running
 from hub.broker.config import Couple
 from hub.bus import UpdateBus
 from hub.clock import Clock, SystemClock
@@ -36,6 +35,7 @@ from hub.relay.mqtt_link import Inbound, MqttLink
 from hub.relay.relay import Relay
 from hub.store.database import Database, open_database
 from hub.store.signals import SignalLog
+from hub.tasks import running
 from tests.support.mosquitto import COUPLE, Broker
 
 COUPLE_KEY: Final = "5a" * 32
