@@ -50,10 +50,11 @@ BUTTON_SHARE: Final = 0.1
 CLK_TCK: Final = os.sysconf("SC_CLK_TCK")
 READY_BOUND_S: Final = 30.0
 STOP_BOUND_S: Final = 15.0
-# Goals from the product brief (issue 7): a Pi Zero 2 W must have room to spare.
-GOAL_RSS_MB: Final = 80.0
+# Goals: a Pi Zero 2 W (512 MB, shared with the OS and bluetoothd) must have room to spare, and a
+# restarted hub must be back before anyone notices.
+GOAL_RSS_MB: Final = 64.0
 GOAL_IDLE_CPU_PCT: Final = 1.0
-GOAL_READY_S: Final = 2.0
+GOAL_READY_S: Final = 1.5
 # Adverts go out in small bursts on a fixed beat, as a busy radio delivers them.
 BURST_EVERY_S: Final = 0.02
 HUB_IMPORTS: Final = (
@@ -261,14 +262,15 @@ async def run(idle_s: float, load_s: float, rate: float) -> list[list[object]]:
     no = "NO"
     idle_cpu = cpu_percent(idle_start, idle_end)
     load_cpu = cpu_percent(load_start, load_end)
+    rss_goal = f"<= {GOAL_RSS_MB:g}"
     return [
-        ["RSS at steady state (MB)", idle_end.rss_mb, bare[1].rss_mb, imported[1].rss_mb, "<= 80",
+        ["RSS at steady state (MB)", idle_end.rss_mb, bare[1].rss_mb, imported[1].rss_mb, rss_goal,
          ok if idle_end.rss_mb <= GOAL_RSS_MB else no],
-        ["RSS after the advert load (MB)", peak, bare[1].rss_mb, imported[1].rss_mb, "<= 80",
+        ["RSS after the advert load (MB)", peak, bare[1].rss_mb, imported[1].rss_mb, rss_goal,
          ok if peak <= GOAL_RSS_MB else no],
         [f"idle CPU over {idle_s:.0f} s (% of a core)", idle_cpu, cpu_percent(*bare), cpu_percent(*imported),
-         "<= 1", ok if idle_cpu <= GOAL_IDLE_CPU_PCT else no],
-        ["start to healthy /api/health (s)", ready_s, "-", "-", "<= 2",
+         f"<= {GOAL_IDLE_CPU_PCT:g}", ok if idle_cpu <= GOAL_IDLE_CPU_PCT else no],
+        ["start to healthy /api/health (s)", ready_s, "-", "-", f"<= {GOAL_READY_S:g}",
          ok if ready_s <= GOAL_READY_S else no],
         [f"CPU at {sent / load_s:.0f} adverts/s (% of a core)", load_cpu, "-", "-", "report", "-"],
         ["CPU per advert (us)", 1e4 * load_cpu / max(sent / load_s, 1), "-", "-", "report", "-"],
