@@ -47,7 +47,7 @@ class CoupleLink:
     presence: PresenceExchange
     delivery: DeliveryService
     composer: SignalComposer
-    _arrived: asyncio.Queue[SignalRecord]
+    arrived: asyncio.Queue[SignalRecord]  # received, committed, not yet handed to delivery
 
     def start(self, tasks: Tasks) -> None:
         self.relay.start(tasks)
@@ -57,7 +57,7 @@ class CoupleLink:
     async def _hand_over(self) -> None:
         """Received signals -> delivery (quiet hours, rate limit, button or phone) -> receipts."""
         while True:
-            self.delivery.submit(await self._arrived.get())
+            self.delivery.submit(await self.arrived.get())
 
 
 @contextlib.asynccontextmanager
