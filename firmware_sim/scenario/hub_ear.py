@@ -25,6 +25,9 @@ from hub.store.database import Database, open_database
 
 # The hub's own default is 5 s; a simulated button answers in milliseconds of loop time.
 FEEDBACK_TIMEOUT_S: Final = 5.0
+# next_event() and wait_for_events() by default: a touch arrives in milliseconds; the bound is
+# for a machine busy with other work.
+WAIT_S: Final = 30.0
 
 
 class HubEar:
@@ -113,7 +116,7 @@ class HubEar:
     ) -> None:
         await self.stop()
 
-    async def next_event(self, within_s: float = 5.0) -> TouchEvent:
+    async def next_event(self, within_s: float = WAIT_S) -> TouchEvent:
         """The next touch event not yet returned by this method (waits for one if needed)."""
         index = self._taken
         async with asyncio.timeout(within_s), self._arrived:
@@ -121,7 +124,7 @@ class HubEar:
         self._taken = index + 1
         return self.events[index]
 
-    async def wait_for_events(self, count: int, within_s: float = 5.0) -> list[TouchEvent]:
+    async def wait_for_events(self, count: int, within_s: float = WAIT_S) -> list[TouchEvent]:
         async with asyncio.timeout(within_s), self._arrived:
             await self._arrived.wait_for(lambda: len(self.events) >= count)
         return list(self.events)

@@ -39,6 +39,7 @@ from hub.store.database import Database, open_database
 from hub.store.holds import SignalLinks
 from hub.store.signals import SignalLog
 from tests.support.mosquitto import COUPLE, Broker
+from tests.support.waiting import START_S
 
 COUPLE_KEY: Final = "5a" * 32
 PEOPLE: Final = ("Alex", "Sam")
@@ -245,7 +246,7 @@ class RelayNode:
         await self.link.start()
         self._task = asyncio.create_task(run(), name=f"node-{config.relay.hub_id}")
         if wait_connected:
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(START_S):
                 await self.link.connected.wait()
 
     async def _cancel(self) -> None:

@@ -15,6 +15,7 @@ from firmware_sim.button import SimButton
 from hub.config import HubConfig, parse_config
 from hub.daemon import Hub
 from tests.support.mosquitto import COUPLE, Broker
+from tests.support.waiting import START_S
 
 COUPLE_KEY: Final = "5a" * 32
 # Homes 5 km apart: nothing in one home hears the other.
@@ -128,7 +129,7 @@ async def two_homes(
         async with button_a, button_b, asyncio.TaskGroup() as group:
             tasks = [group.create_task(hub.run(), name=f"hub-{n}") for n, hub in (("a", hub_a), ("b", hub_b))]
             try:
-                async with asyncio.timeout(10):
+                async with asyncio.timeout(START_S):
                     await hub_a.ready.wait()
                     await hub_b.ready.wait()
                     await hub_a.relay_connected()
