@@ -1,4 +1,5 @@
-# Heartline: two commands matter. `make demo` runs the simulated system; `make test` checks it all.
+# Heartline: `make demo` runs the simulated system; `make test` checks it all (CI runs exactly that);
+# `make quick` is the inner loop while coding: the checks and the fast tests, well under a minute.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -7,23 +8,33 @@ PORT   ?= 8080
 # browser for the dashboard tests.
 SYSTEM_PACKAGES := mosquitto dbus-daemon chromium
 
-.PHONY: demo test check lint typecheck pytest system-deps bench clean
+.PHONY: demo test quick check lint format-check typecheck pytest pytest-quick system-deps bench clean
 
 demo: $(VENV)/.base
 	$(BIN)/heartline demo --port $(PORT)
 
 test: system-deps $(VENV)/.test check pytest
 
-check: lint typecheck
+# Checks first: they take seconds and say what is wrong before any test runs.
+quick: system-deps check pytest-quick
+
+check: lint format-check typecheck
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .
+
+format-check: $(VENV)/.test
+	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.test
 	$(BIN)/mypy
 
 pytest: $(VENV)/.test
 	$(BIN)/pytest
+
+# Tests marked slow (real processes, brokers killed, browsers, long waits) run in `make test`.
+pytest-quick: $(VENV)/.test
+	$(BIN)/pytest -m "not slow"
 
 bench: $(VENV)/.test
 	$(BIN)/python -m benchmarks

@@ -22,6 +22,7 @@ _LOGGER = logging.getLogger(__name__)
 
 CENTRAL_ADDRESS: Final = "C0:FF:EE:00:00:01"  # the implicit central's address
 RESPONSE_TIMEOUT_S: Final = 5.0  # a peripheral in the same process answers in milliseconds
+WAIT_S: Final = 30.0  # wait_for()'s default: generous, for a machine busy with other work
 
 
 class LoopbackAirError(RuntimeError):
@@ -88,7 +89,7 @@ class LoopbackAir:
 
     # --- what a test (the central) does -------------------------------------------------
 
-    async def wait_for(self, predicate: Callable[[], bool], within_s: float = 5.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], within_s: float = WAIT_S) -> None:
         """Wait until predicate() is true; it is re-checked whenever a peripheral sends."""
         async with asyncio.timeout(within_s), self._changed:
             await self._changed.wait_for(predicate)

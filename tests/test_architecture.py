@@ -39,7 +39,16 @@ LAYERS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
     (
         "values",
         frozenset(
-            {"hub", "hub/clock", "hub/errors", "hub/log", "hub/events", "hub/heartbeats", "hub/histogram", "hub/tasks"}
+            {
+                "hub",
+                "hub/clock",
+                "hub/errors",
+                "hub/log",
+                "hub/events",
+                "hub/heartbeats",
+                "hub/histogram",
+                "hub/tasks",
+            }
         ),
     ),
     (

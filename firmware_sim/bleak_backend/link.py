@@ -53,13 +53,12 @@ class AirLink:
 
     async def open(self) -> None:
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port, limit=protocol.MAX_LINE),
-                timeout=CONNECT_TIMEOUT_S,
-            )
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):  # not wait_for: see request()
+                reader, writer = await asyncio.open_connection(self.host, self.port, limit=protocol.MAX_LINE)
             self._reader, self._writer = reader, writer
             writer.write(protocol.encode({"op": "hello", "role": "central", "addr": self.addr}))
-            welcome = protocol.decode(await asyncio.wait_for(reader.readline(), timeout=CONNECT_TIMEOUT_S))
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                welcome = protocol.decode(await reader.readline())
         except (OSError, TimeoutError, ValueError, TypeError) as ex:
             await self.close()
             raise AirLinkError(
@@ -121,7 +120,10 @@ class AirLink:
         self._requests[req] = future
         try:
             self._send({**message, "req": req})
-            answer = await asyncio.wait_for(future, timeout=wait_s)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that races
+            # the answer, and the hub task that was being stopped would then run on forever.
+            async with asyncio.timeout(wait_s):
+                answer = await future
         except TimeoutError as ex:
             raise AirLinkError(f"{message['op']} timed out after {wait_s:.0f} s") from ex
         finally:

@@ -26,6 +26,9 @@ from hub.tasks import running
 # The hub's own default is 10 s; a simulated button answers in milliseconds of loop time.
 FEEDBACK_TIMEOUT_S: Final = 5.0
 EAR_OPTIONS: Final = BleOptions(feedback_timeout_s=FEEDBACK_TIMEOUT_S)
+# next_event() and wait_for_events() by default: a touch arrives in milliseconds; the bound is
+# for a machine busy with other work.
+WAIT_S: Final = 30.0
 
 
 class HubEar:
@@ -41,7 +44,7 @@ class HubEar:
     def register(self, address: str, key: bytes, owner: str) -> ButtonRecord:
         return self.side.add_button(address, "heartline", key, owner)
 
-    async def next_event(self, within_s: float = 5.0) -> TouchEvent:
+    async def next_event(self, within_s: float = WAIT_S) -> TouchEvent:
         """The next touch event not yet returned by this method (waits for one if needed)."""
         index = self._taken
         async with asyncio.timeout(within_s), self._arrived:
@@ -49,7 +52,7 @@ class HubEar:
         self._taken = index + 1
         return self.events[index]
 
-    async def wait_for_events(self, count: int, within_s: float = 5.0) -> list[TouchEvent]:
+    async def wait_for_events(self, count: int, within_s: float = WAIT_S) -> list[TouchEvent]:
         async with asyncio.timeout(within_s), self._arrived:
             await self._arrived.wait_for(lambda: len(self.events) >= count)
         return list(self.events)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from hub.clock import ManualClock
 from hub.config import QuietHoursSection
 from hub.delivery.quiet_hours import QuietHours
@@ -26,6 +28,7 @@ def test_quiet_hours_window_in_the_recipients_zone() -> None:
     assert quiet.release_at(evening, SignalKind.CELEBRATE) == datetime(2025, 1, 11, 6, 0, tzinfo=UTC)
 
 
+@pytest.mark.slow
 async def test_quiet_hours_hold_then_one_summary(mosquitto_broker: Broker, tmp_path: Path) -> None:
     night = ManualClock(datetime(2025, 1, 10, 23, 0, tzinfo=UTC))  # midnight for B in Berlin
     extra = {**QUIET, "hub": {"timezone": "Europe/Berlin"}}
@@ -55,6 +58,7 @@ async def test_quiet_hours_hold_then_one_summary(mosquitto_broker: Broker, tmp_p
     await b.stop()
 
 
+@pytest.mark.slow
 async def test_a_stuck_button_is_rate_limited_and_summarised(
     mosquitto_broker: Broker, tmp_path: Path
 ) -> None:

@@ -4,7 +4,7 @@ no feedback at all below CRITICAL_PERCENT, while touches still go out as adverts
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from firmware_sim.button import SimButton
 from firmware_sim.loopback_air import LoopbackAir
 from firmware_sim.shims.cryptolib import aes
 from tests.device.vectors import decode
+from tests.support.waiting import eventually  # LED writes send nothing on the air: air.wait_for misses them
 
 KEY = bytes.fromhex("231d39c1d7cc1ab1aee224cd096db932")
 ADDRESS = "54:48:E6:8F:80:A5"
@@ -63,15 +64,6 @@ async def write_command(air: LoopbackAir, counter: int, pattern: int = FELT_IT) 
         await air.disconnect(ADDRESS, conn)
 
 
-async def eventually(check: Callable[[], bool], within_s: float = 3.0) -> None:
-    """Poll ``check`` (LED writes send nothing on the air, so air.wait_for would not see them)."""
-    for _ in range(int(within_s / 0.01)):
-        if check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
-
-
 def lit(sim: SimButton) -> list[tuple[int, int, int]]:
     return [rgb for _, rgb in sim.led_trace if rgb != BLACK]
 
@@ -113,6 +105,7 @@ async def test_normal_battery_has_no_charge_cue(air: LoopbackAir, tmp_path: Path
         assert DIM_AMBER not in lit(sim)
 
 
+@pytest.mark.slow
 async def test_low_battery_blinks_amber_once_after_each_touch(air: LoopbackAir, tmp_path: Path) -> None:
     async with running(air, tmp_path, LOW_MV) as sim:
         await sim.press("tap")
@@ -140,6 +133,7 @@ async def test_low_battery_feedback_is_dimmer_and_shorter(air: LoopbackAir, tmp_
         assert glow_s(sim, DIM_GREEN) < 1.0
 
 
+@pytest.mark.slow  # waits out a window
 async def test_critical_battery_plays_nothing_but_still_sends_the_touch(
     air: LoopbackAir, tmp_path: Path
 ) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.support.demo_process import RunningDemo, heartline
+
+# Each test starts the demo as a real process and runs the CLI as more.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 SHELLY = "3C:2E:F5:11:22:33"
 

@@ -24,10 +24,13 @@ from firmware_sim.air.server import AirServer
 from hub.broker.config import STATUS_OFFLINE, STATUS_ONLINE, status_topic
 from tests.support.homes import COUPLE_KEY
 from tests.support.mosquitto import COUPLE, Broker, free_ports
+from tests.support.waiting import START_S, WAIT_S
 
 HUB_RADIO = "B8:27:EB:00:00:0A"
-START_BOUND_S = 20.0
+START_BOUND_S = START_S
 STOP_BOUND_S = 5.0  # the goal: SIGTERM to exit in a few seconds, offline status included
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]  # a real hub process, started and stopped
 
 
 @pytest.fixture
@@ -145,10 +148,18 @@ async def test_sigterm_exits_cleanly_with_offline_status_and_systemd_notificatio
             await _until(healthy, START_BOUND_S, "the hub to report ok on /api/health")
         watcher = StatusWatcher(mosquitto_broker, status_topic(COUPLE.couple_id, COUPLE.hubs[0]))
         await _until(
-            lambda: asyncio.sleep(0, (STATUS_ONLINE, True) in watcher.seen), 10, "the retained online status"
+            lambda: asyncio.sleep(0, (STATUS_ONLINE, True) in watcher.seen),
+            WAIT_S,
+            "the retained online status",
         )
-        await asyncio.sleep(1.0)  # several watchdog periods
-        started = _messages(notify_socket)
+        started: list[str] = []
+
+        def pinged() -> bool:
+            started.extend(_messages(notify_socket))
+            status = any(line.startswith("STATUS=ble ok; relay connected") for line in started)
+            return status and started.count("WATCHDOG=1") >= 2
+
+        await _until(lambda: asyncio.sleep(0, pinged()), WAIT_S, "several watchdog pings and the status")
         assert "READY=1" in started
         assert started.count("WATCHDOG=1") >= 2, started
         assert any(line.startswith("STATUS=ble ok; relay connected") for line in started), started
@@ -161,7 +172,7 @@ async def test_sigterm_exits_cleanly_with_offline_status_and_systemd_notificatio
         assert took < STOP_BOUND_S
         assert "STOPPING=1" in _messages(notify_socket)
         await _until(
-            lambda: asyncio.sleep(0, (STATUS_OFFLINE, False) in watcher.seen), 5, "the offline status"
+            lambda: asyncio.sleep(0, (STATUS_OFFLINE, False) in watcher.seen), WAIT_S, "the offline status"
         )
     finally:
         if watcher is not None:
@@ -172,7 +183,7 @@ async def test_sigterm_exits_cleanly_with_offline_status_and_systemd_notificatio
     # A new subscriber is told at once that the hub is offline: the status is retained.
     late = StatusWatcher(mosquitto_broker, status_topic(COUPLE.couple_id, COUPLE.hubs[0]))
     try:
-        await _until(lambda: asyncio.sleep(0, late.seen), 5, "the retained status")
+        await _until(lambda: asyncio.sleep(0, late.seen), WAIT_S, "the retained status")
         assert late.seen == [(STATUS_OFFLINE, True)]
     finally:
         late.stop()

@@ -22,8 +22,12 @@ from hub.errors import HeartlineError
 from hub.store.buttons import ButtonRecord
 from hub.web.pairing_api import pairing_router
 from tests.e2e.test_pairing import ADDRESS, HUB_RADIO, pairing_hub
+from tests.support.waiting import WAIT_S
 
-SERVE_TIMEOUT_S = 5.0
+SERVE_TIMEOUT_S = WAIT_S  # uvicorn starts and stops in milliseconds on an idle machine
+
+# A real HTTP server and a pairing over the air; tests/e2e/test_pairing.py has the quick one.
+pytestmark = pytest.mark.slow
 
 
 class Host:
@@ -75,7 +79,7 @@ async def test_cli_pairs_the_button_in_pairing_mode(
             serving(app) as url,
             SimButton(air=air.address, address=ADDRESS, key=None, state_dir=tmp_path / "b", x=1.5) as button,
         ):
-            assert await asyncio.to_thread(button_pair, url, "Alex", 10) == 0
+            assert await asyncio.to_thread(button_pair, url, "Alex", WAIT_S) == 0
             out = capsys.readouterr().out
             assert f"paired button 1: {ADDRESS} for Alex" in out
             assert button.key is not None

@@ -24,9 +24,12 @@ from firmware_sim.air.server import AirServer
 from tests.relay.node import COUPLE_KEY, RelayNode, node_config
 from tests.support.mosquitto import COUPLE, Broker, free_ports
 from tests.support.tcp_proxy import TcpProxy
-from tests.support.waiting import eventually
+from tests.support.waiting import START_S, WAIT_S, eventually
 
 HUB_RADIO = "B8:27:EB:00:00:0A"
+
+# A hub process started three times (each start imports the whole hub: seconds on a busy machine).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def _toml(config: dict[str, dict[str, Any]]) -> str:
@@ -119,7 +122,7 @@ def _write_config(hub: HubProcess, broker_port: int, air_port: int, broker: Brok
 
 async def _health(client: httpx.AsyncClient, hub: HubProcess) -> dict[str, Any] | None:
     try:
-        response = await client.get(hub.url("/api/health"), timeout=2)
+        response = await client.get(hub.url("/api/health"), timeout=WAIT_S)
     except httpx.TransportError:
         return None
     body: dict[str, Any] = response.json()
@@ -142,7 +145,7 @@ async def _until(check: Callable[[], Awaitable[bool]], within_s: float, what: st
 
 
 async def _poll_connected(client: httpx.AsyncClient, hub: HubProcess) -> None:
-    await _until(lambda: _connected(client, hub), 20, "the hub process to connect")
+    await _until(lambda: _connected(client, hub), START_S, "the hub process to connect")
 
 
 async def test_hub_process_killed_between_publish_and_confirm(
@@ -166,7 +169,7 @@ async def test_hub_process_killed_between_publish_and_confirm(
         proxy.heal()
         assert b.person.shown == []
         hub_a.start()  # same data dir: the outbox survived and is published again
-        await eventually(lambda: b.person.shown == [first], within_s=20, what="B to get the signal once")
+        await eventually(lambda: b.person.shown == [first], within_s=START_S, what="B to get the signal once")
 
         # Killed after the broker confirmed but before the partner's receipt: B is away.
         await b.stop()
@@ -178,12 +181,14 @@ async def test_hub_process_killed_between_publish_and_confirm(
             signals = (await client.get(hub_a.url("/api/signals"))).json()
             return any(s["id"] == second and s["fate"] == "sent" for s in signals)
 
-        await _until(confirmed, 10, "the broker to confirm the second signal")
+        await _until(confirmed, WAIT_S, "the broker to confirm the second signal")
         hub_a.kill()
         b2 = b.reborn()
         await b2.start()
         hub_a.start()
-        await eventually(lambda: b2.person.shown == [first, second], within_s=20, what="the second, once")
+        await eventually(
+            lambda: b2.person.shown == [first, second], within_s=START_S, what="the second, once"
+        )
 
         async def settled() -> bool:
             if not await _connected(client, hub_a):
@@ -191,6 +196,6 @@ async def test_hub_process_killed_between_publish_and_confirm(
             signals = (await client.get(hub_a.url("/api/signals"))).json()
             return all(s["fate"] == "delivered" for s in signals) and len(signals) == 2
 
-        await _until(settled, 20, "A to learn both were delivered")
+        await _until(settled, WAIT_S, "A to learn both were delivered")
         assert b2.person.duplicates() == {}
         await b2.stop()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from hub.events import Channel, Fate, SignalKind
 from tests.support.homes import HOME_B, two_homes
 from tests.support.mosquitto import Broker
@@ -45,6 +47,7 @@ async def test_a_tap_reaches_the_partners_button(
         assert notify_sink.received == []  # the button confirmed, so the phone stays quiet
 
 
+@pytest.mark.slow  # the button must first be missed
 async def test_partner_away_from_their_button_gets_a_phone_notification(
     mosquitto_broker: Broker,
     tmp_path: Path,

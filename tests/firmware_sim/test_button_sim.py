@@ -51,7 +51,11 @@ async def write_command(air: LoopbackAir, data: bytes) -> int:
 
 @pytest.mark.parametrize(
     ("gesture", "event"),
-    [("tap", "press"), ("double_tap", "double_press"), ("long_press", "long_press")],
+    [
+        ("tap", "press"),
+        ("double_tap", "double_press"),
+        pytest.param("long_press", "long_press", marks=pytest.mark.slow),
+    ],
 )
 async def test_press_puts_a_decodable_advert_on_the_air(
     air: LoopbackAir, button: SimButton, gesture: str, event: str
@@ -64,14 +68,16 @@ async def test_press_puts_a_decodable_advert_on_the_air(
     assert decode(ADDRESS, sent, bytes(16))["verified"] is False
 
 
+@pytest.mark.slow  # the whole burst, then idle
 async def test_advert_is_repeated_then_idle(air: LoopbackAir, button: SimButton) -> None:
     await button.press("tap")
     sent = button.adverts[-1]
-    await air.wait_for(lambda: air.adverts_from(ADDRESS).count(sent) >= 5, within_s=3)
+    await air.wait_for(lambda: air.adverts_from(ADDRESS).count(sent) >= 5)
     idle = bytes.fromhex("0201060308484c")
-    await air.wait_for(lambda: air.adverts_from(ADDRESS)[-1] == idle, within_s=3)
+    await air.wait_for(lambda: air.adverts_from(ADDRESS)[-1] == idle)
 
 
+@pytest.mark.slow
 async def test_each_event_gets_a_new_counter_and_packet_id(button: SimButton) -> None:
     await button.press("tap")
     await button.press("tap")
@@ -103,7 +109,7 @@ async def test_rejections_are_refused_and_counted(air: LoopbackAir, button: SimB
     assert await write_command(air, good) == ATT_INSUFFICIENT_AUTHENTICATION  # replay
     assert await write_command(air, frame(4)) == ATT_INSUFFICIENT_AUTHENTICATION  # older
     assert button.rejections == {"malformed": 1, "bad_mic": 2, "replay": 2}
-    await asyncio.sleep(0.05)
+    await button.wait_for_output()
     assert len(button.outputs) == 1
 
     conn = await air.connect(ADDRESS)
@@ -118,6 +124,7 @@ async def test_provisioning_is_refused_once_keyed(air: LoopbackAir, button: SimB
     assert await air.write(ADDRESS, conn, handle, bytes(16)) == 0x03
 
 
+@pytest.mark.slow
 async def test_counters_survive_a_reboot(air: LoopbackAir, tmp_path: Path) -> None:
     state = tmp_path / "button"
     async with SimButton(air=air.address, address=ADDRESS, key=KEY, state_dir=state) as sim:
@@ -145,6 +152,7 @@ async def test_a_different_key_for_existing_state_is_refused(air: LoopbackAir, t
             pass
 
 
+@pytest.mark.slow
 async def test_two_buttons_share_one_loop(air: LoopbackAir, tmp_path: Path) -> None:
     other = "54:48:E6:8F:80:B6"
     async with (

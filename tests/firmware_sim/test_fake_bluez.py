@@ -28,6 +28,9 @@ from firmware_sim.shims.cryptolib import aes
 from tests.support.dbus import HUB_RADIO
 from tests.support.waiting import eventually
 
+# A private dbus-daemon and the fake bluetoothd for each test.
+pytestmark = pytest.mark.slow
+
 ADDRESS: Final = "C0:FF:EE:00:00:0A"
 KEY: Final = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
 BTHOME_UUID: Final = "0000fcd2-0000-1000-8000-00805f9b34fb"

@@ -24,11 +24,13 @@ def test_example_week_parses() -> None:
     assert [d.kind for d in scenario.devices] == ["wearable", "wearable", "button"]
 
 
+@pytest.mark.slow
 def test_a_day_runs_in_virtual_time_and_hubs_log_every_touch_in_range(tmp_path: Path) -> None:
     scenario = dataclasses.replace(load_scenario(WEEK), days=1.0)
-    started = time.monotonic()
+    # CPU seconds, not wall-clock ones: what the simulation costs, however busy the machine is.
+    started = time.process_time()
     report = run_scenario(scenario, work_dir=tmp_path)
-    assert time.monotonic() - started < 20  # a simulated day, in a few real seconds
+    assert time.process_time() - started < 20  # a simulated day, in a few seconds of work
     assert report.virtual_days == 1.0
     for device in report.devices:
         made = sum(device.touches_made.values())
@@ -67,8 +69,8 @@ def test_bad_scenario_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_a_week_runs_in_well_under_a_minute(tmp_path: Path) -> None:
     # The full week (~15 s) with HEARTLINE_SOAK=1; two days by default.
     days = 7.0 if os.environ.get("HEARTLINE_SOAK") == "1" else 2.0
-    started = time.monotonic()
+    started = time.process_time()  # CPU seconds, as above
     report = run_scenario(dataclasses.replace(load_scenario(WEEK), days=days), work_dir=tmp_path)
-    assert time.monotonic() - started < 55 * days / 7
+    assert time.process_time() - started < 55 * days / 7
     for device in report.devices:
         assert sum(device.hub_events.values()) == device.touches_in_range

@@ -19,6 +19,9 @@ from hub.clock import SystemClock
 from hub.events import Gesture, SignalKind
 from tests.device.vectors import decode
 
+# The firmware on the real MicroPython unix port, as a process per button.
+pytestmark = pytest.mark.slow
+
 KEY = bytes.fromhex("231d39c1d7cc1ab1aee224cd096db932")
 ADDRESS = "54:48:E6:8F:80:A5"
 HUB_RADIO = "B8:27:EB:00:00:0A"

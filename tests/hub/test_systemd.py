@@ -22,6 +22,7 @@ from hub.systemd import (
     tasks_liveness,
     watchdog_interval,
 )
+from tests.support.waiting import eventually
 
 UNIT_FILE = Path(__file__).resolve().parents[2] / "hardware" / "heartline-hub.service"
 
@@ -114,15 +115,27 @@ def test_heartbeats_hold_each_loop_to_its_own_promise() -> None:
     assert beats.overdue() == []
 
 
+@pytest.mark.slow  # waits out windows
 async def test_pings_stop_while_a_loop_is_wedged_and_resume_after(systemd: FakeSystemd) -> None:
     beats = Heartbeats()
     wedged = asyncio.Event()
+    stuck = asyncio.Event()
     unwedged = asyncio.Event()
+    seen: list[dict[str, str]] = []
+
+    def heard(message: dict[str, str], times: int = 1) -> bool:
+        seen.extend(systemd.messages())
+        return seen.count(message) >= times
+
+    def unhealthy_about(name: str) -> bool:
+        seen.extend(systemd.messages())
+        return any(m.get("STATUS", "").startswith("unhealthy") and name in m["STATUS"] for m in seen)
 
     async def loop(name: str) -> None:
         while True:
             beats.beat(name, 0.15)
             if name == "relay-receiver" and wedged.is_set():
+                stuck.set()
                 await unwedged.wait()  # stuck, as on a call that never returns
             await asyncio.sleep(0.02)
 
@@ -131,13 +144,17 @@ async def test_pings_stop_while_a_loop_is_wedged_and_resume_after(systemd: FakeS
         loops = [group.create_task(loop(name), name=name) for name in ("ble-scanner", "relay-receiver")]
         liveness = combined(heartbeat_liveness(beats), tasks_liveness(["ble-scanner", "relay-receiver"]))
         watchdog = group.create_task(run_watchdog(notifier, 0.05, liveness, lambda: "all good"))
-        await asyncio.sleep(0.3)
-        healthy = systemd.messages()
-        assert sum(m == {"WATCHDOG": "1"} for m in healthy) >= 3
-        assert {"STATUS": "all good"} in healthy
+        await eventually(
+            lambda: heard({"WATCHDOG": "1"}, times=3) and heard({"STATUS": "all good"}), what="healthy pings"
+        )
 
+        # Waits are for events, not for time: the only fixed sleeps are windows in which no ping
+        # may go out (a busy machine can delay a ping, never invent one).
         wedged.set()
-        await asyncio.sleep(0.3)  # the wedge is noticed within its 0.15 s promise
+        await eventually(stuck.is_set, what="the loop to be stuck")
+        systemd.messages()  # from before its last beat
+        seen.clear()
+        await eventually(lambda: unhealthy_about("relay-receiver"), what="the wedge to be noticed")
         systemd.messages()
         await asyncio.sleep(0.3)
         during = systemd.messages()
@@ -145,13 +162,16 @@ async def test_pings_stop_while_a_loop_is_wedged_and_resume_after(systemd: FakeS
 
         unwedged.set()
         wedged.clear()
-        await asyncio.sleep(0.3)
-        after = systemd.messages()
-        assert {"WATCHDOG": "1"} in after
-        assert {"STATUS": "all good"} in after
+        seen.clear()
+        await eventually(
+            lambda: heard({"WATCHDOG": "1"}) and heard({"STATUS": "all good"}), what="pings back"
+        )
 
         loops[0].cancel()  # a loop that died is as bad as one that is stuck
-        await asyncio.sleep(0.1)
+        await eventually(loops[0].done, what="the loop to end")
+        systemd.messages()
+        seen.clear()
+        await eventually(lambda: unhealthy_about("ble-scanner"), what="the dead loop to be noticed")
         systemd.messages()
         await asyncio.sleep(0.2)
         dead = systemd.messages()

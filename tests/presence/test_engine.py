@@ -51,6 +51,7 @@ def replay(
     return sessions, engine
 
 
+@pytest.mark.slow  # a simulated day, twice
 def test_incremental_and_batch_agree_on_a_simulated_day() -> None:
     trace = generate(2, seed=7)
     until = float(trace.seconds)
@@ -146,8 +147,9 @@ def test_observe_costs_microseconds_and_allocates_no_numpy() -> None:
     import time  # noqa: PLC0415
 
     engine = PresenceEngine({PERSON: "ana"})
-    start = time.perf_counter()
+    # This thread's CPU time: what observe() costs, not how busy the machine is.
+    start = time.thread_time()
     for i in range(20_000):
         engine.observe(PERSON if i % 2 else BUTTON, -60 - (i % 7), i * 0.5)
-    per_advert_us = (time.perf_counter() - start) / 20_000 * 1e6
+    per_advert_us = (time.thread_time() - start) / 20_000 * 1e6
     assert per_advert_us < 100  # generous for CI; the speed benchmark reports the real figure

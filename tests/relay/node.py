@@ -37,13 +37,12 @@ from hub.store.database import Database, open_database
 from hub.store.signals import SignalLog
 from hub.tasks import running
 from tests.support.mosquitto import COUPLE, Broker
+from tests.support.waiting import START_S
 
 COUPLE_KEY: Final = "5a" * 32
 PEOPLE: Final = ("Alex", "Sam")
 # The hub waits a minute before resending a signal without a receipt; tests cannot.
 FAST_RESEND_S: Final = 2.0
-# A broker on loopback answers in milliseconds; a busy shared machine can take much longer.
-CONNECT_WITHIN_S: Final = 30.0
 
 
 @dataclass
@@ -221,7 +220,7 @@ class RelayNode:
         await stack.enter_async_context(running(self._couple))
         self._stack = stack
         if wait_connected:
-            async with asyncio.timeout(CONNECT_WITHIN_S):
+            async with asyncio.timeout(START_S):
                 await self.link.connected.wait()
 
     async def stop(self) -> None:

@@ -102,6 +102,7 @@ async def test_an_unknown_code_is_refused(mosquitto_broker: Broker, tmp_path: Pa
     await b.stop()
 
 
+@pytest.mark.slow
 async def test_the_hello_survives_an_offline_partner_and_a_crash(
     mosquitto_broker: Broker, tmp_path: Path
 ) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from hub.broker.config import inbox_topic
 from hub.clock import ManualClock
 from hub.presence.service import PresenceState
@@ -56,6 +58,7 @@ async def test_presence_reaches_the_partner_and_survives_its_restart(
     await b.stop()
 
 
+@pytest.mark.slow  # an outage, then a reconnect
 async def test_an_outage_keeps_only_the_newest_presence(mosquitto_broker: Broker, tmp_path: Path) -> None:
     a, b = await _pair(mosquitto_broker, tmp_path)
     mosquitto_broker.stop()
@@ -126,6 +129,7 @@ async def test_a_malformed_presence_is_rejected_and_counted(mosquitto_broker: Br
     await b.stop()
 
 
+@pytest.mark.slow  # throttling is measured in seconds
 async def test_the_sharer_sends_on_change_throttled_and_pauses(
     mosquitto_broker: Broker, tmp_path: Path
 ) -> None:

@@ -35,6 +35,7 @@ async def test_health_homes_and_openapi(client: httpx.AsyncClient) -> None:
     assert 'heartline_adverts_seen_total{home="a"}' in metrics
 
 
+@pytest.mark.slow  # the walking skeleton is the quick round trip
 async def test_a_press_through_the_api_arrives_on_the_other_side(client: httpx.AsyncClient) -> None:
     response = await client.post("/a/api/sim/buttons/a-button/press", json={"gesture": "long_press"})
     assert response.json() == {"accepted": True}
@@ -107,6 +108,7 @@ async def test_presence_and_stats_have_their_documented_shape(client: httpx.Asyn
     assert (await client.get("/a/api/stats", params={"days": 0})).status_code == 422
 
 
+@pytest.mark.slow  # presence needs adverts over seconds
 async def test_someone_next_to_their_hub_is_seen_as_home(client: httpx.AsyncClient) -> None:
     async def alex_home() -> bool:
         people = (await client.get("/a/api/presence")).json()["people"]

@@ -12,6 +12,9 @@ import pytest
 
 from tests.support.demo_process import RunningDemo
 
+# Thousands of generated requests against two running hubs.
+pytestmark = pytest.mark.slow
+
 EXAMPLES = os.environ.get("HEARTLINE_SCHEMATHESIS_EXAMPLES", "15")
 
 

@@ -262,6 +262,7 @@ async def test_metrics_can_be_public_for_prometheus() -> None:
 # -- hashes and config ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the production cost is the point
 def test_hash_round_trip_with_production_cost() -> None:
     encoded = hash_password(PASSWORD)
     assert encoded.startswith("$scrypt$ln=15,r=8,p=3$")
@@ -275,6 +276,7 @@ def test_bad_hashes_never_verify() -> None:
         assert not verify_password(PASSWORD, bad)
 
 
+@pytest.mark.slow  # a CLI process
 def test_the_password_prompt_reads_stdin_not_argv() -> None:
     encoded = prompt_password_hash(io.StringIO(PASSWORD + "\n"))
     assert verify_password(PASSWORD, encoded)

@@ -114,6 +114,7 @@ async def test_quiet_hours_set_now_hold_the_next_signal(client: httpx.AsyncClien
     assert zone in signal["reason"]
 
 
+@pytest.mark.slow  # a touch through both hubs
 async def test_a_new_gesture_meaning_applies_to_the_next_touch(
     client: httpx.AsyncClient, homes: Homes
 ) -> None:
