@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Final
 
+# The scenario is a program above the hub (tests/test_architecture.py): it runs the hub's own
+# BLE side over the simulated air, so these imports go from the simulator up into the hub.
 from hub.app.ble_side import BleOptions, BleSide, open_ble_side
 from hub.ble.transport import SimTransport
 from hub.clock import Clock

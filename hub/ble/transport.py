@@ -89,11 +89,13 @@ class BlueZTransport:
         from dbus_fast import BusType, Message, MessageType, Variant  # noqa: PLC0415 - Linux only
         from dbus_fast.aio import MessageBus  # noqa: PLC0415
 
-        bus = await asyncio.wait_for(MessageBus(bus_type=BusType.SYSTEM).connect(), timeout=DBUS_TIMEOUT_S)
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation (a hub stopping).
+        async with asyncio.timeout(DBUS_TIMEOUT_S):
+            bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
         try:
             for powered in (False, True):
-                reply = await asyncio.wait_for(
-                    bus.call(
+                async with asyncio.timeout(DBUS_TIMEOUT_S):
+                    reply = await bus.call(
                         Message(
                             destination="org.bluez",
                             path=f"/org/bluez/{self.adapter}",
@@ -102,9 +104,7 @@ class BlueZTransport:
                             signature="ssv",
                             body=["org.bluez.Adapter1", "Powered", Variant("b", powered)],
                         )
-                    ),
-                    timeout=DBUS_TIMEOUT_S,
-                )
+                    )
                 if reply is None or reply.message_type == MessageType.ERROR:
                     detail = reply.error_name if reply is not None else "no reply"
                     raise TransportError(self.spec, f"setting Powered={powered} failed: {detail}")

@@ -61,12 +61,10 @@ class PhoneNotifier:
         if not self.configured:
             return False
         try:
-            return bool(
-                await asyncio.wait_for(
-                    asyncio.to_thread(self._apprise.notify, body=body, title=title),
-                    timeout=NOTIFY_TIMEOUT_S,
-                ),
-            )
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races
+            # the answer, and the delivery loop would then never stop.
+            async with asyncio.timeout(NOTIFY_TIMEOUT_S):
+                return bool(await asyncio.to_thread(self._apprise.notify, body=body, title=title))
         except TimeoutError:
             _LOGGER.warning("phone notification timed out after %.0f s", NOTIFY_TIMEOUT_S)
             return False

@@ -118,9 +118,8 @@ class HomeAssistantBridge:
         if self.connected.is_set():
             info = self._client.publish(self.topics.status, STATUS_OFFLINE, qos=QOS, retain=True)
             with contextlib.suppress(TimeoutError, RuntimeError, ValueError):
-                await asyncio.wait_for(
-                    asyncio.to_thread(info.wait_for_publish, GOODBYE_TIMEOUT_S), GOODBYE_TIMEOUT_S + 1
-                )
+                async with asyncio.timeout(GOODBYE_TIMEOUT_S + 1):  # not wait_for (see hub.relay.mqtt_link)
+                    await asyncio.to_thread(info.wait_for_publish, GOODBYE_TIMEOUT_S)
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         self.connected.clear()

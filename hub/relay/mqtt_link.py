@@ -151,7 +151,8 @@ class MqttLink:
                 retain=True,
             )
             try:
-                await asyncio.wait_for(asyncio.to_thread(info.wait_for_publish, 2.0), timeout=3.0)
+                async with asyncio.timeout(3.0):  # not wait_for: it can swallow a cancellation on 3.11
+                    await asyncio.to_thread(info.wait_for_publish, 2.0)
             except (TimeoutError, RuntimeError, ValueError):
                 _LOGGER.debug("offline status not confirmed before shutdown")
         self._client.disconnect()
