@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Final
@@ -17,7 +16,6 @@ from firmware_sim.air.server import AirServer
 from firmware_sim.bluez import FakeBlueZ
 from firmware_sim.button import SimButton
 from hub.app.ble_side import BleOptions, BleSide, open_ble_side
-from hub.app.builder import open_hub
 from hub.ble.ingest import AdvertIngest
 from hub.ble.transport import BlueZTransport, make_transport
 from hub.clock import SystemClock
@@ -26,7 +24,7 @@ from hub.heartbeats import Heartbeats
 from hub.store.database import Database, open_database
 from hub.tasks import running
 from tests.support.dbus import HUB_RADIO
-from tests.support.homes import BUTTON_A, BUTTON_B, HOME_A, HOME_B, HUB_RADIO_B, hub_config, relay_connected
+from tests.support.homes import homes_on
 from tests.support.mosquitto import Broker
 from tests.support.waiting import WAIT_S, eventually
 
@@ -124,49 +122,11 @@ async def test_a_tap_read_over_bluez_reaches_the_partners_button(
     # system bus, and bluetoothd gives each D-Bus client one discovery, so only one hub can be
     # the BlueZ one here: on real hardware the two hubs are two Pis.
     del fake_bluez
-    config_a = hub_config(
-        me="Alex",
-        partner="Sam",
-        hub_index=0,
-        broker=mosquitto_broker,
-        air_port=bluez_air.port,
-        radio=HUB_RADIO,
-        data_dir=tmp_path / "a",
-        button=BUTTON_A,
-        notify=[],
-    )
-    config_a = dataclasses.replace(config_a, ble=dataclasses.replace(config_a.ble, transport="bluez:hci0"))
-    bluez_air.place(HUB_RADIO_B, *HOME_B)
-    config_b = hub_config(
-        me="Sam",
-        partner="Alex",
-        hub_index=1,
-        broker=mosquitto_broker,
-        air_port=bluez_air.port,
-        radio=HUB_RADIO_B,
-        data_dir=tmp_path / "b",
-        button=BUTTON_B,
-        notify=[],
-    )
-    assert isinstance(make_transport(config_a.ble.transport), BlueZTransport)
-    button_a = SimButton(
-        air=bluez_air.address,
-        address=BUTTON_A[0],
-        key=BUTTON_A[1],
-        x=HOME_A[0] + 2,
-        y=HOME_A[1],
-        state_dir=tmp_path / "button-a",
-    )
-    button_b = SimButton(
-        air=bluez_air.address,
-        address=BUTTON_B[0],
-        key=BUTTON_B[1],
-        x=HOME_B[0] + 2,
-        y=HOME_B[1],
-        state_dir=tmp_path / "button-b",
-    )
-    async with button_a, button_b, open_hub(config_a) as hub_a, open_hub(config_b) as hub_b:
-        await relay_connected(hub_a, hub_b)
+    async with homes_on(
+        bluez_air, mosquitto_broker, tmp_path, radio_a=HUB_RADIO, transport_a="bluez:hci0"
+    ) as homes:
+        assert isinstance(homes.hub_a.ble.transport, BlueZTransport)
+        hub_b, button_a, button_b = homes.hub_b, homes.button_a, homes.button_b
         await button_a.press("tap")
         received = await eventually(
             lambda: [s for s in hub_b.recent_signals() if s.direction is Direction.RECEIVED],

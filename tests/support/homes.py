@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,52 +81,65 @@ async def two_homes(
     protocol: str = "mqtt5",
 ) -> AsyncIterator[Homes]:
     air = AirServer(RadioConditions(noise_sigma_db=2.0))
-    air.place(HUB_RADIO_A, *HOME_A)
+    async with air, homes_on(air, broker, tmp_path, notify_b=notify_b, protocol=protocol) as homes:
+        yield homes
+
+
+@contextlib.asynccontextmanager
+async def homes_on(
+    air: AirServer,
+    broker: Broker,
+    tmp_path: Path,
+    *,
+    radio_a: str = HUB_RADIO_A,
+    transport_a: str | None = None,
+    notify_b: list[str] | None = None,
+    protocol: str = "mqtt5",
+) -> AsyncIterator[Homes]:
+    """Both homes on a running air, their hubs built by ``open_hub`` and connected to the broker.
+    ``transport_a`` replaces home A's ``ble.transport`` (``bluez:hci0`` for the BlueZ path)."""
+    air.place(radio_a, *HOME_A)
     air.place(HUB_RADIO_B, *HOME_B)
-    async with air:
-        config_a = hub_config(
-            me="Alex",
-            partner="Sam",
-            hub_index=0,
-            broker=broker,
-            air_port=air.port,
-            radio=HUB_RADIO_A,
-            data_dir=tmp_path / "a",
-            button=BUTTON_A,
-            notify=[],
-            protocol=protocol,
-        )
-        config_b = hub_config(
-            me="Sam",
-            partner="Alex",
-            hub_index=1,
-            broker=broker,
-            air_port=air.port,
-            radio=HUB_RADIO_B,
-            data_dir=tmp_path / "b",
-            button=BUTTON_B,
-            notify=notify_b or [],
-            protocol=protocol,
-        )
-        button_a = SimButton(
+    config_a = hub_config(
+        me="Alex",
+        partner="Sam",
+        hub_index=0,
+        broker=broker,
+        air_port=air.port,
+        radio=radio_a,
+        data_dir=tmp_path / "a",
+        button=BUTTON_A,
+        notify=[],
+        protocol=protocol,
+    )
+    if transport_a is not None:
+        config_a = dataclasses.replace(config_a, ble=dataclasses.replace(config_a.ble, transport=transport_a))
+    config_b = hub_config(
+        me="Sam",
+        partner="Alex",
+        hub_index=1,
+        broker=broker,
+        air_port=air.port,
+        radio=HUB_RADIO_B,
+        data_dir=tmp_path / "b",
+        button=BUTTON_B,
+        notify=notify_b or [],
+        protocol=protocol,
+    )
+    button_a, button_b = (
+        SimButton(
             air=air.address,
-            address=BUTTON_A[0],
-            key=BUTTON_A[1],
-            x=HOME_A[0] + 2,
-            y=HOME_A[1],
-            state_dir=tmp_path / "button-a",
+            address=address,
+            key=key,
+            x=home[0] + 2,
+            y=home[1],
+            state_dir=tmp_path / f"button-{name}",
         )
-        button_b = SimButton(
-            air=air.address,
-            address=BUTTON_B[0],
-            key=BUTTON_B[1],
-            x=HOME_B[0] + 2,
-            y=HOME_B[1],
-            state_dir=tmp_path / "button-b",
-        )
-        async with button_a, button_b, open_hub(config_a) as hub_a, open_hub(config_b) as hub_b:
-            await relay_connected(hub_a, hub_b)
-            yield Homes(air, hub_a, hub_b, button_a, button_b)
+        for name, (address, key), home in (("a", BUTTON_A, HOME_A), ("b", BUTTON_B, HOME_B))
+    )
+    async with button_a, button_b, open_hub(config_a) as hub_a, open_hub(config_b) as hub_b:
+        await relay_connected(hub_a, hub_b)
+        yield Homes(air, hub_a, hub_b, button_a, button_b)
 
 
 async def relay_connected(*hubs: Hub, within_s: float = START_S) -> None:

@@ -23,41 +23,37 @@ WAIT_S: Final = 30.0
 START_S: Final = 60.0
 
 
+def _give_up_after(started: float, within_s: float, what: str) -> None:
+    if time.monotonic() - started > within_s:
+        raise AssertionError(f"timed out after {within_s:.0f} s waiting for {what}")
+
+
 async def eventually(
     check: Callable[[], T | None], *, within_s: float = WAIT_S, what: str = "condition"
 ) -> T:
     """Return check()'s first truthy value; fail with ``what`` if none comes within the time."""
-    deadline = time.monotonic() + within_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within_s:.0f} s waiting for {what}")
+    started = time.monotonic()
+    while not (value := check()):
+        _give_up_after(started, within_s, what)
         await asyncio.sleep(POLL_S)
+    return value
 
 
 async def eventually_async(
     check: Callable[[], Awaitable[T | None]], *, within_s: float = WAIT_S, what: str = "condition"
 ) -> T:
     """Like ``eventually`` for a check that must itself await (e.g. an HTTP call)."""
-    deadline = time.monotonic() + within_s
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within_s:.0f} s waiting for {what}")
+    started = time.monotonic()
+    while not (value := await check()):
+        _give_up_after(started, within_s, what)
         await asyncio.sleep(POLL_S)
+    return value
 
 
 def eventually_sync(check: Callable[[], T | None], *, within_s: float = WAIT_S, what: str = "condition") -> T:
     """Like ``eventually`` for a test without an event loop (it blocks the calling thread)."""
-    deadline = time.monotonic() + within_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within_s:.0f} s waiting for {what}")
+    started = time.monotonic()
+    while not (value := check()):
+        _give_up_after(started, within_s, what)
         time.sleep(POLL_S)
+    return value
