@@ -25,7 +25,6 @@ class RelayState(StrEnum):
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
     ERROR = "error"  # disconnected, and the broker or the network said why
-    STOPPED = "stopped"
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,7 +94,7 @@ async def _serve(
     stop: asyncio.Event,
 ) -> None:
     """The web app (and the Home Assistant bridge, the watchdog) beside a running hub, until stop."""
-    web = web_server(hub_app(hub, auth=config.auth), config.web.listen, config.web.port)
+    web = web_server(hub_app(hub, auth=config.web), config.web.listen, config.web.port)
     async with asyncio.TaskGroup() as group:
         web_task = group.create_task(web.serve(), name="web")
         bridge = (

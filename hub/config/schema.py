@@ -188,10 +188,5 @@ class HubConfig:
     homeassistant: HomeAssistantSection | None = None
 
     @property
-    def auth(self) -> WebSection:
-        """The access-control settings hub.web.auth takes: the ``[web]`` table itself."""
-        return self.web
-
-    @property
     def mqtt_username(self) -> str:
         return self.relay.username or self.relay.hub_id

@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, Self
 
 from hub.config.load import build, plain
 from hub.config.schema import (
@@ -79,17 +79,6 @@ class Settings:
             retention_days=config.privacy.retention_days,
         )
 
-    def apply_to(self, config: HubConfig) -> HubConfig:
-        """``config`` with these settings in place of the file's."""
-        return replace(
-            config,
-            hub=replace(config.hub, timezone=self.timezone),
-            quiet_hours=self.quiet_hours,
-            gesture_meanings=self.gesture_meanings,
-            delivery=replace(config.delivery, notify=self.notify),
-            privacy=replace(config.privacy, retention_days=self.retention_days),
-        )
-
     @classmethod
     def from_json(cls, raw: object) -> Self:
         """Build from the stored JSON shape (every setting present); SettingsError names a bad one."""
@@ -131,10 +120,7 @@ def setting_name(file_key: str) -> str:
     return file_key
 
 
-S = TypeVar("S", bound=Settings)
-
-
-def validate_settings(settings: S) -> S:
+def validate_settings(settings: Settings) -> Settings:
     """Return ``settings`` if valid; raise SettingsError naming the first wrong setting."""
     for key, problem in settings_problems(settings):
         raise SettingsError(key, problem)
@@ -147,13 +133,13 @@ class SettingsStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def load(self, default: S) -> S:
-        """The stored settings (as ``default``'s type), or ``default`` when none valid are stored."""
+    def load(self, default: Settings) -> Settings:
+        """The stored settings, or ``default`` when none valid are stored."""
         stored = MetaStore(self._db).get(META_KEY)
         if stored is None:
             return default
         try:
-            return validate_settings(type(default).from_json(json.loads(stored)))
+            return validate_settings(Settings.from_json(json.loads(stored)))
         except ValueError as ex:  # SettingsError and JSONDecodeError are ValueErrors
             _LOGGER.warning("stored settings are not valid (%s); using the config file's", ex)
             return default

@@ -25,6 +25,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from hub.broker.config import STATUS_OFFLINE, STATUS_ONLINE, inbox_topic, status_topic
 from hub.config import HubConfig
+from hub.config.schema import DEFAULT_MQTT_PORT, DEFAULT_MQTTS_PORT
 from hub.errors import RelayError
 
 _LOGGER = logging.getLogger(__name__)
@@ -36,8 +37,6 @@ RECONNECT_MAX_S: Final = 60
 # paho's in-memory queue only covers the current process; the SQLite outbox is the real queue.
 MAX_INFLIGHT: Final = 100
 SECONDS_PER_DAY: Final = 86_400
-DEFAULT_MQTT_PORT: Final = 1883
-DEFAULT_MQTTS_PORT: Final = 8883
 
 
 @dataclass(frozen=True, slots=True)

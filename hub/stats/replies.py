@@ -14,6 +14,7 @@ from datetime import datetime
 
 import numpy as np
 
+from hub.events import Direction
 from hub.store.database import Database
 from hub.store.holds import SignalLinks
 
@@ -35,7 +36,7 @@ def reply_stats(db: Database, since: datetime) -> ReplyStats:
     received: list[float] = []
     for reply in links.felt_replies_since(since):
         seconds = (reply.replied_at - reply.answered_at).total_seconds()
-        (sent if reply.direction == "sent" else received).append(seconds)
+        (sent if reply.direction is Direction.SENT else received).append(seconds)
     moments = links.shared_moments_since(since)
     return ReplyStats(
         sent_count=len(sent),

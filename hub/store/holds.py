@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from hub.events import Direction
 from hub.store.database import Database
 
 HoldReason = Literal["quiet_hours", "rate_limit"]
@@ -16,7 +17,7 @@ Relation = Literal["felt", "moment"]
 class FeltReply:
     """A "felt it" reply and the signal it answered, each made at its own hub's clock."""
 
-    direction: str  # the reply's: "sent" by this home, "received" from the partner
+    direction: Direction  # the reply's: sent by this home, or received from the partner
     replied_at: datetime
     answered_at: datetime
 
@@ -92,7 +93,7 @@ class SignalLinks:
             (since.isoformat(),),
         ).fetchall()
         return [
-            FeltReply(str(direction), datetime.fromisoformat(replied), datetime.fromisoformat(answered))
+            FeltReply(Direction(direction), datetime.fromisoformat(replied), datetime.fromisoformat(answered))
             for direction, replied, answered in rows
         ]
 
