@@ -24,7 +24,7 @@ from hub.heartbeats import Heartbeats
 from hub.histogram import Histogram
 from hub.presence.service import PresenceService
 from hub.presence.share import PresenceSharer
-from hub.privacy.export import export, open_read_only
+from hub.privacy.export import export_file
 from hub.privacy.forget import ForgetSummary, forget
 from hub.store.buttons import ButtonRecord
 from hub.store.database import Database
@@ -176,13 +176,4 @@ class Hub:
 
     async def export_json(self, out: Path) -> None:
         # Its own read-only connection in a worker thread (a WAL snapshot): never stalls touches.
-        await asyncio.to_thread(export_snapshot, self.db.path, out)
-
-
-def export_snapshot(database: Path, out: Path) -> None:
-    """Export the JSON document from a read-only connection of its own (call it in a thread)."""
-    db = open_read_only(database)
-    try:
-        export(db, out, "json")
-    finally:
-        db.close()
+        await asyncio.to_thread(export_file, self.db.path, out, "json")

@@ -55,19 +55,15 @@ def _forget(args: argparse.Namespace) -> int:
 
 def export_cli(config_path: Path, out: Path, fmt: ExportFormat, *, json_output: bool) -> int:
     from hub.config import load_config  # noqa: PLC0415
-    from hub.privacy.export import export, open_read_only  # noqa: PLC0415
+    from hub.privacy.export import export_file  # noqa: PLC0415
     from hub.store.database import DATABASE_FILE  # noqa: PLC0415
 
     config = load_config(config_path)
-    db = open_read_only(config.hub.data_dir / DATABASE_FILE)
 
     def progress(table: str, rows: int) -> None:
         print(f"  {table}: {rows} rows", file=sys.stderr)
 
-    try:
-        summary = export(db, out, fmt, progress=progress)
-    finally:
-        db.close()
+    summary = export_file(config.hub.data_dir / DATABASE_FILE, out, fmt, progress=progress)
     if json_output:
         print(json.dumps(summary.as_dict(), indent=2))
         return 0

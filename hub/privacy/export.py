@@ -106,6 +106,18 @@ def export(
     return ExportSummary(fmt, out, counts, _omitted(tables))
 
 
+def export_file(
+    database: Path, out: Path, fmt: ExportFormat, *, progress: Progress | None = None
+) -> ExportSummary:
+    """Export from a read-only connection of its own, so a running hub is never stalled (a WAL
+    reader sees one snapshot and never blocks the writer); call it in a worker thread."""
+    db = open_read_only(database)
+    try:
+        return export(db, out, fmt, progress=progress)
+    finally:
+        db.close()
+
+
 def open_read_only(path: Path) -> Database:
     """A read-only connection to a hub's database; safe while the hub runs (WAL readers never block)."""
     if not path.is_file():

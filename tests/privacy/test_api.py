@@ -14,8 +14,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from hub.app.hub import export_snapshot
 from hub.cli import privacy as privacy_cli
+from hub.privacy.export import export_file
 from hub.privacy.forget import ForgetSummary, forget
 from hub.store.database import Database, open_database
 from hub.web.privacy_api import privacy_router
@@ -32,7 +32,7 @@ class FakeHub:
         return forget(self.db, before)
 
     async def export_json(self, out: Path) -> None:
-        await asyncio.to_thread(export_snapshot, self.db.path, out)
+        await asyncio.to_thread(export_file, self.db.path, out, "json")
 
     @property
     def data_dir(self) -> Path:

@@ -27,7 +27,9 @@ def test_felt_replies_come_with_both_times_and_only_since_the_window(tmp_path: P
         signal(log, "a_old", NOW - timedelta(days=30), kind=SignalKind.FELT_IT)
         links.add("a_old", "felt", "b_old")
         links.add("a1", "moment", "b1")  # another relation: not a reply
-        assert links.felt_replies_since(SINCE) == [FeltReply(Direction.SENT, asked + timedelta(seconds=40), asked)]
+        assert links.felt_replies_since(SINCE) == [
+            FeltReply(Direction.SENT, asked + timedelta(seconds=40), asked)
+        ]
     finally:
         db.close()
 
