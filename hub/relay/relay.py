@@ -89,7 +89,7 @@ class Relay:
         self._codec = codec
         self._clock = clock
         self._handlers: dict[EnvelopeKind, KindHandler] = {}
-        self._owners: list[tuple[str, EnvelopeKind]] = []  # (id prefix, kind), longest prefix first
+        self._owners: list[tuple[str, KindHandler]] = []  # (id prefix, its handler), longest first
         self._unstored: list[Inbound] = []
         self._confirmations: list[OutboxItem] = []
         self._receipted: dict[str, float] = {}  # message id -> monotonic time of its last receipt
@@ -106,7 +106,7 @@ class Relay:
         if kind in self._handlers or any(prefix == id_prefix for prefix, _ in self._owners):
             raise ValueError(f"{kind} or the id prefix {id_prefix!r} already has a handler")
         self._handlers[kind] = handler
-        self._owners.append((id_prefix, kind))
+        self._owners.append((id_prefix, handler))
         self._owners.sort(key=lambda owner: len(owner[0]), reverse=True)
 
     @property
@@ -232,7 +232,8 @@ class Relay:
                 with self._db.transaction():
                     for item in batch:
                         self._outbox.confirmed(item, now)
-                        after = self._owner(item.id).published(item.id)
+                        owner = self._owner(item.id)
+                        after = owner.published(item.id) if owner is not None else None
                         if after is not None:
                             afters.append(after)
             except sqlite3.Error:
@@ -319,32 +320,12 @@ class Relay:
             return
         reason = body.get("reason")
         receipt = Receipt(ref, fate, channel, str(reason) if reason else None)
-        if self._owner(ref).receipt(receipt):
+        owner = self._owner(ref)
+        if owner is not None and owner.receipt(receipt):
             self._outbox.receipt_arrived(ref)
         else:
             self.rejected["bad_receipt"] += 1
 
-    def _owner(self, message_id: str) -> KindHandler:
-        for prefix, kind in self._owners:
-            if message_id.startswith(prefix):
-                return self._handlers[kind]
-        return _NO_HANDLER
-
-
-class _NoHandler:
-    """Stands in for a kind nobody registered (a relay used without its signals handler)."""
-
-    def received(self, envelope: Envelope) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
-        return None
-
-    def duplicate(self, envelope: Envelope) -> None:
-        pass
-
-    def receipt(self, receipt: Receipt) -> bool:  # noqa: ARG002 - the handler shape
-        return False
-
-    def published(self, message_id: str) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
-        return None
-
-
-_NO_HANDLER: Final = _NoHandler()
+    def _owner(self, message_id: str) -> KindHandler | None:
+        """The handler of the kind that marked this id (None: a relay with no signals handler)."""
+        return next((handler for prefix, handler in self._owners if message_id.startswith(prefix)), None)

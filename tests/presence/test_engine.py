@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -143,13 +146,16 @@ def test_garden_gap_is_rejoined_and_a_departure_is_seen_within_two_minutes() -> 
     assert left_at - 1229.0 <= P.EXIT_WEAK_S + 1.0
 
 
-def test_observe_costs_microseconds_and_allocates_no_numpy() -> None:
-    import time  # noqa: PLC0415
-
-    engine = PresenceEngine({PERSON: "ana"})
-    # This thread's CPU time: what observe() costs, not how busy the machine is.
-    start = time.thread_time()
-    for i in range(20_000):
-        engine.observe(PERSON if i % 2 else BUTTON, -60 - (i % 7), i * 0.5)
-    per_advert_us = (time.thread_time() - start) / 20_000 * 1e6
-    assert per_advert_us < 100  # generous for CI; the speed benchmark reports the real figure
+def test_the_live_engine_never_loads_numpy() -> None:
+    """observe() is the per-advert hot path: plain Python, numpy only in the batch recompute.
+    What it costs per advert is measured by ``python -m benchmarks.presence_speed``."""
+    program = (
+        "import sys\n"
+        "from hub.presence.engine import PresenceEngine\n"
+        f"engine = PresenceEngine({{{PERSON!r}: 'ana'}})\n"
+        "for i in range(2_000):\n"
+        f"    engine.observe({PERSON!r} if i % 2 else {BUTTON!r}, -60 - (i % 7), i * 0.5)\n"
+        "engine.tick(2_000.0)\n"
+        "assert 'numpy' not in sys.modules, 'the live engine loaded numpy'\n"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True, timeout=60)
