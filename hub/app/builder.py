@@ -106,7 +106,6 @@ async def open_hub(
             settings=settings,
             ble=ble,
             presence=presence,
-            sharer=sharer,
             couple=couple,
             phone=phone,
             publish_latency=publish_latency,

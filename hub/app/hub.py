@@ -23,7 +23,6 @@ from hub.health import Counters, Health, RelayHealth, RelayState
 from hub.heartbeats import Heartbeats
 from hub.histogram import Histogram
 from hub.presence.service import PresenceService
-from hub.presence.share import PresenceSharer
 from hub.privacy.export import export_file
 from hub.privacy.forget import ForgetSummary, forget
 from hub.store.buttons import ButtonRecord
@@ -56,7 +55,6 @@ class Hub:
         settings: CurrentSettings,
         ble: BleSide,
         presence: PresenceService,
-        sharer: PresenceSharer,
         couple: CoupleLink,
         phone: PhoneNotifier,
         publish_latency: Histogram,
@@ -64,16 +62,15 @@ class Hub:
         self._config = config
         self._clock = clock
         self.db = db
-        self.bus = bus
+        self._bus = bus
         self._heartbeats = heartbeats
         self._settings = settings
         self.ble = ble
         self._presence = presence
-        self.sharer = sharer
         self.couple = couple
         self._phone = phone
-        self.publish_latency = publish_latency
-        self.signals = SignalLog(db)
+        self._publish_latency = publish_latency
+        self._signals = SignalLog(db)
 
     @property
     def config(self) -> HubConfig:
@@ -132,15 +129,15 @@ class Hub:
             relay_reconnects=self.couple.link.reconnects,
             recoveries=dict(self.ble.scanning.recoveries),
             scanner_errors=dict(self.ble.scanning.errors),
-            fates={fate.value: count for fate, count in self.signals.count_by_fate().items()},
-            publish_latency=self.publish_latency,
+            fates={fate.value: count for fate, count in self._signals.count_by_fate().items()},
+            publish_latency=self._publish_latency,
         )
 
     def updates(self) -> contextlib.AbstractAsyncContextManager[asyncio.Queue[Update]]:
-        return self.bus.subscribe()
+        return self._bus.subscribe()
 
     def recent_signals(self, limit: int = 100) -> list[SignalRecord]:
-        return self.signals.recent(limit)
+        return self._signals.recent(limit)
 
     def send(self, kind: SignalKind) -> SignalRecord:
         return self.couple.composer.send(kind)
@@ -162,7 +159,7 @@ class Hub:
 
         return stats_report(
             self._presence.store,
-            self.signals,
+            self._signals,
             hub=self._presence.hub,
             now=self._clock.now(),
             tz=ZoneInfo(self.settings.timezone),

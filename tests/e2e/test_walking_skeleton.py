@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.events import Channel, Fate, SignalKind
+from hub.events import Channel, Direction, Fate, SignalKind
 from tests.support.homes import HOME_B, two_homes
 from tests.support.mosquitto import Broker
 from tests.support.notify_sink import NotifySink
@@ -28,7 +28,7 @@ async def test_a_tap_reaches_the_partners_button(
         await homes.button_a.press("tap")
 
         received = await eventually(
-            lambda: [s for s in homes.hub_b.signals.recent() if s.direction == "received"],
+            lambda: [s for s in homes.hub_b.recent_signals() if s.direction is Direction.RECEIVED],
             what="B's hub to store the signal",
         )
         assert received[0].kind is SignalKind.THINKING_OF_YOU
@@ -39,7 +39,7 @@ async def test_a_tap_reaches_the_partners_button(
         assert homes.button_b.rejections == {} or sum(homes.button_b.rejections.values()) == 0
 
         delivered = await eventually(
-            lambda: [s for s in homes.hub_a.signals.recent() if s.fate is Fate.DELIVERED],
+            lambda: [s for s in homes.hub_a.recent_signals() if s.fate is Fate.DELIVERED],
             what="A to learn (by receipt) that the touch was delivered",
         )
         assert delivered[0].id == received[0].id
@@ -63,7 +63,7 @@ async def test_partner_away_from_their_button_gets_a_phone_notification(
         assert "Alex" in posts[0]["message"]
 
         signal = await eventually(
-            lambda: [s for s in homes.hub_b.signals.recent() if s.fate is Fate.DELIVERED],
+            lambda: [s for s in homes.hub_b.recent_signals() if s.fate is Fate.DELIVERED],
             what="B's signal to be delivered by phone",
         )
         assert signal[0].channel is Channel.PHONE

@@ -10,7 +10,7 @@ import pytest
 
 from firmware_sim.home import SimHome
 from hub.demo.script import AWAY_M, DAY, HOME_M, Beat, Played, play_day
-from hub.events import Fate, SignalKind
+from hub.events import Direction, Fate, SignalKind
 from tests.support.homes import HOME_A, HOME_B, HUB_RADIO_A, HUB_RADIO_B, Homes, two_homes
 from tests.support.mosquitto import Broker
 from tests.support.waiting import eventually_async
@@ -33,7 +33,7 @@ def _sim(homes: Homes) -> dict[str, SimHome]:
 
 
 def _kinds(homes: Homes, hub: str, direction: str) -> list[SignalKind]:
-    signals = (homes.hub_a if hub == "a" else homes.hub_b).signals.recent(100)
+    signals = (homes.hub_a if hub == "a" else homes.hub_b).recent_signals(100)
     return [s.kind for s in reversed(signals) if s.direction == direction]
 
 
@@ -49,8 +49,8 @@ async def test_a_scripted_day_at_speed_touches_replies_and_travels(homes: Homes)
     assert played[0].text == "Alex wakes and touches the button: thinking of you"
 
     async def all_delivered() -> bool:
-        signals = homes.hub_a.signals.recent(100) + homes.hub_b.signals.recent(100)
-        received = [s for s in signals if s.direction == "received"]
+        signals = homes.hub_a.recent_signals(100) + homes.hub_b.recent_signals(100)
+        received = [s for s in signals if s.direction is Direction.RECEIVED]
         return len(received) == 5 and all(s.fate is Fate.DELIVERED for s in received)
 
     await eventually_async(all_delivered, what="every scripted touch to be delivered")
