@@ -35,7 +35,7 @@ class HubSample:
     ingest_queue: int = 0
     outbox: int = 0
     relay_connected: bool = False
-    relay_reconnects: int | None = None  # None: the hub does not expose it (yet)
+    relay_reconnects: int = 0
     recoveries: Mapping[str, int] = field(default_factory=dict)
     scanner_errors: Mapping[str, int] = field(default_factory=dict)
     rejected: Mapping[str, int] = field(default_factory=dict)
@@ -141,8 +141,7 @@ class Metrics:
             ingest.add(sample.ingest_queue, home=home)
             outbox.add(sample.outbox, home=home)
             connected.add(1 if sample.relay_connected else 0, home=home)
-            if sample.relay_reconnects is not None:
-                reconnects.add(sample.relay_reconnects, home=home)
+            reconnects.add(sample.relay_reconnects, home=home)
             for step, count in sorted(sample.recoveries.items()):
                 recoveries.add(count, home=home, step=step)
             for kind, count in sorted(sample.scanner_errors.items()):
