@@ -9,7 +9,7 @@ from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.app.interface import HubInterface
 from hub.config import WebSection
@@ -23,6 +23,7 @@ from hub.web.pairing_api import pairing_router
 from hub.web.presence_api import presence_router
 from hub.web.privacy_api import privacy_router
 from hub.web.settings_api import settings_router
+from hub.web.sim_api import sim_router
 from hub.web.sim_controls import SimControls
 
 # Server-sent events: a comment line this often keeps proxies and phones from closing the stream.
@@ -77,44 +78,6 @@ class ButtonIn(_Input):
     owner: Annotated[str, Field(min_length=1, max_length=64)]
 
 
-def _not_a_bool(value: object) -> object:
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not true/false")  # noqa: TRY004 - pydantic wants ValueError
-    return value
-
-
-HEX_PATTERN: Final = r"^([0-9A-Fa-f]{2}){0,64}$"
-
-
-class AdvertIn(_Input):
-    address: Annotated[str, Field(pattern=ADDRESS_PATTERN)]
-    # 19.0 is an integer in JSON; true is not.
-    rssi: Annotated[int, Field(ge=-127, le=20, strict=False), BeforeValidator(_not_a_bool)]
-    service_data: Annotated[
-        dict[Annotated[str, Field(pattern=UUID_PATTERN)], Annotated[str, Field(pattern=HEX_PATTERN)]],
-        Field(
-            description="service UUID (16-bit like 'fcd2', or 128-bit) -> the data as hex",
-            # Say it the way OpenAPI tools read it: patternProperties, nothing else allowed.
-            json_schema_extra={
-                "patternProperties": {UUID_PATTERN: {"type": "string", "pattern": HEX_PATTERN}},
-                "additionalProperties": False,
-            },
-        ),
-    ]
-
-
-class PressIn(_Input):
-    gesture: Literal["tap", "double_tap", "long_press"]
-
-
-class PlaceIn(_Input):
-    distance_m: Annotated[float, Field(ge=0, le=100_000)]
-
-
-class Accepted(BaseModel):
-    accepted: bool
-
-
 def hub_router(hub: HubInterface, sim: SimControls | None = None) -> APIRouter:
     router = APIRouter(responses={400: {"description": "The body is not valid JSON."}})
 
@@ -163,39 +126,8 @@ def hub_router(hub: HubInterface, sim: SimControls | None = None) -> APIRouter:
     router.include_router(privacy_router(hub, timezone=hub.config.hub.timezone))
     router.include_router(settings_router(hub))
     if sim is not None:
-        _sim_routes(router, sim)
+        router.include_router(sim_router(sim))
     return router
-
-
-def _sim_routes(router: APIRouter, sim: SimControls) -> None:
-    @router.post("/api/sim/air/adverts")
-    async def inject(body: AdvertIn) -> Accepted:
-        """Put a raw advertisement on the simulated radio next to this home's hub."""
-        data = {uuid: bytes.fromhex(value) for uuid, value in body.service_data.items()}
-        return Accepted(accepted=sim.inject_advert(body.address.upper(), body.rssi, data))
-
-    @router.post("/api/sim/buttons/{button_id}/press", responses=NOT_FOUND)
-    async def press(button_id: SimId, body: PressIn) -> Accepted:
-        try:
-            await sim.press(button_id, body.gesture)
-        except KeyError as ex:
-            raise HTTPException(404, f"no simulated button {button_id!r}") from ex
-        return Accepted(accepted=True)
-
-    @router.get("/api/sim/buttons/{button_id}", responses=NOT_FOUND)
-    async def button_output(button_id: SimId) -> dict[str, Any]:
-        try:
-            return sim.button_output(button_id)
-        except KeyError as ex:
-            raise HTTPException(404, f"no simulated button {button_id!r}") from ex
-
-    @router.post("/api/sim/wearables/{wearable_id}/place", responses=NOT_FOUND)
-    async def place(wearable_id: SimId, body: PlaceIn) -> Accepted:
-        try:
-            await sim.place_wearable(wearable_id, body.distance_m)
-        except KeyError as ex:
-            raise HTTPException(404, f"no simulated wearable {wearable_id!r}") from ex
-        return Accepted(accepted=True)
 
 
 async def _sse(hub: HubInterface, request: Request) -> AsyncIterator[str]:
