@@ -75,7 +75,8 @@ def _documented_commands() -> list[tuple[str, list[str]]]:
         for block in re.findall(r"```sh\n(.*?)```", path.read_text(), flags=re.DOTALL):
             for line in block.splitlines():
                 command = line.split("#", 1)[0].strip()
-                match = re.search(r"(?:^|/bin/)heartline (.+)$", command)
+                # heartline ..., sudo [-u USER] heartline ..., or a venv's .../bin/heartline ...
+                match = re.match(r"(?:sudo (?:-u \S+ )?)?(?:\S*/bin/)?heartline (.+)$", command)
                 if match:
                     found.append((f"{path.name}: {command}", shlex.split(match[1])))
     return found

@@ -199,15 +199,17 @@ def test_unit_file_is_a_hardened_notify_service_with_a_watchdog() -> None:
     assert service["Type"] == "notify"
     assert service["WatchdogSec"] == "30"
     assert service["Restart"] == "on-failure"
-    assert (
-        service["ExecStart"] == "/var/lib/heartline/venv/bin/heartline hub --config /etc/heartline/hub.toml"
-    )
+    assert service["ExecStart"] == "/opt/heartline/venv/bin/heartline hub --config /etc/heartline/hub.toml"
     assert service["User"] == "heartline"
     assert service["SupplementaryGroups"] == "bluetooth"
     for key in ("NoNewPrivileges", "PrivateTmp", "ProtectHome", "RestrictSUIDSGID"):
         assert service[key] == "yes", key
     assert service["ProtectSystem"] == "strict"
-    assert service["ReadWritePaths"] == "/var/lib/heartline"
+    # The code stays read-only to the service; only its state directory is writable.
+    assert service["StateDirectory"] == "heartline"
+    assert "ReadWritePaths" not in service
+    # A config error (exit 2) is not retried in a loop.
+    assert service["RestartPreventExitStatus"] == "2"
     assert service["CapabilityBoundingSet"] == ""
     assert "AF_UNIX" in service["RestrictAddressFamilies"].split()  # D-Bus and sd_notify
     # The hub's own stop bound fits inside systemd's, so a slow goodbye is never SIGKILLed.
