@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 PASSWORD: Final = "correct horse battery"
 # A cheap scrypt cost keeps the logins quick; the production cost is tested in test_auth.
 PASSWORD_HASH: Final = hash_password(PASSWORD, log2_n=10, p=1)
+NEW_BUTTON: Final = "C0:FF:EE:00:00:1A"
 EXPECT_MS: Final = 30_000  # what a page shows within a second; generous for a busy machine
 CHROMIUM_FLAGS: Final = [
     "--no-sandbox",  # CI runs as root
@@ -127,3 +128,36 @@ async def test_a_touch_sent_from_one_hubs_page_arrives_live_on_the_others(
     await expect(sent.locator(".fate")).to_have_text("delivered · button", timeout=EXPECT_MS)
     for page in (alex, sam):
         assert await page.evaluate("window.__noReload") is True
+
+
+async def test_a_fresh_button_is_paired_from_the_page_and_removed_again(
+    hubs: tuple[HubProcess, HubProcess], browser: Browser, air: AirServer, tmp_path: Path
+) -> None:
+    alex_hub, _ = hubs
+    alex = await logged_in(browser, alex_hub)
+    await expect(alex.locator(".button-list")).to_contain_text("No buttons registered.")
+    # Fresh from the factory: no key, in pairing mode from power-on, a metre and a half away.
+    fresh = SimButton(
+        air=air.address,
+        address=NEW_BUTTON,
+        key=None,
+        x=HOME_A[0] + 1.5,
+        y=HOME_A[1],
+        state_dir=tmp_path / "new",
+    )
+    async with fresh:
+        form = alex.locator(".pair-form")
+        await expect(form.get_by_label("Owner")).to_have_value("Alex")  # this hub's person
+        await form.get_by_role("button", name="Pair a button").click()
+        status = form.locator(".pair-status")
+        await expect(status).to_contain_text("Looking for a button in pairing mode")
+        await expect(status).to_have_text(f"Paired: Alex's button {NEW_BUTTON}.", timeout=EXPECT_MS)
+        await fresh.wait_for_pairing("paired")
+        item = alex.locator(f'.button-list li[data-address="{NEW_BUTTON}"]')
+        await expect(item).to_contain_text("Alex's button")
+
+        # Removing asks once more, then the button is gone from the hub.
+        remove = item.get_by_role("button", name="Remove")
+        await remove.click()
+        await item.get_by_role("button", name="Remove for good?").click()
+        await expect(alex.locator(".button-list")).to_contain_text("No buttons registered.")
