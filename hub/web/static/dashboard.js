@@ -596,6 +596,12 @@ async function start() {
   state.hub = await api("api/hub");
   document.title = `Heartline — ${state.hub.name}`;
   $(".home-name").textContent = state.hub.name;
+  const csrf = cookie("heartline_csrf"); // only set when this hub asked for a login
+  if (csrf) {
+    const logout = $(".logout");
+    logout.elements.csrf_token.value = csrf;
+    logout.hidden = false;
+  }
   mountSending();
   mountPairing();
   if (state.hub.sim) mountSimulator();
