@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request
@@ -17,6 +17,7 @@ from hub.events import SignalKind
 from hub.web.allow import AllowHeader
 from hub.web.auth import AccessControl
 from hub.web.button_out import ButtonOut, button_out
+from hub.web.dashboard import hub_info_router, page_router
 from hub.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from hub.web.metrics import metrics_text
 from hub.web.pairing_api import pairing_router
@@ -78,7 +79,9 @@ class ButtonIn(_Input):
     owner: Annotated[str, Field(min_length=1, max_length=64)]
 
 
-def hub_router(hub: HubInterface, sim: SimControls | None = None) -> APIRouter:
+def hub_router(
+    hub: HubInterface, sim: SimControls | None = None, sim_buttons: Sequence[str] = ()
+) -> APIRouter:
     router = APIRouter(responses={400: {"description": "The body is not valid JSON."}})
 
     @router.get("/api/health")
@@ -122,6 +125,7 @@ def hub_router(hub: HubInterface, sim: SimControls | None = None) -> APIRouter:
         """Server-sent events: every signal update and touch, as JSON ``data:`` lines."""
         return StreamingResponse(_sse(hub, request), media_type="text/event-stream")
 
+    router.include_router(hub_info_router(hub, None if sim is None else sim_buttons))
     router.include_router(presence_router(hub))
     router.include_router(privacy_router(hub, timezone=hub.config.hub.timezone))
     router.include_router(settings_router(hub))
@@ -143,10 +147,18 @@ async def _sse(hub: HubInterface, request: Request) -> AsyncIterator[str]:
             yield f"event: {update.type}\ndata: {json.dumps(update.to_json())}\n\n"
 
 
-def hub_app(hub: HubInterface, sim: SimControls | None = None, auth: WebSection | None = None) -> FastAPI:
-    """The app a real hub serves: its API at /api and metrics at /metrics, behind access control."""
+def hub_app(
+    hub: HubInterface,
+    sim: SimControls | None = None,
+    auth: WebSection | None = None,
+    *,
+    sim_buttons: Sequence[str] = (),
+) -> FastAPI:
+    """The app every hub serves: the dashboard at /, its API at /api and metrics at /metrics,
+    behind access control. ``sim`` (with the ids of its ``sim_buttons``) only in the demo."""
     app = FastAPI(title="Heartline hub", version="0.1.0")
-    app.include_router(hub_router(hub, sim))
+    app.include_router(page_router())
+    app.include_router(hub_router(hub, sim, sim_buttons))
     app.include_router(pairing_router(hub))
 
     @app.get("/metrics", response_class=PlainTextResponse)

@@ -12,7 +12,8 @@
   ``__Host-`` when ``web.secure_cookies``). Sessions live in memory only and expire. Every
   state-changing request needs the session's CSRF token (``X-CSRF-Token`` header, or a
   ``csrf_token`` form field) *and* a same-origin ``Origin``/``Referer`` when the browser sends
-  one. API calls without a session get 401 JSON, pages a redirect to the login form.
+  one. API calls without a session get 401 JSON; pages and their assets a redirect to the login
+  form, which sends the browser back where it was going (the dashboard at ``/``) once logged in.
 
 Secrets (passwords, hashes, tokens) never reach a page, a log line or an error message.
 """
@@ -249,8 +250,9 @@ class _Request:
         return self.headers.get(name, b"").decode("latin-1")
 
     @property
-    def wants_html(self) -> bool:
-        return self.method == "GET" and "text/html" in self.header(b"accept")
+    def is_page(self) -> bool:
+        """A page or one of its assets (a browser follows a redirect to the login form for those)."""
+        return self.method in ("GET", "HEAD") and not self.is_api
 
     @property
     def is_api(self) -> bool:
@@ -322,7 +324,7 @@ class AccessControl:
         token = request.cookies.get(self.session_cookie)
         session = self.sessions.get(token)
         if session is None:
-            if request.wants_html and not request.is_api:
+            if request.is_page:
                 await _redirect(send, f"{LOGIN_PATH}?next={quote(_safe_next(request.path), safe='/')}")
             else:
                 await _json(send, 401, "login required", [(b"www-authenticate", b'Cookie realm="heartline"')])

@@ -49,6 +49,12 @@ def test_demo_relays_a_press_from_one_home_to_the_other_and_stops_cleanly(
     output = _get(f"{base}/b/api/sim/buttons/{homes['b']['buttons'][0]}")
     assert [o["pattern"] for o in output["outputs"]] == ["thinking_of_you"]
     assert "/a/api/signals" in _get(f"{base}/openapi.json")["paths"]
+    # Each home is that hub's own app: its dashboard at /{home}/, who it is at /{home}/api/hub.
+    assert _get(f"{base}/b/api/hub")["sim"] == {"buttons": homes["b"]["buttons"]}
+    with urllib.request.urlopen(f"{base}/a/", timeout=WAIT_S) as response:
+        assert 'src="static/dashboard.js"' in response.read().decode()
+    with urllib.request.urlopen(base, timeout=WAIT_S) as response:
+        assert 'src="a/"' in response.read().decode()
 
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=STOP_TIMEOUT_S) == 0

@@ -1,4 +1,5 @@
-"""The demo dashboard in a real headless Chromium: a press on Alex's side arrives on Sam's, live.
+"""The demo in a real headless Chromium: each side is that hub's own dashboard (a frame of
+/{home}/); a press on Alex's side arrives on Sam's, live.
 
 Uses Debian's ``chromium`` (installed by ``make test``) through Playwright's ``executable_path``;
 nothing is downloaded. ``HEARTLINE_UPDATE_SCREENSHOT=1`` refreshes docs/demo.png from this run.
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Frame, FrameLocator, Page, expect, sync_playwright
 
 from tests.support.demo_process import RunningDemo
 
@@ -32,6 +33,16 @@ CHROMIUM_FLAGS: Final = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def home(page: Page, home_id: str) -> FrameLocator:
+    return page.frame_locator(f"#home-{home_id}")
+
+
+def home_frame(page: Page, home_id: str) -> Frame:
+    frame = page.frame(url=re.compile(rf"/{home_id}/$"))
+    assert frame is not None, f"no frame for home {home_id}"
+    return frame
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +72,14 @@ def test_a_touch_on_one_side_arrives_live_on_the_other(
     running_demo: RunningDemo, page: Page, tmp_path: Path
 ) -> None:
     page.goto(running_demo.url)
-    alex, sam = page.locator("#home-a"), page.locator("#home-b")
+    expect(page.locator(".banner")).to_contain_text("Simulated")
+    alex, sam = home(page, "a"), home(page, "b")
     expect(alex.locator(".home-name")).to_have_text("Alex's home")
     expect(sam.locator(".health")).to_contain_text("relay connected", timeout=EXPECT_MS)
-    page.evaluate("window.__noReload = true")  # gone if the page reloads
+    for home_id in ("a", "b"):
+        home_frame(page, home_id).evaluate("window.__noReload = true")  # gone if the page reloads
 
-    alex.get_by_role("button", name="Touch").click()
+    alex.locator(".controls .touch").click()
 
     arrived = sam.locator('.feed li[data-direction="received"]')
     expect(arrived).to_have_count(1, timeout=EXPECT_MS)
@@ -74,7 +87,7 @@ def test_a_touch_on_one_side_arrives_live_on_the_other(
     expect(arrived.locator(".fate")).to_have_text("delivered · button", timeout=EXPECT_MS)
     expect(sam.locator(".device-state")).to_contain_text("thinking of you")
     expect(alex.locator('.feed li[data-direction="sent"] .fate')).to_have_text("delivered · button")
-    assert page.evaluate("window.__noReload") is True
+    assert all(home_frame(page, h).evaluate("window.__noReload") is True for h in ("a", "b"))
     # The touch reaches the charts too (redrawn shortly after a signal), so the screenshot shows it.
     expect(sam.locator(".touches-chart rect.bar.received")).not_to_have_count(0)
     expect(sam.locator(".touches-chart text.value")).to_have_text("1", timeout=EXPECT_MS)
@@ -92,9 +105,12 @@ def test_the_dashboard_fits_a_phone_screen(running_demo: RunningDemo, browser: B
     try:
         phone = context.new_page()
         phone.goto(running_demo.url)
-        expect(phone.locator("#home-b .home-name")).to_have_text("Sam's home")
+        expect(home(phone, "b").locator(".home-name")).to_have_text("Sam's home")
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the page scrolls sideways on a phone ({width}px wide)"
+        inner = home_frame(phone, "b").evaluate("document.documentElement.scrollWidth")
+        outer = phone.evaluate("document.getElementById('home-b').clientWidth")
+        assert inner <= outer, f"Sam's dashboard scrolls sideways in its frame ({inner}px in {outer}px)"
     finally:
         context.close()
 
@@ -104,7 +120,7 @@ def test_each_pane_shows_presence_charts_buttons_history_and_moves(
     running_demo: RunningDemo, page: Page
 ) -> None:
     page.goto(running_demo.url)
-    alex, sam = page.locator("#home-a"), page.locator("#home-b")
+    alex, sam = home(page, "a"), home(page, "b")
     expect(sam.locator(".health")).to_contain_text("relay connected", timeout=EXPECT_MS)
 
     # Charts are pictures: inline SVG with one bar per week (and per direction for touches).
@@ -123,7 +139,7 @@ def test_each_pane_shows_presence_charts_buttons_history_and_moves(
     # The button with its battery and when it was last heard (a touch reports both); the hub's health.
     button = alex.locator(".button-list li")
     expect(button).to_contain_text("Alex's button")
-    alex.get_by_role("button", name="Touch").click()
+    alex.locator(".controls .touch").click()
     expect(button).to_contain_text(re.compile(r"\d+ % seen \d+ s ago"), timeout=EXPECT_MS)
     expect(button.locator("meter")).to_have_count(1)
     expect(alex.locator(".health")).to_have_attribute("data-status", "ok")

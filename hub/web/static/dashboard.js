@@ -1,4 +1,5 @@
-// The demo dashboard: one pane per home, live over server-sent events, no framework.
+// One hub's dashboard, live over server-sent events, no framework. Every URL is relative, so the
+// page works at "/" on a real hub and at "/{home}/" where the demo mounts a hub.
 "use strict";
 
 const KIND_TEXT = {
@@ -13,25 +14,48 @@ const HISTORY_PAGE = 10;
 const AWAY_FROM_M = 100; // a button further than this from its hub is "away"
 const REFRESH_MS = 5000;
 const STATS_REFRESH_MS = 30000;
+const PAIR_TIMEOUT_S = 60; // how long the hub looks for a button in pairing mode
 const SVG_NS = "http://www.w3.org/2000/svg";
+const pane = document.getElementById("hub");
+// Until the feed is loaded, live signals wait in `pending` (so they land above the loaded ones).
+const state = { hub: null, historyShown: HISTORY_PAGE, partnerPresence: null, presence: null, pending: null };
 
 function cookie(name) {
   const match = document.cookie.split("; ").find((part) => part.startsWith(`${name}=`));
   return match ? decodeURIComponent(match.slice(name.length + 1)) : "";
 }
 
+// The hub's one-line reason: {"detail": "..."}, or pydantic's list of errors (field: message).
+function detailOf(body, status) {
+  if (body && typeof body.detail === "string") return body.detail;
+  if (body && Array.isArray(body.detail) && body.detail.length) {
+    const first = body.detail[0];
+    const where = Array.isArray(first.loc) ? first.loc.filter((part) => part !== "body").join(".") : "";
+    return where ? `${where}: ${first.msg}` : String(first.msg);
+  }
+  return `the hub answered ${status}`;
+}
+
+function loginRedirect() {
+  window.location.assign(`login?next=${encodeURIComponent(window.location.pathname)}`);
+}
+
 async function api(path, options = {}) {
   const method = (options.method || "GET").toUpperCase();
   const headers = { ...(options.headers || {}) };
+  if (options.json !== undefined) headers["content-type"] = "application/json";
   // A hub that requires a login also requires its CSRF token on every change.
   if (method !== "GET" && cookie("heartline_csrf")) headers["X-CSRF-Token"] = cookie("heartline_csrf");
-  const response = await fetch(path, { ...options, headers, credentials: "same-origin" });
+  const body = options.json !== undefined ? JSON.stringify(options.json) : undefined;
+  const response = await fetch(path, { method, headers, body, credentials: "same-origin" });
   if (response.status === 401) {
-    window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+    loginRedirect();
     throw new Error("login needed");
   }
-  if (!response.ok) throw new Error(`${path}: ${response.status}`);
-  return response.status === 204 ? null : response.json();
+  if (response.status === 204) return null;
+  const answer = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(detailOf(answer, response.status));
+  return answer;
 }
 
 function el(tag, className, text) {
@@ -39,6 +63,10 @@ function el(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+function $(selector) {
+  return pane.querySelector(selector);
 }
 
 // --- times, in the reader's words ----------------------------------------------------------
@@ -103,30 +131,34 @@ function fillSignal(item, signal) {
   if (signal.reason) fate.title = signal.reason;
 }
 
-function renderSignal(pane, signal) {
+function renderSignal(signal) {
   const existing = pane.querySelector(`li[data-id="${CSS.escape(signal.id)}"]`);
   if (existing) {
     fillSignal(existing, signal);
     return;
   }
-  const feed = pane.querySelector(".feed");
+  const feed = $(".feed");
   feed.prepend(signalItem(signal));
   while (feed.children.length > FEED_SIZE) {
-    pane.querySelector(".history-list").prepend(feed.lastElementChild);
-    pane.querySelector(".history-end").textContent = "";
+    $(".history-list").prepend(feed.lastElementChild);
+    $(".history-end").textContent = "";
   }
-  pane.querySelector(".feed-empty").hidden = true;
+  $(".feed-empty").hidden = true;
 }
 
-async function loadHistory(home, pane, state) {
+async function loadFeed() {
+  const recent = await api(`api/signals?limit=${FEED_SIZE}`);
+  for (const signal of recent.reverse()) renderSignal(signal);
+}
+
+async function loadHistory() {
   const want = FEED_SIZE + state.historyShown;
-  const signals = await api(`/${home.id}/api/signals?limit=${want}`);
-  const list = pane.querySelector(".history-list");
+  const signals = await api(`api/signals?limit=${want}`);
+  const list = $(".history-list");
   list.replaceChildren(...signals.slice(FEED_SIZE).map(signalItem));
   const everything = signals.length < want;
-  pane.querySelector(".older").hidden = everything;
-  const end = pane.querySelector(".history-end");
-  end.textContent = everything ? (list.children.length ? "That is everything." : "Nothing older yet.") : "";
+  $(".older").hidden = everything;
+  $(".history-end").textContent = everything ? (list.children.length ? "That is everything." : "Nothing older yet.") : "";
 }
 
 // --- charts: inline SVG bars, drawn here -------------------------------------------------
@@ -206,17 +238,14 @@ function touchesByWeek(signals, starts) {
   return { sent, received };
 }
 
-async function refreshStats(home, pane) {
-  const [stats, signals] = await Promise.all([
-    api(`/${home.id}/api/stats`),
-    api(`/${home.id}/api/signals?limit=1000`),
-  ]);
+async function refreshStats() {
+  const [stats, signals] = await Promise.all([api("api/stats"), api("api/signals?limit=1000")]);
   const starts = weekStarts(stats);
   const labels = starts.map(shortDate);
-  barChart(pane.querySelector(".together-chart svg"), [{ name: "", cls: "together", values: stats.together_hours_by_week }], labels, "hours together");
+  barChart($(".together-chart svg"), [{ name: "", cls: "together", values: stats.together_hours_by_week }], labels, "hours together");
   const touches = touchesByWeek(signals, starts);
   barChart(
-    pane.querySelector(".touches-chart svg"),
+    $(".touches-chart svg"),
     [
       { name: "sent", cls: "sent", values: touches.sent },
       { name: "received", cls: "received", values: touches.received },
@@ -224,24 +253,34 @@ async function refreshStats(home, pane) {
     labels,
     "touches",
   );
-  pane.querySelector(".summary").replaceChildren(...stats.summary.map((line) => el("li", "", line)));
+  $(".summary").replaceChildren(...stats.summary.map((line) => el("li", "", line)));
 }
 
-// --- presence, buttons, health, the simulated device ---------------------------------------
+// --- presence: this hub's view, and what the partner's hub shares ---------------------------
 
-async function refreshPresence(home, pane) {
-  const presence = await api(`/${home.id}/api/presence`);
-  pane.querySelector(".people").replaceChildren(
+function personText(person, shared) {
+  if (person.devices === 0) {
+    // This hub cannot hear them; their own hub may have told us where they are.
+    if (shared && shared.person === person.person) {
+      const since = shared.since ? ` since ${clockTime(shared.since)}` : "";
+      return { cls: shared.present ? "present shared" : "absent shared", text: `${person.person} is ${shared.present ? "home" : "away"}${since} (their hub says)` };
+    }
+    return { cls: "unknown", text: `${person.person}: not tracked by this hub` };
+  }
+  if (person.present) return { cls: "present", text: `${person.person} is home${person.since ? ` since ${clockTime(person.since)}` : ""}` };
+  if (person.since) return { cls: "absent", text: `${person.person} is away since ${clockTime(person.since)}` };
+  return { cls: "unknown", text: `${person.person}: not heard yet` };
+}
+
+function renderPresence() {
+  const presence = state.presence;
+  if (!presence) return;
+  const shared = presence.partner || state.partnerPresence; // newer hubs say it in /api/presence
+  $(".people").replaceChildren(
     ...presence.people.map((person) => {
-      const heard = person.devices > 0 && (person.present || person.since);
-      const item = el("li", !heard ? "unknown" : person.present ? "present" : "absent");
+      const { cls, text } = personText(person, shared);
+      const item = el("li", cls, text);
       item.dataset.person = person.person;
-      let text;
-      if (person.devices === 0) text = `${person.person}: not tracked by this hub`;
-      else if (person.present) text = `${person.person} is home${person.since ? ` since ${clockTime(person.since)}` : ""}`;
-      else if (person.since) text = `${person.person} is away since ${clockTime(person.since)}`;
-      else text = `${person.person}: not heard yet`;
-      item.textContent = text;
       return item;
     }),
   );
@@ -251,68 +290,212 @@ async function refreshPresence(home, pane) {
     return el("li", s.left_at ? "" : "open", `${s.person}: ${clockTime(s.arrived_at)} – ${until}${length}`);
   });
   if (!sessions.length) sessions.push(el("li", "empty", "No one has come home yet today."));
-  pane.querySelector(".sessions").replaceChildren(...sessions);
+  $(".sessions").replaceChildren(...sessions);
 }
 
-async function refreshButtons(home, pane) {
-  const buttons = await api(`/${home.id}/api/buttons`);
-  const items = buttons.map((button) => {
-    const item = el("li");
-    item.dataset.address = button.address;
-    const name = el("span", "name", `${button.owner}'s button`);
-    const address = el("small", "address", ` ${button.address}`);
-    const battery = el("span", "battery");
-    if (button.battery === null) {
-      battery.textContent = "battery: not reported yet";
-    } else {
-      const meter = el("meter");
-      Object.assign(meter, { min: 0, max: 100, low: 20, high: 50, optimum: 100, value: button.battery });
-      battery.append(meter, ` ${button.battery} %`);
-      battery.classList.toggle("low", button.battery <= 20);
-    }
-    const seen = el("span", "seen", button.last_seen ? `seen ${ago(button.last_seen)}` : "not heard yet");
-    if (button.rssi !== null) seen.textContent += ` · ${button.rssi} dBm`;
-    item.append(name, address, el("br"), battery, " ", seen);
-    return item;
-  });
+async function refreshPresence() {
+  state.presence = await api("api/presence");
+  renderPresence();
+}
+
+// --- buttons: battery, last seen, alerts, pairing and removing ------------------------------
+
+function buttonItem(button) {
+  const item = el("li");
+  item.dataset.address = button.address;
+  item.dataset.id = String(button.id);
+  const name = el("span", "name", `${button.owner}'s button`);
+  const address = el("small", "address", ` ${button.address}`);
+  const battery = el("span", "battery");
+  if (button.battery === null) {
+    battery.textContent = "battery: not reported yet";
+  } else {
+    const meter = el("meter");
+    Object.assign(meter, { min: 0, max: 100, low: 20, high: 50, optimum: 100, value: button.battery });
+    battery.append(meter, ` ${button.battery} %`);
+    battery.classList.toggle("low", button.battery <= 20);
+  }
+  const seen = el("span", "seen", button.last_seen ? `seen ${ago(button.last_seen)}` : "not heard yet");
+  if (button.rssi !== null) seen.textContent += ` · ${button.rssi} dBm`;
+  item.append(name, address);
+  if (button.alert) {
+    const badge = el("span", `alert ${button.alert}`, button.alert_text || button.alert.replace("_", " "));
+    badge.setAttribute("role", "status");
+    item.append(" ", badge);
+  }
+  const remove = el("button", "remove", "Remove");
+  remove.type = "button";
+  remove.addEventListener("click", () => removeButton(button, remove));
+  item.append(el("br"), battery, " ", seen, " ", remove);
+  return item;
+}
+
+async function refreshButtons() {
+  const buttons = await api("api/buttons");
+  const items = buttons.map(buttonItem);
   if (!items.length) items.push(el("li", "empty", "No buttons registered."));
-  pane.querySelector(".button-list").replaceChildren(...items);
+  $(".button-list").replaceChildren(...items);
 }
 
-async function refreshHealth(home, pane) {
-  const health = await api(`/${home.id}/api/health`);
-  const line = pane.querySelector(".health");
+// Two clicks: the first asks, the second removes (no dialog to dismiss on a phone).
+async function removeButton(button, control) {
+  if (!control.classList.contains("confirm")) {
+    control.classList.add("confirm");
+    control.textContent = "Remove for good?";
+    setTimeout(() => {
+      control.classList.remove("confirm");
+      control.textContent = "Remove";
+    }, 5000);
+    return;
+  }
+  control.disabled = true;
+  try {
+    await api(`api/buttons/${button.id}`, { method: "DELETE" });
+  } catch (error) {
+    $(".pair-status").textContent = `Not removed: ${error.message}`;
+  }
+  await quietly(refreshButtons);
+}
+
+function mountPairing() {
+  const form = $(".pair-form");
+  form.elements.owner.value = state.hub.person;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const status = $(".pair-status");
+    const owner = form.elements.owner.value.trim();
+    if (!owner) {
+      status.textContent = "Say whose button it is.";
+      status.className = "pair-status error";
+      return;
+    }
+    const submit = form.querySelector(".pair");
+    submit.disabled = true;
+    status.textContent = "Looking for a button in pairing mode… hold its pad 10 s, then let go.";
+    status.className = "pair-status working";
+    try {
+      const button = await api("api/buttons/pair", { method: "POST", json: { owner, timeout_s: PAIR_TIMEOUT_S } });
+      status.textContent = `Paired: ${button.owner}'s button ${button.address}.`;
+      status.className = "pair-status saved";
+      await quietly(refreshButtons);
+    } catch (error) {
+      status.textContent = `Not paired: ${error.message}`;
+      status.className = "pair-status error";
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
+// --- health, the partner's hub ---------------------------------------------------------------
+
+function renderPartnerHub(partner) {
+  const line = $(".partner-hub");
+  const who = `${state.hub.partner}'s hub`;
+  line.hidden = false;
+  if (!partner || partner.online === null || partner.online === undefined) {
+    line.textContent = `${who}: not heard yet`;
+    line.dataset.online = "unknown";
+    return;
+  }
+  const seen = partner.last_seen ? ` · last seen ${ago(partner.last_seen)}` : "";
+  line.textContent = `${who}: ${partner.online ? "online" : "offline"}${seen}`;
+  line.dataset.online = partner.online ? "yes" : "no";
+}
+
+async function refreshHealth() {
+  const health = await api("api/health");
+  const line = $(".health");
   line.textContent = `hub: Bluetooth ${health.ble} · relay ${health.relay} · outbox ${health.outbox}`;
   line.dataset.status = health.status;
+  const reason = $(".health-reason");
+  reason.textContent = health.reason || "";
+  reason.hidden = !health.reason;
+  if ("partner" in health) renderPartnerHub(health.partner);
 }
 
-async function refreshDevice(home, pane) {
-  const button = home.buttons[0];
-  const state = await api(`/${home.id}/api/sim/buttons/${button}`);
-  const led = pane.querySelector(".led");
-  const text = pane.querySelector(".device-state");
-  const last = state.outputs[state.outputs.length - 1];
+// --- the simulated button (the demo only) ----------------------------------------------------
+
+async function refreshDevice() {
+  if (!state.hub.sim || !state.hub.sim.buttons.length) return;
+  const deviceState = await api(`api/sim/buttons/${state.hub.sim.buttons[0]}`);
+  const led = $(".led");
+  const last = deviceState.outputs[deviceState.outputs.length - 1];
   if (last) {
     const [r, g, b] = last.rgb;
     led.style.background = `rgb(${r}, ${g}, ${b})`;
     led.style.setProperty("--glow", `rgb(${r}, ${g}, ${b})`);
     led.classList.add("glow");
-    text.textContent = `buzzed: ${KIND_TEXT[last.pattern] || last.pattern} (${state.outputs.length} so far)`;
+    $(".device-state").textContent = `buzzed: ${KIND_TEXT[last.pattern] || last.pattern} (${deviceState.outputs.length} so far)`;
   }
-  const where = pane.querySelector(".device-where");
-  if (state.distance_m === null) {
+  const where = $(".device-where");
+  if (deviceState.distance_m === null) {
     where.textContent = "";
     return;
   }
-  const away = state.distance_m > AWAY_FROM_M;
-  const metres = state.distance_m >= 1000 ? `${(state.distance_m / 1000).toFixed(1)} km` : `${Math.round(state.distance_m)} m`;
+  const away = deviceState.distance_m > AWAY_FROM_M;
+  const metres = deviceState.distance_m >= 1000 ? `${(deviceState.distance_m / 1000).toFixed(1)} km` : `${Math.round(deviceState.distance_m)} m`;
   where.textContent = away ? `away: ${metres} from home` : `at home: ${metres} from the hub`;
   where.classList.toggle("is-away", away);
-  const toggle = pane.querySelector(".away-toggle");
+  const toggle = $(".away-toggle");
   if (!toggle.disabled) toggle.checked = away; // the scripted day moves buttons too
 }
 
-// --- settings: one form per home; the hub validates and says what is wrong in one line ------
+// The move travels over the simulated air; show it once the air has it.
+async function waitForPlace(away) {
+  for (let i = 0; i < 20; i += 1) {
+    await refreshDevice();
+    if ($(".device-where").classList.contains("is-away") === away) return;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+function mountSimulator() {
+  const buttonId = state.hub.sim.buttons[0];
+  $(".device").hidden = false;
+  $(".device-title").textContent = `${state.hub.person}'s button (simulated)`;
+  for (const control of pane.querySelectorAll(".controls button")) {
+    control.addEventListener("click", async () => {
+      control.disabled = true;
+      try {
+        await api(`api/sim/buttons/${buttonId}/press`, { method: "POST", json: { gesture: control.dataset.gesture } });
+      } finally {
+        control.disabled = false;
+      }
+    });
+  }
+  const toggle = $(".away-toggle");
+  toggle.addEventListener("change", async () => {
+    toggle.disabled = true;
+    try {
+      await api(`api/sim/wearables/${buttonId}/place`, { method: "POST", json: { distance_m: toggle.checked ? 3000 : 2 } });
+      await waitForPlace(toggle.checked);
+    } finally {
+      toggle.disabled = false;
+    }
+  });
+}
+
+// --- sending from the page -------------------------------------------------------------------
+
+function mountSending() {
+  for (const control of pane.querySelectorAll(".send-buttons button")) {
+    control.addEventListener("click", async () => {
+      const status = $(".send-status");
+      control.disabled = true;
+      try {
+        renderSignal(await api("api/signals", { method: "POST", json: { kind: control.dataset.kind } }));
+        status.textContent = "";
+      } catch (error) {
+        status.textContent = `Not sent: ${error.message}`;
+      } finally {
+        control.disabled = false;
+      }
+    });
+  }
+}
+
+// --- settings: the hub validates and says what is wrong in one line ----------------------------
 
 const GESTURE_KINDS = ["thinking_of_you", "celebrate", "need_you"];
 
@@ -347,39 +530,20 @@ function readSettings(form) {
   };
 }
 
-async function saveSettings(home, form) {
-  const status = form.querySelector(".settings-status");
-  const headers = { "content-type": "application/json" };
-  if (cookie("heartline_csrf")) headers["X-CSRF-Token"] = cookie("heartline_csrf");
-  const response = await fetch(`/${home.id}/api/settings`, {
-    method: "PUT",
-    headers,
-    credentials: "same-origin",
-    body: JSON.stringify(readSettings(form)),
-  });
-  const body = await response.json().catch(() => ({}));
-  if (response.ok) {
-    fillSettings(form, body);
-    status.textContent = "Saved: applied now.";
-    status.className = "settings-status saved";
-  } else {
-    status.textContent = typeof body.detail === "string" ? body.detail : `not saved (${response.status})`;
-    status.className = "settings-status error";
-  }
-}
-
-async function mountSettings(home, pane) {
-  const form = pane.querySelector(".settings-form");
-  fillSettings(form, await api(`/${home.id}/api/settings`));
+async function mountSettings() {
+  const form = $(".settings-form");
+  fillSettings(form, await api("api/settings"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const save = form.querySelector(".save");
+    const status = form.querySelector(".settings-status");
     save.disabled = true;
     try {
-      await saveSettings(home, form);
+      fillSettings(form, await api("api/settings", { method: "PUT", json: readSettings(form) }));
+      status.textContent = "Saved: applied now.";
+      status.className = "settings-status saved";
     } catch (error) {
-      const status = form.querySelector(".settings-status");
-      status.textContent = `not saved: ${error.message}`;
+      status.textContent = error.message;
       status.className = "settings-status error";
     } finally {
       save.disabled = false;
@@ -387,93 +551,94 @@ async function mountSettings(home, pane) {
   });
 }
 
-// --- one pane per home ----------------------------------------------------------------
+// --- live updates ------------------------------------------------------------------------------
 
 function quietly(task) {
   return task().catch(() => {}); // a refresh that fails waits for the next one
 }
 
-async function mount(home) {
-  const pane = document.getElementById("home-template").content.firstElementChild.cloneNode(true);
-  pane.id = `home-${home.id}`;
-  pane.dataset.home = home.id;
-  pane.querySelector(".home-name").textContent = home.name;
-  pane.querySelector(".device-title").textContent = `${home.person}'s button`;
-  document.getElementById("homes").append(pane);
-  const state = { historyShown: HISTORY_PAGE };
-
-  const recent = await api(`/${home.id}/api/signals?limit=${FEED_SIZE}`);
-  for (const signal of recent.reverse()) renderSignal(pane, signal);
-
-  for (const control of pane.querySelectorAll(".controls button")) {
-    control.addEventListener("click", async () => {
-      control.disabled = true;
-      try {
-        await api(`/${home.id}/api/sim/buttons/${home.buttons[0]}/press`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ gesture: control.dataset.gesture }),
-        });
-      } finally {
-        control.disabled = false;
-      }
-    });
-  }
-  const toggle = pane.querySelector(".away-toggle");
-  toggle.addEventListener("change", async () => {
-    toggle.disabled = true;
-    try {
-      await api(`/${home.id}/api/sim/wearables/${home.buttons[0]}/place`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ distance_m: toggle.checked ? 3000 : 2 }),
-      });
-      await waitForPlace(home, pane, toggle.checked);
-    } finally {
-      toggle.disabled = false;
-    }
-  });
-  pane.querySelector(".older").addEventListener("click", () => {
-    state.historyShown += HISTORY_PAGE;
-    quietly(() => loadHistory(home, pane, state));
-  });
-
+function listen() {
   let statsTimer = null;
-  const events = new EventSource(`/${home.id}/api/events`);
-  events.addEventListener("signal", (event) => {
-    renderSignal(pane, JSON.parse(event.data).signal);
-    quietly(() => refreshDevice(home, pane));
-    quietly(() => refreshButtons(home, pane)); // a touch reports battery and "last seen"
-    clearTimeout(statsTimer); // a burst of updates redraws the charts once
-    statsTimer = setTimeout(() => quietly(() => refreshStats(home, pane)), 1500);
+  let dropped = false;
+  const events = new EventSource("api/events");
+  events.addEventListener("open", () => {
+    $(".live-status").hidden = true;
+    if (dropped) quietly(loadFeed); // updates sent while the stream was down
+    dropped = false;
   });
+  events.addEventListener("error", () => {
+    dropped = true;
+    $(".live-status").hidden = false;
+    // A closed stream is not retried by the browser: usually an expired login.
+    if (events.readyState === EventSource.CLOSED) quietly(() => api("api/hub"));
+  });
+  events.addEventListener("signal", (event) => {
+    const signal = JSON.parse(event.data).signal;
+    if (state.pending) {
+      state.pending.push(signal);
+      return;
+    }
+    renderSignal(signal);
+    quietly(refreshDevice);
+    quietly(refreshButtons); // a touch reports battery and "last seen"
+    clearTimeout(statsTimer); // a burst of updates redraws the charts once
+    statsTimer = setTimeout(() => quietly(refreshStats), 1500);
+  });
+  events.addEventListener("touch", () => quietly(refreshButtons));
+  events.addEventListener("button", () => quietly(refreshButtons));
+  events.addEventListener("partner_presence", (event) => {
+    state.partnerPresence = JSON.parse(event.data).presence;
+    renderPresence();
+  });
+}
+
+async function start() {
+  state.hub = await api("api/hub");
+  document.title = `Heartline — ${state.hub.name}`;
+  $(".home-name").textContent = state.hub.name;
+  const csrf = cookie("heartline_csrf"); // only set when this hub asked for a login
+  if (csrf) {
+    const logout = $(".logout");
+    logout.elements.csrf_token.value = csrf;
+    logout.hidden = false;
+  }
+  mountSending();
+  mountPairing();
+  if (state.hub.sim) mountSimulator();
+  $(".older").addEventListener("click", () => {
+    state.historyShown += HISTORY_PAGE;
+    quietly(loadHistory);
+  });
+  state.pending = [];
+  listen();
+  try {
+    await loadFeed();
+  } finally {
+    for (const signal of state.pending) renderSignal(signal);
+    state.pending = null;
+  }
+  pane.dataset.state = "live";
+  performance.mark("heartline-feed-filled");
   await Promise.all([
-    refreshDevice(home, pane),
-    refreshHealth(home, pane),
-    quietly(() => refreshPresence(home, pane)),
-    quietly(() => refreshButtons(home, pane)),
-    quietly(() => refreshStats(home, pane)),
-    quietly(() => loadHistory(home, pane, state)),
-    quietly(() => mountSettings(home, pane)),
+    quietly(refreshDevice),
+    quietly(refreshHealth),
+    quietly(refreshPresence),
+    quietly(refreshButtons),
+    quietly(refreshStats),
+    quietly(loadHistory),
+    quietly(mountSettings),
   ]);
   setInterval(() => {
-    quietly(() => refreshHealth(home, pane));
-    quietly(() => refreshPresence(home, pane));
-    quietly(() => refreshButtons(home, pane));
-    quietly(() => refreshDevice(home, pane));
+    quietly(refreshHealth);
+    quietly(refreshPresence);
+    quietly(refreshButtons);
+    quietly(refreshDevice);
   }, REFRESH_MS);
-  setInterval(() => quietly(() => refreshStats(home, pane)), STATS_REFRESH_MS);
+  setInterval(() => quietly(refreshStats), STATS_REFRESH_MS);
 }
 
-// The move travels over the simulated air; show it once the air has it.
-async function waitForPlace(home, pane, away) {
-  for (let i = 0; i < 20; i += 1) {
-    await refreshDevice(home, pane);
-    if (pane.querySelector(".device-where").classList.contains("is-away") === away) return;
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}
-
-api("/api/homes").then((homes) => Promise.all(homes.map(mount))).catch((error) => {
-  document.getElementById("homes").textContent = `The demo is not answering: ${error.message}`;
+start().catch((error) => {
+  const problem = $(".problem");
+  problem.textContent = `This hub is not answering: ${error.message}. Is \`heartline hub\` running?`;
+  problem.hidden = false;
 });
