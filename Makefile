@@ -8,10 +8,13 @@ PORT   ?= 8080
 # browser for the dashboard tests.
 SYSTEM_PACKAGES := mosquitto dbus-daemon chromium
 
-.PHONY: demo test quick check lint format-check typecheck pytest pytest-quick system-deps bench clean
+# `make install`: a virtualenv in .venv with the heartline command (docs/try-a-real-hub.md).
+.PHONY: demo install test quick check lint format-check typecheck pytest pytest-quick system-deps bench clean
 
 demo: $(VENV)/.base
 	$(BIN)/heartline demo --port $(PORT)
+
+install: $(VENV)/.base
 
 test: system-deps $(VENV)/.test check pytest
 
