@@ -146,6 +146,8 @@ class SimWorld:
             )
             await self._start_button(button_id, address, hub, distance_m)
             self._save()
+            # Answer once it advertises for pairing, so a pairing started next finds it.
+            await self._devices[button_id].button.wait_for_pairing("open")
         _LOGGER.info(
             "button %s (%s) made %.1f m from %s, in pairing mode", button_id, address, distance_m, hub
         )
@@ -197,6 +199,7 @@ class SimWorld:
         async with self._lock:
             x, y = self._place_of(hub)
             await device.button.move(x + distance_m, y)
+            self.air.place(device.address, x + distance_m, y)  # at once, not when the air reads it
             device.near, device.distance_m = hub, distance_m
             self._save()
 

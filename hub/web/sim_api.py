@@ -146,6 +146,8 @@ def sim_world_router(world: SimWorldControls) -> APIRouter:
             created = await world.add_button(body.near, body.distance_m)
         except ValueError as ex:
             raise HTTPException(422, str(ex)) from ex
+        except RuntimeError as ex:  # the firmware did not boot into pairing mode: say why
+            raise HTTPException(409, str(ex)) from ex
         return ButtonCreated.model_validate(created)
 
     @router.get("/api/sim/buttons")
