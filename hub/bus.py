@@ -50,7 +50,27 @@ class PartnerPresenceUpdate:
         return {"type": self.type, "presence": self.presence.to_json()}
 
 
-Update = TouchUpdate | SignalUpdate | PartnerPresenceUpdate
+@dataclass(frozen=True, slots=True)
+class ButtonUpdate:
+    """A registered button's care alert was raised or cleared (``alert`` None: all well)."""
+
+    type: ClassVar[str] = "button"
+    button: int
+    owner: str
+    alert: str | None  # "low_battery" or "not_heard" (hub.ble.care.AlertKind)
+    alert_text: str | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "type": self.type,
+            "button": self.button,
+            "owner": self.owner,
+            "alert": self.alert,
+            "alert_text": self.alert_text,
+        }
+
+
+Update = TouchUpdate | SignalUpdate | PartnerPresenceUpdate | ButtonUpdate
 
 
 class UpdateBus:

@@ -72,7 +72,7 @@ LAYERS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
     ),
     ("composition", frozenset({"hub/app"})),
     ("faces of a running hub", frozenset({"hub/web", "hub/systemd", "hub/homeassistant", "hub/doctor"})),
-    ("programs", frozenset({"hub/server", "hub/demo", "firmware_sim/scenario"})),
+    ("programs", frozenset({"hub/server", "hub/demo", "hub/sim_radio", "firmware_sim/scenario"})),
     ("the command line", frozenset({"hub/cli"})),
 )
 # (importing module, imported module) -> why it must run upward. At most three, ever.

@@ -21,6 +21,7 @@ from bleak.backends.scanner import AdvertisementData
 from hub.app.ble_side import BleOptions, open_ble_side
 from hub.app.couple_link import open_couple_link
 from hub.app.hub import CurrentSettings, Hub
+from hub.ble.care import ButtonCare
 from hub.ble.ingest import AdvertIngest
 from hub.ble.transport import BleTransport, make_transport
 from hub.bus import UpdateBus
@@ -37,6 +38,7 @@ from hub.privacy.retention import retention_task
 from hub.signals.compose import SignalComposer
 from hub.store.buttons import ButtonRegistry
 from hub.store.database import open_database
+from hub.store.meta import MetaStore
 from hub.tasks import running
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,12 +72,20 @@ async def open_hub(
             # Strangers too: they prove the radio works.
             presence.observe(device.address.upper(), advertisement.rssi, clock.monotonic())
 
+        phone = PhoneNotifier(list(settings.value.notify))
+        care = ButtonCare(
+            registry, clock, phone, bus, MetaStore(db), timezone=lambda: settings.value.timezone
+        )
         ble = await stack.enter_async_context(
             open_ble_side(
-                transport, db, clock, heartbeats, options=BleOptions.from_config(config), listeners=(observe,)
+                transport,
+                db,
+                clock,
+                heartbeats,
+                options=BleOptions.from_config(config),
+                listeners=(observe, care.on_advert),
             )
         )
-        phone = PhoneNotifier(list(settings.value.notify))
         couple = await stack.enter_async_context(
             open_couple_link(
                 config,
@@ -109,12 +119,14 @@ async def open_hub(
             couple=couple,
             phone=phone,
             publish_latency=publish_latency,
+            care=care,
         )
         async with running(ble, couple) as tasks:
             tasks.start(_touches(ble.ingest, couple.composer), "ble-ingest")
             tasks.start(_presence_ticks(presence), "presence")
             tasks.start(sharer.run(), "presence-share")
             tasks.start(retention_task(db, clock, lambda: settings.value.retention_days), "retention")
+            tasks.start(care.run(), "button-care")
             _LOGGER.info("hub for %s is running", person)
             yield hub
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from hub.app.ble_side import BleSide
 from hub.app.couple_link import CoupleLink
+from hub.ble.care import ButtonCare
 from hub.bus import Update, UpdateBus
 from hub.clock import Clock
 from hub.config import HubConfig, Settings, SettingsStore, validate_settings
@@ -58,6 +59,7 @@ class Hub:
         couple: CoupleLink,
         phone: PhoneNotifier,
         publish_latency: Histogram,
+        care: ButtonCare | None = None,
     ) -> None:
         self._config = config
         self._clock = clock
@@ -71,6 +73,7 @@ class Hub:
         self._phone = phone
         self._publish_latency = publish_latency
         self._signals = SignalLog(db)
+        self.care = care
 
     @property
     def config(self) -> HubConfig:
@@ -143,7 +146,8 @@ class Hub:
         return self.couple.composer.send(kind)
 
     def buttons(self) -> list[ButtonRecord]:
-        return self.ble.registry.all()
+        records = self.ble.registry.all()
+        return self.care.cared(records) if self.care is not None else records  # with their alerts
 
     def add_button(self, address: str, kind: str, key: bytes, owner: str) -> ButtonRecord:
         return self.ble.add_button(address, kind, key, owner)

@@ -1,8 +1,10 @@
-"""``heartline sim run SCENARIO.toml``: a headless scenario with a ground-truth report."""
+"""``heartline sim run SCENARIO.toml``: a headless scenario with a ground-truth report.
+``heartline sim radio``: a simulated radio that real hubs join, with buttons made on request."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -17,10 +19,47 @@ def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     run.add_argument("scenario", type=Path, help="e.g. firmware_sim/scenario/examples/week.toml")
     run.add_argument("--json", action="store_true", help="machine-readable report")
     run.set_defaults(handler=_run)
+    radio = sim_commands.add_parser(
+        "radio", help="a simulated radio real hubs join (transport sim:127.0.0.1:PORT/NAME), with controls"
+    )
+    radio.add_argument(
+        "--port", type=_port, default=7000, help="the air's TCP port (default 7000; 0: any free)"
+    )
+    radio.add_argument(
+        "--control-port", type=_port, default=7001, help="the HTTP controls' port (default 7001; 0: any free)"
+    )
+    radio.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep the buttons (keys, counters) here (default: a temporary dir)",
+    )
+    radio.set_defaults(handler=_radio)
 
 
 def _run(args: argparse.Namespace) -> int:
     return sim_run(args.scenario, json_output=args.json)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port < 65536:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (0 to 65535)")
+    return port
+
+
+def _radio(args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415
+
+    from hub.sim_radio.serve import RadioOptions, serve_radio  # noqa: PLC0415 - the air is heavy for `--help`
+
+    options = RadioOptions(port=args.port, control_port=args.control_port, data_dir=args.data_dir)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_radio(options))
+    return 0
 
 
 def sim_run(path: Path, *, json_output: bool) -> int:

@@ -1,9 +1,13 @@
-"""The one public shape of a registered button in the API: everything but its key."""
+"""The one public shape of a registered button in the API: everything but its key, and what
+its care asks of the owner now (``hub.ble.care``)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
+from hub.ble.care import CaredButton
 from hub.store.buttons import ButtonRecord
 
 
@@ -15,9 +19,13 @@ class ButtonOut(BaseModel):
     battery: int | None
     rssi: int | None
     last_seen: str | None
+    alert: Literal["low_battery", "not_heard"] | None = None
+    alert_text: str | None = None  # one line for the owner: what is wrong and what to do
 
 
 def button_out(record: ButtonRecord) -> ButtonOut:
+    # The hub's button list carries each button's alert; a record fresh from pairing has none.
+    alert = record.alert if isinstance(record, CaredButton) else None
     return ButtonOut(
         id=record.id,
         address=record.address,
@@ -26,4 +34,6 @@ def button_out(record: ButtonRecord) -> ButtonOut:
         battery=record.battery,
         rssi=record.rssi,
         last_seen=record.last_seen.isoformat() if record.last_seen else None,
+        alert=alert.kind.value if alert is not None else None,
+        alert_text=alert.text if alert is not None else None,
     )

@@ -1,4 +1,9 @@
-"""Routes that drive a simulated world (``/api/sim/...``): only the demo and simulated homes have them."""
+"""Routes that drive a simulated world (``/api/sim/...``): only the demo and simulated homes have them.
+
+``sim_router`` is one simulated home beside its hub's API (the demo's). ``sim_world_router`` is a
+whole simulated radio many real hubs join (``heartline sim radio``): the same routes, plus
+making buttons near a hub, listing them and the hubs, and placing a device near another hub.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Annotated, Any, Final, Literal
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from hub.web.sim_controls import SimControls
+from hub.web.sim_controls import SimControls, SimWorldControls
 
 ADDRESS_PATTERN: Final = r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"
 UUID_PATTERN: Final = (
@@ -53,8 +58,41 @@ class PressIn(_Input):
     gesture: Literal["tap", "double_tap", "long_press"]
 
 
+Distance = Annotated[float, Field(ge=0, le=100_000, strict=False), BeforeValidator(_not_a_bool)]
+HubName = Annotated[
+    str,
+    Field(
+        pattern=r"^[\w:.-]{1,64}$",
+        description="a hub radio's name on the air: the NAME of its transport sim:HOST:PORT/NAME",
+    ),
+]
+
+
 class PlaceIn(_Input):
     distance_m: Annotated[float, Field(ge=0, le=100_000)]
+
+
+class PlaceNearIn(_Input):
+    distance_m: Distance
+    near: HubName | None = Field(default=None, description="move it to this hub's home (a visit)")
+
+
+class WorldAdvertIn(AdvertIn):
+    near: HubName | None = Field(default=None, description="only this hub hears it (default: every hub)")
+
+
+class ButtonNearIn(_Input):
+    near: HubName
+    distance_m: Distance = 2.0
+
+
+class BatteryIn(_Input):
+    millivolts: Annotated[int, Field(ge=0, le=5000)]
+
+
+class ButtonCreated(BaseModel):
+    id: str
+    address: str
 
 
 class Accepted(BaseModel):
@@ -71,20 +109,7 @@ def sim_router(sim: SimControls) -> APIRouter:
         data = {uuid: bytes.fromhex(value) for uuid, value in body.service_data.items()}
         return Accepted(accepted=sim.inject_advert(body.address.upper(), body.rssi, data))
 
-    @router.post("/api/sim/buttons/{button_id}/press", responses=NOT_FOUND)
-    async def press(button_id: SimId, body: PressIn) -> Accepted:
-        try:
-            await sim.press(button_id, body.gesture)
-        except KeyError as ex:
-            raise HTTPException(404, f"no simulated button {button_id!r}") from ex
-        return Accepted(accepted=True)
-
-    @router.get("/api/sim/buttons/{button_id}", responses=NOT_FOUND)
-    async def button_output(button_id: SimId) -> dict[str, Any]:
-        try:
-            return sim.button_output(button_id)
-        except KeyError as ex:
-            raise HTTPException(404, f"no simulated button {button_id!r}") from ex
+    _device_routes(router, sim)
 
     @router.post("/api/sim/wearables/{wearable_id}/place", responses=NOT_FOUND)
     async def place(wearable_id: SimId, body: PlaceIn) -> Accepted:
@@ -95,3 +120,91 @@ def sim_router(sim: SimControls) -> APIRouter:
         return Accepted(accepted=True)
 
     return router
+
+
+def sim_world_router(world: SimWorldControls) -> APIRouter:
+    """A simulated radio's controls: buttons made near a hub by name, placed, pressed, read.
+
+    A ``near`` name the world has not heard of gets its own home (as a hub joining would); the
+    hub may join later. Ids are the world's (``b1``, ``b2``...), addresses the buttons' own.
+    """
+    router = APIRouter()
+
+    @router.post("/api/sim/air/adverts")
+    async def inject(body: WorldAdvertIn) -> Accepted:
+        """Put a raw advertisement on the air: next to hub ``near``, or next to every hub."""
+        data = {uuid: bytes.fromhex(value) for uuid, value in body.service_data.items()}
+        address = body.address.upper()
+        if body.near is None:
+            return Accepted(accepted=world.inject_advert(address, body.rssi, data))
+        return Accepted(accepted=world.inject_advert_near(body.near, address, body.rssi, data))
+
+    @router.post("/api/sim/buttons", status_code=201)
+    async def add_button(body: ButtonNearIn) -> ButtonCreated:
+        """A button fresh from the factory, in pairing mode, ``distance_m`` from hub ``near``."""
+        try:
+            created = await world.add_button(body.near, body.distance_m)
+        except ValueError as ex:
+            raise HTTPException(422, str(ex)) from ex
+        except RuntimeError as ex:  # the firmware did not boot into pairing mode: say why
+            raise HTTPException(409, str(ex)) from ex
+        return ButtonCreated.model_validate(created)
+
+    @router.get("/api/sim/buttons")
+    async def list_buttons() -> list[dict[str, Any]]:
+        return world.list_buttons()
+
+    @router.get("/api/sim/hubs")
+    async def hubs() -> list[dict[str, Any]]:
+        """Every hub the world has placed (by joining the air or by a ``near``), and its buttons."""
+        return world.hubs()
+
+    _device_routes(router, world)
+    _world_device_routes(router, world)
+    return router
+
+
+def _device_routes(router: APIRouter, sim: SimControls) -> None:
+    """Press a button and read what it played: the same for one home and for a world."""
+
+    @router.post("/api/sim/buttons/{button_id}/press", responses=NOT_FOUND)
+    async def press(button_id: SimId, body: PressIn) -> Accepted:
+        try:
+            await sim.press(button_id, body.gesture)
+        except KeyError as ex:
+            raise HTTPException(404, f"no simulated button {button_id!r}") from ex
+        except RuntimeError as ex:  # the firmware did not recognise the touch: say what it did
+            raise HTTPException(409, str(ex)) from ex
+        return Accepted(accepted=True)
+
+    @router.get("/api/sim/buttons/{button_id}", responses=NOT_FOUND)
+    async def button_output(button_id: SimId) -> dict[str, Any]:
+        try:
+            return sim.button_output(button_id)
+        except KeyError as ex:
+            raise HTTPException(404, f"no simulated button {button_id!r}") from ex
+
+
+def _world_device_routes(router: APIRouter, world: SimWorldControls) -> None:
+    """What only a world does to a device: move it near any hub, change its battery."""
+
+    @router.post("/api/sim/buttons/{button_id}/battery", responses=NOT_FOUND)
+    async def battery(button_id: SimId, body: BatteryIn) -> Accepted:
+        """The cell voltage the button reads from now on (it reports it with its next touch)."""
+        try:
+            world.set_battery(button_id, body.millivolts)
+        except KeyError as ex:
+            raise HTTPException(404, f"no simulated button {button_id!r}") from ex
+        return Accepted(accepted=True)
+
+    for prefix in ("wearables", "buttons"):  # a button is worn too: the same move for both
+
+        @router.post(f"/api/sim/{prefix}/{{device_id}}/place", responses=NOT_FOUND)
+        async def place(device_id: SimId, body: PlaceNearIn) -> Accepted:
+            try:
+                await world.place(device_id, body.distance_m, body.near)
+            except KeyError as ex:
+                raise HTTPException(404, f"no simulated device {device_id!r}") from ex
+            except ValueError as ex:
+                raise HTTPException(422, str(ex)) from ex
+            return Accepted(accepted=True)

@@ -1,4 +1,5 @@
-"""What the API needs from a simulated home (the demo and tests provide it; a real hub has none)."""
+"""What the API needs from a simulated home (the demo and tests provide it; a real hub has none),
+and from a simulated radio many real hubs share (``heartline sim radio``)."""
 
 from __future__ import annotations
 
@@ -20,4 +21,37 @@ class SimControls(Protocol):
 
     async def place_wearable(self, wearable_id: str, distance_m: float) -> None:
         """Move a simulated wearable or button to this distance from the hub (KeyError if unknown)."""
+        ...
+
+
+class SimWorldControls(SimControls, Protocol):
+    """A whole simulated world: hubs join it by name, buttons are made near one of them.
+
+    Names are hub radios' names on the air (``[ble] transport = "sim:HOST:PORT/NAME"``); each
+    has its own place, far from the others, given on its first mention (a join or a ``near``).
+    """
+
+    async def add_button(self, near: str, distance_m: float) -> dict[str, Any]:
+        """Start a button fresh from the factory (in pairing mode) this far from hub ``near``;
+        returns its ``id`` and ``address``."""
+        ...
+
+    def list_buttons(self) -> list[dict[str, Any]]:
+        """Every simulated button, as ``button_output`` describes it."""
+        ...
+
+    def hubs(self) -> list[dict[str, Any]]:
+        """Every hub radio the world has placed: its name, place, and whether it is on the air."""
+        ...
+
+    async def place(self, device_id: str, distance_m: float, near: str | None) -> None:
+        """Move a device this far from hub ``near`` (its own hub when None: a visit otherwise)."""
+        ...
+
+    def inject_advert_near(self, near: str, address: str, rssi: int, service_data: dict[str, bytes]) -> bool:
+        """Put a raw advert on the air next to hub ``near``; False if it is not scanning."""
+        ...
+
+    def set_battery(self, button_id: str, millivolts: int) -> None:
+        """The cell voltage a simulated button's battery reads from now on (KeyError if unknown)."""
         ...

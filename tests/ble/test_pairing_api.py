@@ -71,6 +71,8 @@ async def test_pairing_returns_the_button_but_never_its_key(
         "battery": None,
         "rssi": None,
         "last_seen": None,
+        "alert": None,
+        "alert_text": None,
     }
     assert KEY.hex() not in response.text
     assert pairer.calls == [("Alex", 30.0)]

@@ -1,0 +1,1 @@
+"""``heartline sim radio``: a simulated radio that real hubs join, with buttons made on request."""
