@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Self
 
@@ -82,8 +83,16 @@ class _Connection:
 class AirServer:
     """A simulated world's radio medium, served on 127.0.0.1."""
 
-    def __init__(self, conditions: RadioConditions | None = None) -> None:
+    def __init__(
+        self,
+        conditions: RadioConditions | None = None,
+        *,
+        on_central_joined: Callable[[str], None] | None = None,
+    ) -> None:
         self.conditions = conditions or RadioConditions()
+        # Told a central's name while its hello is handled: before it hears or sends anything,
+        # so a world can give it its place first.
+        self._on_central_joined = on_central_joined
         self._radios: dict[str, _Radio] = {}
         self._positions: dict[str, tuple[float, float]] = {}
         self._stalls: dict[str, str] = {}  # "forever" stalls outlive a rejoin
@@ -95,6 +104,10 @@ class AirServer:
         self.port = 0
         self.adverts_sent = 0
         self.adverts_heard = 0
+
+    def centrals(self) -> set[str]:
+        """Names of the central radios (hubs) on the air now."""
+        return {addr for addr, radio in self._radios.items() if radio.role == "central"}
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server = await asyncio.start_server(
@@ -215,6 +228,8 @@ class AirServer:
         if hello["op"] != "hello" or role not in {"peripheral", "central", "control"}:
             _LOGGER.warning("air: rejected a radio with a bad hello: %r", hello)
             return None
+        if role == "central" and self._on_central_joined is not None:
+            self._on_central_joined(addr)
         x, y = self._positions.get(addr, (float(hello.get("x", 0.0)), float(hello.get("y", 0.0))))
         radio = _Radio(
             role=role,

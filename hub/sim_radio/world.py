@@ -15,7 +15,6 @@ import contextlib
 import json
 import logging
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -47,25 +46,6 @@ def radio_name(name: str) -> str:
     return name.strip().upper()
 
 
-class WorldAir(AirServer):
-    """The air, telling the world when a central (a hub's radio) joins, so it gets its place."""
-
-    def __init__(self, on_central: Callable[[str], None], conditions: RadioConditions | None = None) -> None:
-        super().__init__(conditions)
-        self._on_central = on_central
-
-    async def _hello(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Any:
-        radio = await super()._hello(reader, writer)
-        # Still inside the radio's hello: nothing it sends is handled before it has its place.
-        if radio is not None and radio.role == "central":
-            self._on_central(radio.addr)
-        return radio
-
-    def centrals(self) -> set[str]:
-        """Names of the central radios on the air now."""
-        return {addr for addr, radio in self._radios.items() if radio.role == "central"}
-
-
 @dataclass(slots=True)
 class _Device:
     id: str
@@ -80,7 +60,9 @@ class SimWorld:
 
     def __init__(self, data_dir: Path, conditions: RadioConditions | None = None) -> None:
         self.data_dir = data_dir
-        self.air = WorldAir(self._hub_joined, conditions or RadioConditions(noise_sigma_db=2.0))
+        self.air = AirServer(
+            conditions or RadioConditions(noise_sigma_db=2.0), on_central_joined=self._hub_joined
+        )
         self._places: dict[str, tuple[float, float]] = {}
         self._devices: dict[str, _Device] = {}
         self._lock = asyncio.Lock()  # one change to the world at a time: ids and world.json
