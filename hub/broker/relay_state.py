@@ -64,7 +64,8 @@ def read_state(out_dir: Path) -> RelayState:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         couples = tuple(
             RelayCoupleEntry(
-                int(item["number"]), Couple(str(item["couple_id"]), (str(item["hubs"][0]), str(item["hubs"][1])))
+                int(item["number"]),
+                Couple(str(item["couple_id"]), (str(item["hubs"][0]), str(item["hubs"][1]))),
             )
             for item in raw["couples"]
         )
@@ -78,7 +79,9 @@ def read_state(out_dir: Path) -> RelayState:
         )
     except FileNotFoundError:
         raise RelayConfigError(
-            "--out", str(out_dir), f"holds no relay ({STATE_NAME} is missing); run `heartline broker setup` first"
+            "--out",
+            str(out_dir),
+            f"holds no relay ({STATE_NAME} is missing); run `heartline broker setup` first",
         ) from None
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as ex:
         raise RelayConfigError(

@@ -81,7 +81,7 @@ class RelayExistsError(HeartlineError, FileExistsError):
     def __init__(self, out_dir: Path, found: str) -> None:
         super().__init__(
             f"{out_dir} already holds a relay ({found}); add a couple with "
-            f"`heartline broker add-couple --out {out_dir}`, or pass --force to replace its CA and every login"
+            f"`heartline broker add-couple --out {out_dir}`, or --force to replace its CA and every login"
         )
         self.out_dir = out_dir
 
@@ -115,7 +115,7 @@ class RelaySetup:
     persistence_dir: Path
     log_path: Path
     host: str
-    port: int | None
+    port: int  # the plain-text loopback listener; 0 when there is none
     tls_port: int | None
     ca_cert_path: Path | None
     ca_key_path: Path | None
@@ -219,7 +219,9 @@ def _write_tls(paths: _Paths, host: str, owner: ServiceUser | None) -> None:
     _write(paths.server_cert, server.cert_pem, PUBLIC_MODE, owner)
 
 
-def _credentials(couples: Sequence[Couple], given: Mapping[str, str], kept: Mapping[str, str]) -> dict[str, HubCredentials]:
+def _credentials(
+    couples: Sequence[Couple], given: Mapping[str, str], kept: Mapping[str, str]
+) -> dict[str, HubCredentials]:
     credentials: dict[str, HubCredentials] = {}
     for couple in couples:
         for hub_id in couple.hubs:
@@ -234,7 +236,7 @@ def _credentials(couples: Sequence[Couple], given: Mapping[str, str], kept: Mapp
     return credentials
 
 
-def setup_relay(  # noqa: PLR0913 - every listener and file choice of a relay, by keyword
+def setup_relay(
     out_dir: Path,
     *,
     host: str,
@@ -299,7 +301,9 @@ def setup_relay(  # noqa: PLR0913 - every listener and file choice of a relay, b
         )
     )
     lines = [f"{user}:{encoded}\n" for user, encoded in kept.items()]
-    lines += [passwords.password_file_line(hub_id, cred.password) + "\n" for hub_id, cred in credentials.items()]
+    lines += [
+        passwords.password_file_line(hub_id, cred.password) + "\n" for hub_id, cred in credentials.items()
+    ]
     _write(paths.passwd, "".join(sorted(lines)).encode("utf-8"), SECRET_MODE, owner)
     _write(paths.acl, render_acl(couples).encode("utf-8"), SECRET_MODE, owner)
     _write(paths.config, config_text.encode("utf-8"), PUBLIC_MODE, owner)
@@ -315,7 +319,7 @@ def setup_relay(  # noqa: PLR0913 - every listener and file choice of a relay, b
         persistence_dir=paths.data,
         log_path=paths.log,
         host=host,
-        port=port,
+        port=port or 0,
         tls_port=tls_port,
         ca_cert_path=paths.ca_cert if tls_port is not None else None,
         ca_key_path=paths.ca_key if tls_port is not None else None,
@@ -348,7 +352,7 @@ def _existing_relay(out_dir: Path) -> str | None:
 
 
 def _write_logins(setup: RelaySetup, number: int, couple: Couple, broker: str) -> tuple[HubLogin, HubLogin]:
-    assert setup.ca_cert_path is not None  # noqa: S101 - create_relay always writes TLS
+    assert setup.ca_cert_path is not None
     ca_pem = setup.ca_cert_path.read_text(encoding="ascii")
     folder = setup.out_dir / f"{COUPLE_DIR_PREFIX}{number}"
     _make_dir(folder)  # root's (or the user's): mosquitto never needs the logins
@@ -373,7 +377,7 @@ def _broker_url(state: RelayState) -> str:
     return f"mqtts://{host}:{state.tls_port}"
 
 
-def create_relay(  # noqa: PLR0913 - the command's options, by keyword
+def create_relay(
     out_dir: Path,
     *,
     host: str,
@@ -421,7 +425,9 @@ def _password_entries(path: Path) -> dict[str, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RelayConfigError("--out", str(path.parent), f"{path.name} is missing; the relay is damaged") from None
+        raise RelayConfigError(
+            "--out", str(path.parent), f"{path.name} is missing; the relay is damaged"
+        ) from None
     entries: dict[str, str] = {}
     for line in text.splitlines():
         if line.strip():

@@ -40,7 +40,9 @@ class Asker:
             return given
         if not self.interactive:
             if default is None:
-                raise MissingChoiceError(flag, "it has no default and there is nobody to ask (--yes or no terminal)")
+                raise MissingChoiceError(
+                    flag, "it has no default and there is nobody to ask (--yes or no terminal)"
+                )
             return default
         shown = f" [{default}]" if default else ""
         while True:
@@ -61,12 +63,16 @@ class Asker:
                     raise MissingChoiceError(flag, f"{text!r} is not a whole number") from None
 
     def path(self, flag: str, given: Path | None, question: str, default: Path) -> Path:
-        return Path(self.text(flag, None if given is None else str(given), question, str(default))).expanduser()
+        return Path(
+            self.text(flag, None if given is None else str(given), question, str(default))
+        ).expanduser()
 
     def secret(self, flag: str, question: str) -> str:
         """A password: from a prompt that does not echo, never from the command line."""
         if not self.interactive:
-            raise MissingChoiceError(flag, "a password is never taken from the command line and there is nobody to ask")
+            raise MissingChoiceError(
+                flag, "a password is never taken from the command line and there is nobody to ask"
+            )
         try:
             answer = self.ask_secret(f"{question}: ").strip()
         except EOFError:

@@ -41,7 +41,9 @@ def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
         help="when run as root: the user mosquitto switches to and that owns its files (default mosquitto)",
     )
     setup.add_argument(
-        "--force", action="store_true", help="replace a relay already in --out (new CA: every hub needs a new login)"
+        "--force",
+        action="store_true",
+        help="replace a relay already in --out (new CA: every hub needs a new login)",
     )
     setup.set_defaults(handler=_setup)
     add = broker_commands.add_parser(
@@ -70,7 +72,9 @@ def _setup(args: argparse.Namespace) -> int:
     if new.run_as.note:
         out.write(f"  note: {new.run_as.note}\n")
     elif new.run_as.owner is not None:
-        out.write(f"  mosquitto switches to user '{new.run_as.owner.name}', which now owns the files it reads\n")
+        out.write(
+            f"  mosquitto switches to user '{new.run_as.owner.name}', which now owns the files it reads\n"
+        )
     out.write(f"  start it:  mosquitto -c {setup.config_path}\n")
     out.write(f"  hubs connect to {new.logins[0].login.broker} (TLS, this relay's own CA)\n")
     _print_couple(new, out)
@@ -93,8 +97,10 @@ def _add_couple(args: argparse.Namespace) -> int:
 
 def _print_couple(new: NewCouple, out: TextIO) -> None:
     out.write(f"\ncouple {new.number}: couple id {new.couple.couple_id}\n")
-    for role, hub_login in zip(("first hub", "partner's hub"), new.logins, strict=True):
-        out.write(f"  {role}: hub id {hub_login.login.hub_id}, login {hub_login.path}\n")
+    out.writelines(
+        f"  {role}: hub id {hub_login.login.hub_id}, login {hub_login.path}\n"
+        for role, hub_login in zip(("first hub", "partner's hub"), new.logins, strict=True)
+    )
     first, second = new.logins
     out.write(
         "\nEach login file holds that hub's password and the relay's CA (mode 0600): copy "

@@ -11,7 +11,9 @@ from hub.cli.parsing import Commands
 def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     config = commands.add_parser("config", help="work with hub.toml")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
-    check = config_commands.add_parser("check", help="validate a hub.toml (a random couple key too) and say what is wrong")
+    check = config_commands.add_parser(
+        "check", help="validate a hub.toml (a random couple key too) and say what is wrong"
+    )
     check.add_argument("path", type=Path)
     check.set_defaults(handler=_check)
 

@@ -16,6 +16,8 @@ from hub.cli.parsing import Commands
 from hub.cli.setup import add_setup_options, config_path, home_choices, report_written
 
 if TYPE_CHECKING:
+    import segno
+
     from hub.couple.invite import Invite
 
 # A terminal QR wider than this wraps and cannot be scanned; the --qr file has no such limit.
@@ -31,10 +33,12 @@ def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     invite.add_argument(
         "--partner-login",
         type=Path,
-        help="the partner hub's .login file from the relay (its password goes into the code); else it is asked",
+        help="the partner hub's .login file from the relay (its password goes into the code); else asked",
     )
     invite.add_argument("--hours", type=float, default=24.0, help="how long the code works (default 24)")
-    invite.add_argument("--out", type=Path, help="also write the code to this file (0600), for `couple join @FILE`")
+    invite.add_argument(
+        "--out", type=Path, help="also write the code to this file (0600), for `couple join @FILE`"
+    )
     invite.add_argument("--qr", type=Path, help="also write the code's QR to this .png or .svg file")
     invite.set_defaults(handler=_invite)
     join = couple_commands.add_parser("join", help="write this hub's whole hub.toml from an invite code")
@@ -89,7 +93,9 @@ def couple_invite(
     if qr_file is not None:
         qr_symbol(code).save(str(qr_file), scale=4)
         out.write(f"Wrote its QR to {qr_file}.\n")
-    out.write(f"\nOn {config.hub.partner}'s hub run:\n  {shlex.join(['heartline', 'couple', 'join', code])}\n")
+    out.write(
+        f"\nOn {config.hub.partner}'s hub run:\n  {shlex.join(['heartline', 'couple', 'join', code])}\n"
+    )
     if code_file is not None:
         out.write(f"or, with {code_file.name} copied there:\n  heartline couple join @{code_file.name}\n")
     return 0
@@ -102,7 +108,7 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def qr_symbol(code: str) -> object:
+def qr_symbol(code: str) -> segno.QRCode:
     import segno  # noqa: PLC0415 - only the invite needs it
 
     # Level L: a screen is a clean medium. The dashes that help a person read the code aloud
@@ -113,9 +119,7 @@ def qr_symbol(code: str) -> object:
 def terminal_qr(code: str) -> str | None:
     """An invite code as a QR drawn with block characters, for a phone to read off a terminal;
     None when it would be too wide for a terminal (long names make a bigger code: use --qr)."""
-    import segno  # noqa: PLC0415
-
-    symbol = segno.make(code.replace("-", ""), error="l")
+    symbol = qr_symbol(code)
     drawing = io.StringIO()
     symbol.terminal(out=drawing, compact=True)  # compact: two module rows per text line
     text = drawing.getvalue()
@@ -134,7 +138,9 @@ def read_code(code: str) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as ex:
-        raise InviteError("unreadable", f"{path} cannot be read ({ex.strerror}); copy the code file again") from ex
+        raise InviteError(
+            "unreadable", f"{path} cannot be read ({ex.strerror}); copy the code file again"
+        ) from ex
 
 
 def _join(args: argparse.Namespace) -> int:

@@ -52,7 +52,8 @@ def add_setup_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="this home's name on its dashboard (default: home)")
     parser.add_argument("--timezone", help="IANA time zone (default: this machine's)")
     parser.add_argument(
-        "--transport", help="BLE transport (default: the first adapter, bluez:hci0); sim:HOST:PORT/NAME for the simulator"
+        "--transport",
+        help="BLE transport (default: the first adapter, bluez:hci0); sim:HOST:PORT/NAME for the simulator",
     )
     parser.add_argument("--data-dir", type=Path, help="the hub's data directory")
     parser.add_argument("--web-port", type=int, help="dashboard port (default 8080)")
@@ -117,13 +118,16 @@ def _setup(args: argparse.Namespace) -> int:
 
     asker = Asker.for_command(yes=args.yes)
     path = config_path(args)
-    new = NewHubConfig(home=home_choices(args, asker), relay=_relay_choices(args, asker), couple_key=new_couple_key())
+    new = NewHubConfig(
+        home=home_choices(args, asker), relay=_relay_choices(args, asker), couple_key=new_couple_key()
+    )
     written = write_hub_config(path, new, written_by="heartline setup", force=args.force)
     report_written(written, sys.stdout)
     out = sys.stdout
     out.write(
         "\nNext, invite the partner's hub with their hub's .login file from the relay:\n"
-        f"  heartline couple invite --config {written.config_path} --partner-login hub-b.login --out invite.txt\n"
+        f"  heartline couple invite --config {written.config_path} --partner-login hub-b.login"
+        " --out invite.txt\n"
     )
     return 0
 

@@ -3,6 +3,7 @@ a hub's files go (system paths for root, per-user ones otherwise)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import zoneinfo
 from pathlib import Path
@@ -49,12 +50,10 @@ def _known(name: str) -> str | None:
 def detect_timezone(etc: Path = Path("/etc")) -> str:
     """The IANA name of this machine's zone: TZ, /etc/timezone, the /etc/localtime link; UTC if none."""
     candidates: list[str] = [os.environ.get("TZ", "")]
-    try:
+    with contextlib.suppress(OSError):
         candidates.append((etc / "timezone").read_text(encoding="utf-8"))
-    except OSError:
-        pass
     try:
-        target = os.readlink(etc / "localtime")
+        target = str((etc / "localtime").readlink())
     except OSError:
         pass
     else:

@@ -17,7 +17,15 @@ Table = Mapping[str, Value]
 
 # TOML basic strings must escape '"', '\' and the control characters U+0000-U+001F and U+007F
 # (TOML 1.0, "String"); everything else, emoji included, may appear as itself in UTF-8.
-_SHORT_ESCAPES: Final = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_SHORT_ESCAPES: Final = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
 _NEEDS_ESCAPE: Final = re.compile(r'["\\\x00-\x1f\x7f]')
 _BARE_KEY: Final = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -54,7 +62,10 @@ def render_table(table: Table) -> list[str]:
 
 
 def render_document(
-    tables: Mapping[str, Table], *, top: Table | None = None, arrays: Mapping[str, Sequence[Table]] | None = None,
+    tables: Mapping[str, Table],
+    *,
+    top: Table | None = None,
+    arrays: Mapping[str, Sequence[Table]] | None = None,
     comment: str = "",
 ) -> str:
     """A whole file: a comment, top-level keys, ``[tables]``, then ``[[arrays of tables]]``."""

@@ -118,8 +118,10 @@ def couple_key_problems(key: str) -> Iterator[Problem]:
     if why is not None:
         yield (
             "relay.couple_key",
-            f"is not a random key ({why}), so others could guess it: run `heartline setup` for a new "
-            "one, then invite the partner's hub again",
+            (
+                f"is not a random key ({why}), so others could guess it: run `heartline setup` for a "
+                "new one, then invite the partner's hub again"
+            ),
         )
 
 
