@@ -4,6 +4,7 @@ the login files, never replacing a relay silently, and a real mosquitto started 
 
 from __future__ import annotations
 
+import functools
 import os
 import pwd
 import queue
@@ -92,7 +93,11 @@ def test_setup_writes_a_relay_and_one_login_per_hub(base: Path) -> None:
         .value
     )
     assert [str(name.value) for name in san] == ["relay.example.org", "127.0.0.1"]
-    for path in (relay / "relay.toml", relay / "couple-1" / "hub-a.login", relay / "couple-1" / "hub-b.login"):
+    for path in (
+        relay / "relay.toml",
+        relay / "couple-1" / "hub-a.login",
+        relay / "couple-1" / "hub-b.login",
+    ):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert first.password not in (relay / "relay.toml").read_text()
 
@@ -104,7 +109,9 @@ def test_ports_and_no_local_listener(base: Path) -> None:
     assert "listener 11883 127.0.0.1" in conf
     assert read_login(base / "r1" / "couple-1" / "hub-a.login").broker == "mqtts://relay.example.org:9883"
     _setup(base / "r2", "--no-local")
-    assert not [line for line in (base / "r2" / "mosquitto.conf").read_text().splitlines() if "127.0.0.1" in line]
+    assert not [
+        line for line in (base / "r2" / "mosquitto.conf").read_text().splitlines() if "127.0.0.1" in line
+    ]
 
 
 def test_setup_never_replaces_a_relay_silently(base: Path) -> None:
@@ -185,7 +192,16 @@ def test_as_root_the_files_mosquitto_reads_are_its_own(base: Path) -> None:
     assert "mosquitto" in result.stdout
     mosquitto = pwd.getpwnam("mosquitto").pw_uid
     owners = {path.name: path.stat().st_uid for path in relay.iterdir()}
-    for name in ("acl", "passwd", "ca.crt", "server.crt", "server.key", "mosquitto.conf", "data", "mosquitto.log"):
+    for name in (
+        "acl",
+        "passwd",
+        "ca.crt",
+        "server.crt",
+        "server.key",
+        "mosquitto.conf",
+        "data",
+        "mosquitto.log",
+    ):
         assert owners[name] == mosquitto, name
     for name in ("ca.key", "relay.toml", "couple-1"):  # mosquitto never needs these
         assert owners[name] == 0, name
@@ -217,12 +233,16 @@ class Hub:
     subacks: queue.Queue[list[ReasonCode]] = field(default_factory=queue.Queue)
 
     def __post_init__(self) -> None:
-        self.paho = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.login.hub_id, protocol=mqtt.MQTTv5)
+        self.paho = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=self.login.hub_id, protocol=mqtt.MQTTv5
+        )
 
     def connect(self, port: int, ca_file: Path) -> bool:
         """True once the broker accepted the login (a refused client is stopped again)."""
         connacks: queue.Queue[ReasonCode] = queue.Queue()
-        self.paho = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.login.hub_id, protocol=mqtt.MQTTv5)
+        self.paho = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=self.login.hub_id, protocol=mqtt.MQTTv5
+        )
         self.paho.username_pw_set(self.login.hub_id, self.login.password)
         self.paho.tls_set_context(ssl.create_default_context(cafile=str(ca_file)))
         self.paho.on_connect = lambda _c, _u, _f, rc, _p: connacks.put(rc)
@@ -306,7 +326,7 @@ def test_two_couples_on_one_relay_stay_apart(mosquitto_binary: Path, base: Path)
         for hub in (a, b):
             assert hub.connect(tls_port, relay / "ca.crt")
         for hub in (c, d):  # couple 2's logins work once mosquitto has reloaded
-            eventually_sync(lambda hub=hub: hub.connect(tls_port, relay / "ca.crt"), what="the reload")
+            eventually_sync(functools.partial(hub.connect, tls_port, relay / "ca.crt"), what="the reload")
         for hub in hubs:
             assert hub.subscribe(inbox_topic(hub.login.couple_id, hub.login.hub_id))
         pairs = ((c, a), (d, b), (a, c), (b, d))  # (intruder, hub of the other couple)

@@ -15,7 +15,9 @@ GENERATED_KEYS = 50_000
 
 
 def test_every_generated_key_passes() -> None:
-    rejected = [key.hex() for key in (secrets.token_bytes(32) for _ in range(GENERATED_KEYS)) if weak_key_reason(key)]
+    rejected = [
+        key.hex() for key in (secrets.token_bytes(32) for _ in range(GENERATED_KEYS)) if weak_key_reason(key)
+    ]
     assert rejected == []
     assert list(couple_key_problems(new_couple_key())) == []
 

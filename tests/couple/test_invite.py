@@ -123,7 +123,9 @@ ca_file = "{ca_file}"
     )
     out = io.StringIO()
     code_file = tmp_path / "invite.txt"
-    assert couple_invite(inviter, "pw-for-sam", 24, out, code_file=code_file, qr_file=tmp_path / "qr.png") == 0
+    assert (
+        couple_invite(inviter, "pw-for-sam", 24, out, code_file=code_file, qr_file=tmp_path / "qr.png") == 0
+    )
     code = next(line for line in out.getvalue().splitlines() if line.startswith("HL2-"))
     assert code_file.read_text().strip() == code
     assert code_file.stat().st_mode & 0o077 == 0

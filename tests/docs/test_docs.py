@@ -108,8 +108,8 @@ def test_broker_setup_as_documented(reachable_tmp: Path) -> None:
         ["heartline", "broker", "add-couple"],
     ]
     relay = reachable_tmp / "relay"
-    for argv in documented:
-        argv = [str(relay) if arg == "/var/lib/heartline-relay" else arg for arg in argv]
+    for documented_argv in documented:
+        argv = [str(relay) if arg == "/var/lib/heartline-relay" else arg for arg in documented_argv]
         result = _heartline(*argv[1:])
         assert result.returncode == 0, result.stderr
     text = page.read_text()
