@@ -10,7 +10,7 @@
     partner_hub_id = "h6f7a8b9c0d"
     couple_id = "c0123456789"
     password = "..."
-    ca_certificate = \"\"\"-----BEGIN CERTIFICATE----- ...\"\"\"
+    ca_certificate = "-----BEGIN CERTIFICATE-----\\nMIIB...\\n-----END CERTIFICATE-----\\n"
 """
 
 from __future__ import annotations

@@ -32,9 +32,6 @@ class Asker:
     def for_command(cls, *, yes: bool) -> Asker:
         return cls(interactive=not yes and sys.stdin.isatty())
 
-    def _why_not(self) -> str:
-        return "it has no default" if not self.interactive else "no answer"
-
     def text(self, flag: str, given: str | None, question: str, default: str | None = None) -> str:
         if given is not None:
             return given
