@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from hub import __version__
-from hub.cli import broker, button, config, couple, demo, doctor, privacy, run, sim, stats, web
+from hub.cli import broker, button, config, couple, demo, doctor, privacy, run, setup, sim, stats, web
 from hub.cli.parsing import Handler, VerbGroup
 from hub.errors import HeartlineError
 from hub.log import setup_logging
@@ -19,6 +19,7 @@ VERB_GROUPS: tuple[VerbGroup, ...] = (
     button,
     privacy,
     stats,
+    setup,
     couple,
     config,
     doctor,

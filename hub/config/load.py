@@ -33,7 +33,11 @@ def load_config(path: Path) -> HubConfig:
         with path.open("rb") as handle:
             raw = tomllib.load(handle)
     except FileNotFoundError as ex:
-        raise ConfigError("-", "file not found; create it from docs/hub.example.toml", source) from ex
+        raise ConfigError(
+            "-",
+            "file not found; write it with `heartline setup` (`heartline couple join` on the partner's hub)",
+            source,
+        ) from ex
     except tomllib.TOMLDecodeError as ex:
         raise ConfigError("-", f"not valid TOML ({ex})", source) from ex
     return parse_config(raw, source)

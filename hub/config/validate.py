@@ -1,6 +1,9 @@
 """Every rule a config value must follow, in one place, each problem one line naming its key.
 
-``config_problems(config)`` checks a whole file. The dashboard's settings (hub.config.settings)
+``config_problems(config)`` checks a whole file; ``secret_problems(config)`` adds what ``heartline
+config check`` (and every config ``heartline setup`` or ``couple join`` writes) also demands: a couple
+key that looks like 32 random bytes (the loader accepts any well-formed key, so fixed keys of
+simulations and test fixtures still load). The dashboard's settings (hub.config.settings)
 are checked by the same rules: the functions for the keys it may change take the bare values
 (``timezone_problems``, ``quiet_hours_problems``, ``gesture_problems``, ``notify_problems``,
 ``retention_problems``) and name them by their place in the file.
@@ -54,6 +57,10 @@ TOPIC_PREFIX_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
 
 TIME_PROBLEM: Final = 'must be a 24-hour local time like "22:00"'
 URL_PROBLEM: Final = "must be an apprise URL like ntfy://ntfy.sh/your-topic"
+KEY_FORMAT_PROBLEM: Final = (
+    "must be 64 hex characters: run `heartline setup` to write this hub's config "
+    "(on the partner's hub, `heartline couple join`)"
+)
 RETENTION_PROBLEM: Final = f"must be 0 (keep forever) or a number of days up to {MAX_RETENTION_DAYS}"
 
 
@@ -77,6 +84,65 @@ def config_problems(config: HubConfig) -> Iterator[Problem]:
     yield from web_problems(config.web)
     if config.homeassistant is not None:
         yield from homeassistant_problems(config.homeassistant)
+
+
+def secret_problems(config: HubConfig) -> Iterator[Problem]:
+    """What ``config check`` adds to the loader's rules: the couple key must look random."""
+    yield from couple_key_problems(config.relay.couple_key)
+
+
+# -- the couple key ---------------------------------------------------------------------------
+#
+# A couple key is 32 bytes from a CSPRNG (`heartline setup` uses secrets.token_bytes). A key typed
+# or copied by a person (the old example's 5a5a..., 00112233..., "deadbeef" repeated, a hex-encoded
+# passphrase) is public in effect. Four deterministic tests catch those; each rejects a true random
+# key with probability below 1e-13 (computed for 32 uniform bytes), so a generated key always passes
+# in practice, and tests/couple/test_couple_key.py checks many.
+KEY_BYTES: Final = 32
+# Random 32 bytes have ~30 distinct values; fewer than 16 has probability 3e-17.
+MIN_DISTINCT_KEY_BYTES: Final = 16
+# Bytes in a row with one constant step (0 = repeats, 1 = counting up, 255 = down): 8 in a row
+# happen at random with probability 25 * 256**-6 ~ 9e-14.
+MAX_KEY_STEP_RUN: Final = 7
+# A key that repeats itself with a period up to half its length (probability ~ 256**-16).
+MAX_KEY_PERIOD: Final = KEY_BYTES // 2
+# Every byte printable ASCII (a passphrase in hex): (95/256)**32 ~ 2e-14.
+PRINTABLE: Final = range(0x20, 0x7F)
+
+
+def couple_key_problems(key: str) -> Iterator[Problem]:
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", key):
+        yield "relay.couple_key", KEY_FORMAT_PROBLEM
+        return
+    why = weak_key_reason(bytes.fromhex(key))
+    if why is not None:
+        yield (
+            "relay.couple_key",
+            (
+                f"is not a random key ({why}), so others could guess it: run `heartline setup` for a "
+                "new one, then invite the partner's hub again"
+            ),
+        )
+
+
+def weak_key_reason(key: bytes) -> str | None:
+    """Why ``key`` does not look like random bytes, or None when it does."""
+    if len(set(key)) < MIN_DISTINCT_KEY_BYTES:
+        return f"only {len(set(key))} distinct byte values"
+    run = longest = 1
+    for i in range(2, len(key)):
+        step_now = (key[i] - key[i - 1]) % 256
+        step_before = (key[i - 1] - key[i - 2]) % 256
+        run = run + 1 if step_now == step_before else 1
+        longest = max(longest, run)
+    if longest + 1 > MAX_KEY_STEP_RUN:
+        return f"{longest + 1} bytes in a row follow one pattern"
+    for period in range(1, MAX_KEY_PERIOD + 1):
+        if key[period:] == key[:-period]:
+            return f"it repeats every {period} bytes"
+    if all(byte in PRINTABLE for byte in key):
+        return "it is text, not random bytes"
+    return None
 
 
 # -- the keys the dashboard may change too ---------------------------------------------------
@@ -162,7 +228,7 @@ def _relay_problems(relay: RelaySection) -> Iterator[Problem]:
     if relay.hub_id == relay.partner_hub_id:
         yield "relay.partner_hub_id", "must differ from relay.hub_id"
     if not re.fullmatch(r"[0-9a-fA-F]{64}", relay.couple_key):
-        yield "relay.couple_key", "must be 64 hex characters; 'heartline couple join' writes it"
+        yield "relay.couple_key", KEY_FORMAT_PROBLEM
     url = urlsplit(relay.broker)
     if url.scheme not in {"mqtt", "mqtts"} or not url.hostname:
         yield "relay.broker", "must look like mqtts://host:8883 (or mqtt://127.0.0.1:1883 on loopback)"

@@ -1,9 +1,12 @@
 """The invite code: the partner hub's relay settings, sealed and with an expiry inside.
 
-Code = ``HL1-`` + base32(32-byte code key | SecretBox(code key) of a JSON document). The code
-is the secret, so show it only to the partner (it holds the couple key). The expiry and the
-nonce are inside the authenticated box: a code cannot be edited to live longer, and the
-nonce lets the inviting hub recognise (and refuse) a code used a second time.
+Code = ``HL2-`` + base32(32-byte code key | SecretBox(code key) of zlib(couple key (32 bytes) |
+CA length (2 bytes) | the relay CA certificate, DER | a JSON document)). The JSON document holds
+the broker, ids, the joining hub's password, both partners' names, the expiry and a nonce. The
+code is the secret, so show it only to the partner (it holds the couple key). The expiry and the
+nonce are inside the authenticated box: a code cannot be edited to live longer, and the nonce
+lets the inviting hub recognise (and refuse) a code used a second time. Base32 keeps to QR's
+alphanumeric alphabet, so the code fits one QR a terminal can show.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -20,7 +24,9 @@ from nacl.secret import SecretBox
 
 from hub.errors import HeartlineError
 
-PREFIX: Final = "HL1-"
+PREFIX: Final = "HL2-"
+OLD_PREFIXES: Final = ("HL1",)  # codes of an older heartline: the partner needs a new one
+_LENGTH_BYTES: Final = 2
 DEFAULT_LIFETIME: Final = timedelta(hours=24)
 KEY_BYTES: Final = SecretBox.KEY_SIZE
 # In the joined hub's data dir until the inviting hub answered its hello (hub.couple.hello).
@@ -45,6 +51,11 @@ class Invite:
     joiner_password: str
     expires_at: datetime
     nonce: str
+    # The relay's CA certificate (DER), written beside the joining hub's config; None when the
+    # inviting hub trusts the system's CAs for its broker.
+    ca_der: bytes | None = None
+    inviter_person: str = ""  # the joining hub's partner
+    joiner_person: str = ""  # who lives in the joining home, as the inviting hub knows them
 
     @classmethod
     def new(
@@ -58,6 +69,9 @@ class Invite:
         joiner_password: str,
         now: datetime,
         lifetime: timedelta = DEFAULT_LIFETIME,
+        ca_der: bytes | None = None,
+        inviter_person: str = "",
+        joiner_person: str = "",
     ) -> Invite:
         return cls(
             broker=broker,
@@ -68,30 +82,66 @@ class Invite:
             joiner_password=joiner_password,
             expires_at=now + lifetime,
             nonce=secrets.token_hex(8),
+            ca_der=ca_der,
+            inviter_person=inviter_person,
+            joiner_person=joiner_person,
         )
 
 
 def encode(invite: Invite) -> str:
     key = secrets.token_bytes(KEY_BYTES)
-    document = {
-        "broker": invite.broker,
-        "couple": invite.couple_id,
-        "inviter": invite.inviter_hub_id,
-        "joiner": invite.joiner_hub_id,
-        "key": invite.couple_key,
-        "password": invite.joiner_password,
-        "expires": invite.expires_at.isoformat(),
-        "nonce": invite.nonce,
+    document = {  # short names: every byte makes the QR bigger
+        "b": invite.broker,
+        "c": invite.couple_id,
+        "i": invite.inviter_hub_id,
+        "j": invite.joiner_hub_id,
+        "p": invite.joiner_password,
+        "e": invite.expires_at.isoformat(),
+        "n": invite.nonce,
+        "ip": invite.inviter_person,
+        "jp": invite.joiner_person,
     }
-    sealed = bytes(SecretBox(key).encrypt(json.dumps(document, separators=(",", ":")).encode()))
+    ca = invite.ca_der or b""
+    body = (
+        bytes.fromhex(invite.couple_key)
+        + len(ca).to_bytes(_LENGTH_BYTES, "big")
+        + ca
+        + json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    )
+    sealed = bytes(SecretBox(key).encrypt(zlib.compress(body, 9)))
     text = base64.b32encode(key + sealed).decode().rstrip("=")
     # Groups of five are easier to read aloud or type from a phone.
     return PREFIX + "-".join(text[i : i + 5] for i in range(0, len(text), 5))
 
 
+def _unpack(body: bytes) -> Invite:
+    couple_key, rest = body[:KEY_BYTES], body[KEY_BYTES:]
+    ca_length = int.from_bytes(rest[:_LENGTH_BYTES], "big")
+    ca, rest = rest[_LENGTH_BYTES : _LENGTH_BYTES + ca_length], rest[_LENGTH_BYTES + ca_length :]
+    if len(couple_key) != KEY_BYTES or len(ca) != ca_length:
+        raise ValueError("truncated")
+    document = json.loads(rest.decode("utf-8"))
+    return Invite(
+        broker=str(document["b"]),
+        couple_id=str(document["c"]),
+        inviter_hub_id=str(document["i"]),
+        joiner_hub_id=str(document["j"]),
+        couple_key=couple_key.hex(),
+        joiner_password=str(document["p"]),
+        expires_at=datetime.fromisoformat(str(document["e"])),
+        nonce=str(document["n"]),
+        ca_der=ca or None,
+        inviter_person=str(document["ip"]),
+        joiner_person=str(document["jp"]),
+    )
+
+
 def decode(code: str, now: datetime) -> Invite:
     """Open a code; InviteError if it is not one of ours, was altered, or has expired."""
-    text = "".join(code.split()).upper().replace("-", "").removeprefix(PREFIX.rstrip("-"))
+    text = "".join(code.split()).upper().replace("-", "")
+    if text.startswith(OLD_PREFIXES):
+        raise InviteError("outdated", "it was made by an older heartline; ask for a new one")
+    text = text.removeprefix(PREFIX.rstrip("-"))
     try:
         raw = base64.b32decode(text + "=" * (-len(text) % 8))
     except ValueError as ex:
@@ -99,21 +149,10 @@ def decode(code: str, now: datetime) -> Invite:
     if len(raw) <= KEY_BYTES + SecretBox.NONCE_SIZE + SecretBox.MACBYTES:
         raise InviteError("malformed", "too short; copy the whole code")
     try:
-        plaintext = SecretBox(raw[:KEY_BYTES]).decrypt(raw[KEY_BYTES:])
-        document = json.loads(plaintext)
-        invite = Invite(
-            broker=str(document["broker"]),
-            couple_id=str(document["couple"]),
-            inviter_hub_id=str(document["inviter"]),
-            joiner_hub_id=str(document["joiner"]),
-            couple_key=str(document["key"]),
-            joiner_password=str(document["password"]),
-            expires_at=datetime.fromisoformat(str(document["expires"])),
-            nonce=str(document["nonce"]),
-        )
+        invite = _unpack(zlib.decompress(SecretBox(raw[:KEY_BYTES]).decrypt(raw[KEY_BYTES:])))
     except CryptoError as ex:
         raise InviteError("tampered", "it was changed after it was made; ask for a new one") from ex
-    except (ValueError, KeyError, TypeError) as ex:
+    except (ValueError, KeyError, TypeError, zlib.error) as ex:
         raise InviteError("malformed", "its contents are not an invite; ask for a new one") from ex
     if now >= invite.expires_at:
         when = f"{invite.expires_at:%Y-%m-%d %H:%M %Z}"

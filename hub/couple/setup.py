@@ -1,24 +1,60 @@
 """What each hub does once to become one of a couple: the inviting hub issues a one-time code from
-its relay settings; the joining hub writes its hub.toml from that code."""
+its relay settings; the joining hub writes its hub.toml from that code (through the one writer,
+hub.config.write, that ``heartline setup`` uses too)."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from hub.config import HubConfig, load_config
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from hub.broker.login import RelayLogin
+from hub.config import HubConfig
+from hub.config.write import (
+    ConfigExistsError,
+    HomeChoices,
+    NewHubConfig,
+    RelayChoices,
+    WrittenConfig,
+    write_hub_config,
+)
 from hub.couple.invite import NONCE_FILE, Invite
 from hub.couple.ledger import InviteLedger
 from hub.errors import HeartlineError
 
+__all__ = ["ConfigExistsError", "InviteSetupError", "issue_invite", "partner_password", "write_joined_config"]
 
-class ConfigExistsError(HeartlineError, FileExistsError):
-    """Joining never overwrites a hub.toml: it may hold another couple's settings."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"{path} exists")
-        self.path = path
+class InviteSetupError(HeartlineError, ValueError):
+    """The inviting hub cannot make a code from what it was given; the message says what to do."""
+
+
+def partner_password(config: HubConfig, login: RelayLogin, source: Path) -> str:
+    """The partner hub's password from its login file, after checking it is that hub's login."""
+    relay = config.relay
+    if login.couple_id != relay.couple_id or login.hub_id != relay.partner_hub_id:
+        raise InviteSetupError(
+            f"{source} is the login of hub {login.hub_id} (couple {login.couple_id}), but this hub's "
+            f"partner is hub {relay.partner_hub_id} (couple {relay.couple_id}); pass the partner hub's "
+            "login from the same couple-N folder"
+        )
+    return login.password
+
+
+def _ca_der(config: HubConfig) -> bytes | None:
+    ca_file = config.relay.ca_file
+    if ca_file is None:
+        return None
+    try:
+        certificate = x509.load_pem_x509_certificate(ca_file.read_bytes())
+    except (OSError, ValueError) as ex:
+        raise InviteSetupError(
+            f"relay.ca_file {ca_file} is not a readable PEM certificate ({ex}); "
+            "write this hub's config again with `heartline setup --relay-login FILE`"
+        ) from ex
+    return certificate.public_bytes(Encoding.DER)
 
 
 def issue_invite(config: HubConfig, partner_password: str, *, lifetime: timedelta, now: datetime) -> Invite:
@@ -33,39 +69,42 @@ def issue_invite(config: HubConfig, partner_password: str, *, lifetime: timedelt
         joiner_password=partner_password,
         now=now,
         lifetime=lifetime,
+        ca_der=_ca_der(config),
+        inviter_person=config.hub.person,
+        joiner_person=config.hub.partner,
     )
     InviteLedger(config.hub.data_dir).issued(invite)
     return invite
 
 
-def _toml_value(value: object) -> str:
-    return json.dumps(value)  # TOML basic strings, numbers and booleans read like JSON
+def ca_pem(invite: Invite) -> bytes | None:
+    if invite.ca_der is None:
+        return None
+    return x509.load_der_x509_certificate(invite.ca_der).public_bytes(Encoding.PEM)
 
 
 def write_joined_config(
-    invite: Invite, config_path: Path, *, person: str, partner: str, data_dir: Path
-) -> None:
-    """Write the joining hub's hub.toml (``[hub]`` and ``[relay]``, owner-only: it holds the couple
-    key) and keep the invite's nonce in ``data_dir`` for the first hello."""
-    if config_path.exists():
-        raise ConfigExistsError(config_path)
-    hub = {"person": person, "partner": partner, "data_dir": str(data_dir)}
-    relay = {
-        "broker": invite.broker,
-        "hub_id": invite.joiner_hub_id,
-        "partner_hub_id": invite.inviter_hub_id,
-        "couple_id": invite.couple_id,
-        "couple_key": invite.couple_key,
-        "password": invite.joiner_password,
-    }
-    lines = ["# Written by 'heartline couple join'.", "[hub]"]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in hub.items()]
-    lines += ["", "[relay]"]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in relay.items()]
-    config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    config_path.chmod(0o600)
-    load_config(config_path)  # what we wrote must be a valid config
+    invite: Invite, config_path: Path, home: HomeChoices, *, force: bool = False
+) -> WrittenConfig:
+    """Write the joining hub's whole hub.toml and the relay CA beside it, and keep the invite's
+    nonce in the data dir for the first hello."""
+    written = write_hub_config(
+        config_path,
+        NewHubConfig(
+            home=home,
+            relay=RelayChoices(
+                broker=invite.broker,
+                hub_id=invite.joiner_hub_id,
+                partner_hub_id=invite.inviter_hub_id,
+                couple_id=invite.couple_id,
+                password=invite.joiner_password,
+                ca_pem=ca_pem(invite),
+            ),
+            couple_key=invite.couple_key,
+        ),
+        written_by="heartline couple join",
+        force=force,
+    )
     # Kept for the first hello over the relay, where the inviting hub redeems it once.
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (data_dir / NONCE_FILE).write_text(invite.nonce, encoding="utf-8")
+    (home.data_dir / NONCE_FILE).write_text(invite.nonce, encoding="utf-8")
+    return written

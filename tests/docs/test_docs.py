@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,37 +36,102 @@ def test_ci_runs_what_the_readme_says() -> None:
     assert re.search(r"^make test$", ci, re.MULTILINE)
 
 
-def test_the_example_hub_config_is_valid(tmp_path: Path) -> None:
+def test_the_example_hub_config_is_valid_once_setup_filled_in_the_key(tmp_path: Path) -> None:
+    """Every key the example explains loads; only the placeholders setup fills in stand out."""
     import tomllib  # noqa: PLC0415
+
+    from hub.config.validate import raise_first, secret_problems  # noqa: PLC0415
+    from hub.config.write import new_couple_key  # noqa: PLC0415
 
     raw = tomllib.loads((ROOT / "docs" / "hub.example.toml").read_text())
     ca = tmp_path / "relay-ca.crt"
     ca.write_text("placeholder: only its existence is checked here")
     raw["relay"]["ca_file"] = str(ca)
+    raw["relay"]["couple_key"] = new_couple_key()
     config = parse_config(raw, "docs/hub.example.toml")
+    raise_first(secret_problems(config), "docs/hub.example.toml")
     assert config.relay.broker.startswith("mqtts://")
 
 
-def test_config_check_names_the_problem_in_the_example_as_shipped() -> None:
+def test_config_check_says_to_run_setup_for_the_example_as_shipped() -> None:
     result = _heartline("config", "check", str(ROOT / "docs" / "hub.example.toml"))
-    # On a machine without the relay's CA file the only complaint is that file, in one line.
+    # The shipped example holds a placeholder key: one line saying to run `heartline setup`.
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "heartline: "
-        + str(ROOT / "docs" / "hub.example.toml")
-        + ": relay.ca_file: /etc/heartline/relay-ca.crt does not exist"
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"heartline: {ROOT / 'docs' / 'hub.example.toml'}: relay.couple_key: ")
+    assert "`heartline setup`" in line
+
+
+def test_config_check_refuses_the_old_example_key(tmp_path: Path) -> None:
+    text = (ROOT / "docs" / "hub.example.toml").read_text()
+    ca = tmp_path / "relay-ca.crt"
+    ca.write_text("placeholder")
+    old = text.replace('"written-by-heartline-setup"', '"' + "5a" * 32 + '"').replace(
+        "/etc/heartline/relay-ca.crt", str(ca)
+    )
+    path = tmp_path / "hub.toml"
+    path.write_text(old)
+    result = _heartline("config", "check", str(path))
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "relay.couple_key: is not a random key" in line
+    assert "heartline setup" in line
+
+
+def _sh_commands(path: Path, starting: str) -> list[list[str]]:
+    found = []
+    for block in re.findall(r"```sh\n(.*?)```", path.read_text(), flags=re.DOTALL):
+        for line in block.splitlines():
+            command = line.split("#", 1)[0].strip()
+            if command.startswith(starting):
+                found.append(shlex.split(command))
+    return found
+
+
+@pytest.fixture
+def reachable_tmp() -> Iterator[Path]:
+    """A temporary directory mosquitto's own user could enter (pytest's are root's 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="heartline-docs-"))
+    path.chmod(0o711)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path)
+
+
+def test_broker_setup_as_documented(reachable_tmp: Path) -> None:
+    """The first-evening page's relay commands, run with the relay directory moved into tmp."""
+    page = ROOT / "docs" / "pairing-and-invite.md"
+    documented = _sh_commands(page, "heartline broker")
+    assert [argv[:3] for argv in documented] == [
+        ["heartline", "broker", "setup"],
+        ["heartline", "broker", "add-couple"],
     ]
-
-
-def test_broker_setup_as_documented(tmp_path: Path) -> None:
-    result = _heartline("broker", "setup", "--out", str(tmp_path / "relay"), "--host", "relay.example.org")
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "relay" / "mosquitto.conf").is_file()
-    assert result.stdout.count("password") == 2
+    relay = reachable_tmp / "relay"
+    for documented_argv in documented:
+        argv = [str(relay) if arg == "/var/lib/heartline-relay" else arg for arg in documented_argv]
+        result = _heartline(*argv[1:])
+        assert result.returncode == 0, result.stderr
+    text = page.read_text()
+    for number in (1, 2):
+        for hub in ("hub-a", "hub-b"):
+            assert (relay / f"couple-{number}" / f"{hub}.login").is_file()
+            assert f"couple-{number}/{hub}.login" in text
+    assert (relay / "mosquitto.conf").is_file()
+    assert ["mosquitto", "-c", "/var/lib/heartline-relay/mosquitto.conf"] in _sh_commands(page, "mosquitto")
 
 
 def test_every_command_in_the_readme_has_help() -> None:
-    for command in (["demo"], ["hub"], ["config", "check"], ["broker", "setup"]):
+    for command in (
+        ["demo"],
+        ["hub"],
+        ["setup"],
+        ["config", "check"],
+        ["broker", "setup"],
+        ["broker", "add-couple"],
+        ["couple", "invite"],
+        ["couple", "join"],
+    ):
         result = _heartline(*command, "--help")
         assert result.returncode == 0, (command, result.stderr)
 
