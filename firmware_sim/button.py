@@ -343,6 +343,22 @@ class SimButton:
             ) from ex
         return self._outputs[count - 1]
 
+    async def wait_for_pattern(self, pattern: str, within_s: float = WAIT_S) -> Feedback:
+        """Wait until the button has played ``pattern`` (at any time since it started)."""
+        try:
+            async with asyncio.timeout(within_s):
+                while True:
+                    for played in self._outputs:
+                        if played.pattern == pattern:
+                            return played
+                    self._output_added.clear()
+                    await self._output_added.wait()
+        except TimeoutError as ex:
+            played_names = ", ".join(f.pattern for f in self._outputs) or "nothing"
+            raise SimButtonError(
+                f"{self._address} did not play {pattern!r} within {within_s:g} s (it played: {played_names})"
+            ) from ex
+
     @property
     def address(self) -> str:
         return self._address

@@ -188,6 +188,13 @@ class SimWorld:
     def set_battery(self, button_id: str, millivolts: int) -> None:
         self._devices[button_id].button.set_battery(millivolts)
 
+    async def wait_for_pattern(self, button_id: str, pattern: str, within_s: float) -> dict[str, Any]:
+        button = self._devices[button_id].button
+        try:
+            return asdict(await button.wait_for_pattern(pattern, within_s))
+        except SimButtonError as ex:
+            raise TimeoutError(str(ex)) from ex
+
     # -- inside --------------------------------------------------------------------------------
 
     def _place_of(self, name: str) -> tuple[float, float]:

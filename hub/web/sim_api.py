@@ -86,6 +86,11 @@ class ButtonNearIn(_Input):
     distance_m: Distance = 2.0
 
 
+class WaitIn(_Input):
+    pattern: Annotated[str, Field(pattern=r"^[a-z_]{1,32}$", description="e.g. thinking_of_you")]
+    within_s: Annotated[float, Field(gt=0, le=120, strict=False), BeforeValidator(_not_a_bool)] = 30.0
+
+
 class BatteryIn(_Input):
     millivolts: Annotated[int, Field(ge=0, le=5000)]
 
@@ -196,6 +201,20 @@ def _world_device_routes(router: APIRouter, world: SimWorldControls) -> None:
         except KeyError as ex:
             raise HTTPException(404, f"no simulated button {button_id!r}") from ex
         return Accepted(accepted=True)
+
+    @router.post(
+        "/api/sim/buttons/{button_id}/wait",
+        responses={**NOT_FOUND, 504: {"description": "The button did not play the pattern in time."}},
+    )
+    async def wait(button_id: SimId, body: WaitIn) -> dict[str, Any]:
+        """Hold until the button has played ``pattern`` (e.g. the partner's touch), then answer
+        what it played; 504 naming what it did play when ``within_s`` passes first."""
+        try:
+            return await world.wait_for_pattern(button_id, body.pattern, body.within_s)
+        except KeyError as ex:
+            raise HTTPException(404, f"no simulated button {button_id!r}") from ex
+        except TimeoutError as ex:
+            raise HTTPException(504, str(ex)) from ex
 
     for prefix in ("wearables", "buttons"):  # a button is worn too: the same move for both
 

@@ -55,3 +55,8 @@ class SimWorldControls(SimControls, Protocol):
     def set_battery(self, button_id: str, millivolts: int) -> None:
         """The cell voltage a simulated button's battery reads from now on (KeyError if unknown)."""
         ...
+
+    async def wait_for_pattern(self, button_id: str, pattern: str, within_s: float) -> dict[str, Any]:
+        """The first output of ``pattern`` the button played, waiting up to ``within_s`` for it
+        (KeyError if unknown; TimeoutError naming what it did play)."""
+        ...

@@ -148,3 +148,20 @@ async def test_a_bad_body_is_422(control: httpx.AsyncClient, path: str, body: di
     assert (await control.post("/api/sim/buttons", json={"near": "alex-hub"})).status_code == 201
     answer = await control.post(path, json=body)
     assert answer.status_code == 422, answer.text
+
+
+async def test_waiting_for_a_pattern_says_what_the_button_did_play(control: httpx.AsyncClient) -> None:
+    made = (await control.post("/api/sim/buttons", json={"near": "alex-hub", "distance_m": 2})).json()
+    answer = await control.post(
+        f"/api/sim/buttons/{made['id']}/wait", json={"pattern": "thinking_of_you", "within_s": 0.2}
+    )
+    assert answer.status_code == 504
+    assert answer.json()["detail"].endswith(
+        "did not play 'thinking_of_you' within 0.2 s (it played: nothing)"
+    )
+    missing = await control.post("/api/sim/buttons/b9/wait", json={"pattern": "felt_it"})
+    assert missing.status_code == 404
+    too_long = await control.post(
+        f"/api/sim/buttons/{made['id']}/wait", json={"pattern": "x", "within_s": 999}
+    )
+    assert too_long.status_code == 422
