@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 # Debian packages the test suites use: a real broker, a private D-Bus for the fake BlueZ, and a
 # browser for the dashboard tests.
-SYSTEM_PACKAGES := mosquitto dbus-daemon chromium
+SYSTEM_PACKAGES := mosquitto dbus-daemon chromium curl
 
 # `make install`: a virtualenv in .venv with the heartline command (docs/try-a-real-hub.md).
 .PHONY: demo install test quick check lint format-check typecheck pytest pytest-quick system-deps bench clean

@@ -143,6 +143,7 @@ def _documented_commands() -> list[tuple[str, list[str]]]:
         for block in re.findall(r"```sh\n(.*?)```", path.read_text(), flags=re.DOTALL):
             for line in block.splitlines():
                 command = line.split("#", 1)[0].strip()
+                command = re.sub(r"\s*&(\s*\w+=\$!)?$", "", command)  # run in the background
                 # heartline ..., sudo [-u USER] heartline ..., or a venv's .../bin/heartline ...
                 match = re.match(r"(?:sudo (?:-u \S+ )?)?(?:\S*/bin/)?heartline (.+)$", command)
                 if match:
