@@ -43,7 +43,7 @@ def add_setup_options(parser: argparse.ArgumentParser) -> None:
         "--config",
         type=Path,
         default=None,
-        help=f"where to write hub.toml (default {default_config_path()}; /etc/heartline/hub.toml as root)",
+        help=f"where to write hub.toml (default here: {default_config_path()}; ./hub.toml unless root)",
     )
     parser.add_argument("--force", action="store_true", help="replace an existing hub.toml")
     parser.add_argument("--yes", action="store_true", help="ask nothing: take every default")
