@@ -20,14 +20,22 @@ from pathlib import Path
 from typing import Final
 
 ROOT: Final = Path(__file__).resolve().parents[2]
-# With ``trace``, bash echoes each command with its wall-clock time (for the benchmark's table).
-TRACE_PS4: Final = "+ ${EPOCHREALTIME} "
 
 
 def page_commands(page: Path) -> str:
     """The page's ```sh blocks, joined in order: the script a reader would type."""
-    blocks = re.findall(r"```sh\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.DOTALL)
-    return "".join(blocks)
+    return "".join(commands for _, commands in page_sections(page))
+
+
+def page_sections(page: Path) -> list[tuple[str, str]]:
+    """(heading, its ```sh blocks joined) for each ``##`` section that has commands, in order."""
+    sections = []
+    for part in re.split(r"^## ", page.read_text(encoding="utf-8"), flags=re.MULTILINE)[1:]:
+        heading = part.split("\n", 1)[0].strip()
+        blocks = re.findall(r"```sh\n(.*?)```", part, flags=re.DOTALL)
+        if blocks:
+            sections.append((heading, "".join(blocks)))
+    return sections
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +45,13 @@ class ScriptRun:
     seconds: float
 
 
-def run_page(page: Path, *, timeout_s: float, trace: bool = False) -> ScriptRun:
-    """Run the page under ``bash -e -o pipefail`` from the repository root; return what it printed."""
-    script = "set -euo pipefail\n"
-    if trace:
-        script += f"PS4='{TRACE_PS4}'\nset -x\n"
-    script += page_commands(page)
+def run_page(page: Path, *, timeout_s: float, cwd: Path = ROOT) -> ScriptRun:
+    """Run the page under ``bash -e -o pipefail`` from ``cwd`` (a clone's top); return what it printed."""
+    return run_script(page_commands(page), timeout_s=timeout_s, cwd=cwd)
+
+
+def run_script(commands: str, *, timeout_s: float, cwd: Path = ROOT) -> ScriptRun:
+    script = "set -euo pipefail\n" + commands
     env = dict(os.environ)
     # The page activates the repository's virtualenv itself; start from the interpreter running
     # the suite so `make install` finds the same one already set up.
@@ -51,7 +60,7 @@ def run_page(page: Path, *, timeout_s: float, trace: bool = False) -> ScriptRun:
     started = time.monotonic()
     process = subprocess.Popen(
         ["bash", "-c", script],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
