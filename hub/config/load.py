@@ -34,8 +34,18 @@ def load_config(path: Path) -> HubConfig:
             raw = tomllib.load(handle)
     except FileNotFoundError as ex:
         raise ConfigError("-", "file not found; create it from docs/hub.example.toml", source) from ex
+    except IsADirectoryError as ex:
+        raise ConfigError("-", "is a directory; pass the path of the hub's .toml file", source) from ex
+    except PermissionError as ex:
+        raise ConfigError(
+            "-", "cannot be read (permission denied); make it readable by the user the hub runs as", source
+        ) from ex
+    except UnicodeDecodeError as ex:
+        raise ConfigError("-", f"is not UTF-8 text (byte {ex.start}); save it as UTF-8", source) from ex
     except tomllib.TOMLDecodeError as ex:
         raise ConfigError("-", f"not valid TOML ({ex})", source) from ex
+    except OSError as ex:
+        raise ConfigError("-", f"cannot be read ({ex.strerror or ex}); check the path and the disk", source) from ex
     return parse_config(raw, source)
 
 
