@@ -116,6 +116,7 @@ class MqttLink:
         self.problem: RelayProblem | None = None
         self._reported: RelayProblem | None = None  # the last one logged, until a recovery
         self._ever_connected = False
+        self._stopping = False  # our own DISCONNECT: no warning, no reconnect counted
         # Seconds from publish to PUBACK, for the metrics histogram (None: nobody listens).
         self.on_publish_latency: Callable[[float], None] | None = None
         # The partner hub's status as heard ("online"/"offline"; None: this link went down).
@@ -164,6 +165,7 @@ class MqttLink:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._stopping = False
         properties: Properties | None = None
         if self.settings.protocol == "mqtt5":
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -194,6 +196,7 @@ class MqttLink:
                     await asyncio.to_thread(info.wait_for_publish, 2.0)
             except (TimeoutError, RuntimeError, ValueError):
                 _LOGGER.debug("offline status not confirmed before shutdown")
+        self._stopping = True
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         # paho closes its internal wake-up socket pair only in Client.__del__; the client sits in
@@ -322,7 +325,7 @@ class MqttLink:
         self.connected.set()
 
     def _disconnected(self, reason: str) -> None:
-        if self.connected.is_set():
+        if self.connected.is_set() and not self._stopping:
             self.reconnects += 1
             _LOGGER.warning("relay disconnected (%s); paho reconnects by itself", reason)
             self._partner_status(None)
