@@ -92,7 +92,9 @@ def bind_web_socket(host: str, port: int) -> socket.socket:
                 f"web.port: binding {host}:{port} is not permitted (ports below 1024 need privileges); "
                 "set web.port to 1024 or above"
             ) from ex
-        raise StartError(f"web: cannot listen on {host}:{port} ({ex.strerror}); check web.listen and web.port") from ex
+        raise StartError(
+            f"web: cannot listen on {host}:{port} ({ex.strerror}); check web.listen and web.port"
+        ) from ex
     return sock
 
 
@@ -117,7 +119,7 @@ async def serve_hub(config: HubConfig, *, environ: Mapping[str, str] | None = No
                 hub = await stack.enter_async_context(open_hub(config))
             except StoreError as ex:
                 raise StartError(str(ex)) from ex
-            await _serve(hub, config, notifier, ping_every_s, stop, web_socket)
+            await _serve(hub, config, notifier, ping_every_s, stop, web_socket=web_socket)
             # Leaving the block is the hub's goodbye; past the bound, exit hard (see _exit_hard).
             deadline = loop.call_later(HUB_STOP_BOUND_S, _exit_hard, "hub")
         deadline.cancel()
@@ -134,6 +136,7 @@ async def _serve(
     notifier: SystemdNotifier,
     ping_every_s: float | None,
     stop: asyncio.Event,
+    *,
     web_socket: socket.socket,
 ) -> None:
     """The web app (and the Home Assistant bridge, the watchdog) beside a running hub, until stop."""

@@ -45,7 +45,9 @@ def load_config(path: Path) -> HubConfig:
     except tomllib.TOMLDecodeError as ex:
         raise ConfigError("-", f"not valid TOML ({ex})", source) from ex
     except OSError as ex:
-        raise ConfigError("-", f"cannot be read ({ex.strerror or ex}); check the path and the disk", source) from ex
+        raise ConfigError(
+            "-", f"cannot be read ({ex.strerror or ex}); check the path and the disk", source
+        ) from ex
     return parse_config(raw, source)
 
 

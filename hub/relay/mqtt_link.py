@@ -243,9 +243,7 @@ class MqttLink:
         properties: Properties | None,
     ) -> None:
         if reason_code.is_failure:
-            problem = connack_refusal(
-                reason_code.value, str(reason_code), self.settings.username, self.where
-            )
+            problem = connack_refusal(reason_code.value, str(reason_code), self.settings.username, self.where)
             self._call(self._report, problem)
             return
         if self._topics:

@@ -90,7 +90,7 @@ def _hub(config: Path, *options: str, as_plain_user: bool = False) -> subprocess
         text=True,
         timeout=START_S,
         stdin=subprocess.DEVNULL,
-        preexec_fn=_without_root_file_access() if as_plain_user else None,  # noqa: PLW1509
+        preexec_fn=_without_root_file_access() if as_plain_user else None,
     )
 
 

@@ -44,7 +44,9 @@ async def test_the_partner_hub_goes_online_then_offline_when_it_stops(
             broker=mosquitto_broker, notify=[],
         )  # fmt: skip
         async with open_hub(config_a) as hub_a, hub_a.updates() as updates:
-            api = httpx.AsyncClient(transport=httpx.ASGITransport(app=hub_app(hub_a)), base_url="http://127.0.0.1")
+            api = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=hub_app(hub_a)), base_url="http://127.0.0.1"
+            )
             async with api:
                 async with asyncio.timeout(START_S):
                     await hub_a.couple.link.connected.wait()
@@ -57,6 +59,7 @@ async def test_the_partner_hub_goes_online_then_offline_when_it_stops(
                     partner = (await api.get("/api/health")).json()["partner"]
                     assert partner["online"] is True
                     came_online = datetime.fromisoformat(partner["last_seen"])
+                    assert 'heartline_partner_hub_online{home="home"} 1' in (await api.get("/metrics")).text
 
                 offline = await _next_partner_update(updates)  # B said goodbye: retained "offline"
                 assert offline.partner.online is False

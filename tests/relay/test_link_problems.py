@@ -39,6 +39,7 @@ DYNSEC_PLUGIN_PATHS: Final = (
     "/usr/lib/arm-linux-gnueabihf/mosquitto_dynamic_security.so",
     "/usr/lib/mosquitto_dynamic_security.so",
 )
+DYNSEC_PLUGIN: Final = next((Path(p) for p in DYNSEC_PLUGIN_PATHS if Path(p).is_file()), None)
 HUB_A, HUB_B = COUPLE.hubs
 
 
@@ -125,7 +126,11 @@ async def test_a_host_name_the_certificate_does_not_name(
     broker = _broker_for_host(mosquitto_binary, tmp_path / "relay", "relay.example.org")
     try:
         config = node_config(
-            broker, 0, tmp_path / "a", broker_url=f"mqtts://localhost:{broker.tls_port}", ca_file=broker.ca_path
+            broker,
+            0,
+            tmp_path / "a",
+            broker_url=f"mqtts://localhost:{broker.tls_port}",
+            ca_file=broker.ca_path,
         )
         problem = await _fails_once(RelayNode(config, link_class=CountingLink), caplog)
     finally:
@@ -182,7 +187,9 @@ async def test_recovery_clears_the_problem_and_a_new_failure_is_logged_again(
         assert isinstance(link, CountingLink)
         await eventually(lambda: len(link.reports) >= 2, within_s=START_S, what="retries")
         mosquitto_broker.start()
-        await eventually(lambda: link.connected.is_set() and link.problem is None, within_s=START_S, what="recovery")
+        await eventually(
+            lambda: link.connected.is_set() and link.problem is None, within_s=START_S, what="recovery"
+        )
         assert any(m.startswith("relay working again") for m in (r.getMessage() for r in caplog.records))
         mosquitto_broker.stop()
         await eventually(lambda: link.problem, within_s=START_S, what="the broker to be gone again")
@@ -209,7 +216,9 @@ async def test_mosquitto_acl_file_grants_a_denied_subscription_and_filters_silen
     await b.start()
     try:
         b.send()
-        await eventually(lambda: b.relay.outbox_depth == 1 and b.sent()[0].fate.value == "sent", what="B's PUBACK")
+        await eventually(
+            lambda: b.relay.outbox_depth == 1 and b.sent()[0].fate.value == "sent", what="B's PUBACK"
+        )
         assert a.link.connected.is_set()
         assert a.link.problem is None  # granted: the broker gave no sign
         assert a.received() == []
@@ -224,11 +233,11 @@ async def test_a_refused_inbox_subscription_is_reported(
 ) -> None:
     """mosquitto with its dynamic-security plugin does check subscriptions: SUBACK 0x87 (MQTT 5)
     or 0x80 (3.1.1). The hub stays connected (it can still send) but says it cannot receive."""
-    plugin = next((p for p in DYNSEC_PLUGIN_PATHS if Path(p).is_file()), None)
+    plugin = DYNSEC_PLUGIN
     if plugin is None:
         pytest.fail("mosquitto_dynamic_security.so not found; `make test` installs mosquitto", pytrace=False)
     caplog.set_level(logging.INFO, logger=LINK_LOGGER)
-    broker = _dynsec_broker(mosquitto_binary, tmp_path / "relay", Path(plugin))
+    broker = _dynsec_broker(mosquitto_binary, tmp_path / "relay", plugin)
     try:
         node = RelayNode(node_config(broker, 0, tmp_path / "a", protocol=protocol))
         await node.start()
@@ -269,7 +278,12 @@ def _dynsec_broker(binary: Path, out_dir: Path, plugin: Path) -> Broker:
     broker.stop()
     role_acls = [
         {"acltype": "publishClientSend", "topic": "hl/v1/#", "priority": 0, "allow": True},
-        {"acltype": "subscribeLiteral", "topic": f"hl/v1/{COUPLE.couple_id}/{HUB_B}/status", "priority": 0, "allow": True},
+        {
+            "acltype": "subscribeLiteral",
+            "topic": f"hl/v1/{COUPLE.couple_id}/{HUB_B}/status",
+            "priority": 0,
+            "allow": True,
+        },
     ]
     dynsec = {
         "defaultACLAccess": {

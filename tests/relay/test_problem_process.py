@@ -58,7 +58,9 @@ async def test_a_hub_with_the_wrong_ca_says_so_once_and_on_api_health(
     mosquitto_broker: Broker, tmp_path: Path
 ) -> None:
     other_plain, other_tls, web_port = free_ports(3)
-    other = setup_relay(tmp_path / "other", host="localhost", port=other_plain, tls_port=other_tls, couples=[COUPLE])
+    other = setup_relay(
+        tmp_path / "other", host="localhost", port=other_plain, tls_port=other_tls, couples=[COUPLE]
+    )
     assert other.ca_cert_path is not None
     config = tmp_path / "hub.toml"
     air = AirServer()
@@ -79,12 +81,15 @@ async def test_a_hub_with_the_wrong_ca_says_so_once_and_on_api_health(
 
                 async def reason() -> dict[str, Any] | None:
                     try:
-                        body: dict[str, Any] = (await client.get(f"http://127.0.0.1:{web_port}/api/health")).json()
+                        body: dict[str, Any] = (
+                            await client.get(f"http://127.0.0.1:{web_port}/api/health")
+                        ).json()
                     except httpx.TransportError:
                         return None
                     return body if body["reason"] else None
 
                 health = await eventually_async(reason, within_s=START_S, what="a reason on /api/health")
+                metrics = (await client.get(f"http://127.0.0.1:{web_port}/metrics")).text
             await eventually(
                 lambda: mosquitto_broker.log_text().count("alert unknown ca") >= ATTEMPTS_SEEN,
                 within_s=WAIT_S,
@@ -100,6 +105,9 @@ async def test_a_hub_with_the_wrong_ca_says_so_once_and_on_api_health(
     assert f"relay.ca_file ({other.ca_cert_path}) is not the CA" in health["reason"]
     assert health["relay"].startswith("error: TLS verification failed")
     assert health["partner"] == {"online": None, "last_seen": None}
+    assert 'heartline_relay_problem{home="home",kind="tls"} 1' in metrics
+    assert 'heartline_relay_problem{home="home",kind="login"} 0' in metrics
+    assert "heartline_partner_hub_online{" not in metrics  # unknown: no sample
     log = stderr.read_text(encoding="utf-8")
     assert "Traceback" not in log
     logged = [line for line in log.splitlines() if "relay: TLS verification failed" in line]
