@@ -40,7 +40,7 @@ def connect_failure(ex: BaseException, host: str, port: int, *, ca_file: Path | 
     if isinstance(ex, ssl.SSLError):
         return RelayProblem(
             RelayProblemKind.TLS,
-            f"TLS handshake with {where} failed ({ex.reason or ex})",
+            f"TLS handshake with {where} failed ({getattr(ex, 'reason', None) or ex})",
             "check that relay.broker names the broker's TLS port (mqtts://HOST:8883)",
         )
     if isinstance(ex, socket.gaierror):
