@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Final
 
 from hub.events import Gesture, PartnerPresence, SignalRecord
+from hub.health import PartnerHubStatus
 
 # A dashboard tab that stops reading loses old updates rather than growing the hub's memory.
 SUBSCRIBER_QUEUE: Final = 256
@@ -70,7 +71,18 @@ class ButtonUpdate:
         }
 
 
-Update = TouchUpdate | SignalUpdate | PartnerPresenceUpdate | ButtonUpdate
+@dataclass(frozen=True, slots=True)
+class PartnerHubUpdate:
+    """The partner's hub came online or went offline (or this hub lost sight of it)."""
+
+    type: ClassVar[str] = "partner_hub"
+    partner: PartnerHubStatus
+
+    def to_json(self) -> dict[str, object]:
+        return {"type": self.type, "partner": self.partner.to_json()}
+
+
+Update = TouchUpdate | SignalUpdate | PartnerPresenceUpdate | ButtonUpdate | PartnerHubUpdate
 
 
 class UpdateBus:

@@ -21,6 +21,14 @@ class StoreError(HeartlineError, OSError):
     """The database cannot be opened, migrated or written."""
 
 
+class StartError(HeartlineError, RuntimeError):
+    """The hub cannot start (its web port is taken, its database is unusable...).
+
+    The message is one line naming what and how to fix it; ``heartline`` exits with status 1
+    (a failure at run time, where a wrong command line or config exits with 2).
+    """
+
+
 class TransportError(HeartlineError, ConnectionError):
     """A BLE transport cannot be opened or used. ``spec`` is the transport spec string."""
 

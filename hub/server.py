@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import signal
+import socket
 from collections.abc import Iterator, Mapping
 from typing import Final
 
@@ -15,6 +17,7 @@ import uvicorn
 from hub.app.builder import open_hub
 from hub.app.interface import HubInterface
 from hub.config import HubConfig
+from hub.errors import StartError, StoreError
 from hub.health import BleState
 from hub.homeassistant.publisher import HomeAssistantBridge
 from hub.systemd import (
@@ -63,24 +66,65 @@ def web_server(app: object, host: str, port: int) -> EmbeddedWebServer:
     )
 
 
+def bind_web_socket(host: str, port: int) -> socket.socket:
+    """The web app's listening socket, bound before the hub starts: a port in use is one line
+    (StartError) before anything else runs, not uvicorn's traceback after everything did."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # As uvicorn does: a restart may bind while old connections sit in TIME_WAIT.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as ex:
+        sock.close()
+        if ex.errno == errno.EADDRINUSE:
+            raise StartError(
+                f"web.port: {host}:{port} is already in use; stop the program using it "
+                f"(`ss -ltnp 'sport = :{port}'` names it) or set web.port to a free port"
+            ) from ex
+        if ex.errno == errno.EADDRNOTAVAIL:
+            raise StartError(
+                f"web.listen: {host} is not an address of this machine; set web.listen to one of its "
+                "addresses (127.0.0.1 for this machine only, 0.0.0.0 for every interface)"
+            ) from ex
+        if ex.errno == errno.EACCES:
+            raise StartError(
+                f"web.port: binding {host}:{port} is not permitted (ports below 1024 need privileges); "
+                "set web.port to 1024 or above"
+            ) from ex
+        raise StartError(
+            f"web: cannot listen on {host}:{port} ({ex.strerror}); check web.listen and web.port"
+        ) from ex
+    return sock
+
+
 async def serve_hub(config: HubConfig, *, environ: Mapping[str, str] | None = None) -> None:
     """Run until SIGINT/SIGTERM, then stop within a bound: web first, then the hub (ingest
     flush, retained "offline" status, adapter and database closed). Under systemd
-    (``Type=notify``) it reports READY/STATUS/STOPPING and pings the watchdog while alive."""
+    (``Type=notify``) it reports READY/STATUS/STOPPING and pings the watchdog while alive.
+
+    Raises StartError (one line: what, and the fix) when the web port cannot be bound or the
+    database cannot be used."""
     notifier = SystemdNotifier.from_environ(environ)
     ping_every_s = watchdog_interval(environ)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    web_socket = bind_web_socket(config.web.listen, config.web.port)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     notifier.status("starting")
     try:
-        async with open_hub(config) as hub:
-            await _serve(hub, config, notifier, ping_every_s, stop)
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                hub = await stack.enter_async_context(open_hub(config))
+            except StoreError as ex:
+                raise StartError(str(ex)) from ex
+            await _serve(hub, config, notifier, ping_every_s, stop, web_socket=web_socket)
             # Leaving the block is the hub's goodbye; past the bound, exit hard (see _exit_hard).
             deadline = loop.call_later(HUB_STOP_BOUND_S, _exit_hard, "hub")
         deadline.cancel()
     finally:
+        web_socket.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         notifier.close()
@@ -92,11 +136,13 @@ async def _serve(
     notifier: SystemdNotifier,
     ping_every_s: float | None,
     stop: asyncio.Event,
+    *,
+    web_socket: socket.socket,
 ) -> None:
     """The web app (and the Home Assistant bridge, the watchdog) beside a running hub, until stop."""
     web = web_server(hub_app(hub, auth=config.web), config.web.listen, config.web.port)
     async with asyncio.TaskGroup() as group:
-        web_task = group.create_task(web.serve(), name="web")
+        web_task = group.create_task(web.serve(sockets=[web_socket]), name="web")
         bridge = (
             group.create_task(HomeAssistantBridge(hub, config.homeassistant).run(), name="homeassistant")
             if config.homeassistant is not None

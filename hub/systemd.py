@@ -37,7 +37,7 @@ WATCHDOG_PID_ENV: Final = "WATCHDOG_PID"
 PINGS_PER_PERIOD: Final = 2
 USEC_PER_S: Final = 1_000_000
 # systemd's STATUS= is shown by `systemctl status`; keep it to one readable line.
-MAX_STATUS_CHARS: Final = 200
+MAX_STATUS_CHARS: Final = 400  # room for a problem and its fix
 # The hub's loops the watchdog insists on (task names given in hub.app and hub.relay.relay).
 # The relay confirmer and the delivery loops are event-driven and may rightly idle forever.
 HUB_LOOPS: Final = ("ble-scanner", "ble-ingest", "relay-publisher", "relay-receiver")
@@ -170,9 +170,17 @@ def hub_liveness(hub: HubInterface, heartbeats: Heartbeats | None = None) -> Liv
     return combined(*checks)
 
 
+_PARTNER_WORDS: Final = {True: "online", False: "offline", None: "unknown"}
+
+
 def hub_status(hub: HubInterface) -> str:
+    """One line for ``systemctl status``: each part's state, then what is wrong and its fix."""
     state = hub.health()
-    return f"ble {state.ble}; relay {state.relay}; outbox {state.outbox}; adverts {state.adverts_seen}"
+    line = (
+        f"ble {state.ble.state.value}; relay {state.relay.state.value}; outbox {state.outbox}; "
+        f"adverts {state.adverts_seen}; partner hub {_PARTNER_WORDS[state.partner.online]}"
+    )
+    return f"{line}; {state.reason}" if state.reason else line
 
 
 async def run_watchdog(

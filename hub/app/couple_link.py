@@ -4,17 +4,20 @@ turns this home's touches into signals.
 
 ``open_couple_link`` builds every piece and starts the MQTT connection; ``start(group)`` runs the
 relay and delivery loops as named tasks in the caller's TaskGroup; leaving the context says
-goodbye to the broker (retained "offline") and stops paho's thread.
+goodbye to the broker (retained "offline") and stops paho's thread. ``partner_hub`` follows the
+partner hub's retained status the link hears.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from hub.bus import UpdateBus
+from hub.broker.config import STATUS_OFFLINE, STATUS_ONLINE
+from hub.bus import PartnerHubUpdate, UpdateBus
 from hub.clock import Clock
 from hub.config import HubConfig
 from hub.couple.hello import HelloExchange, queue_hello
@@ -25,6 +28,7 @@ from hub.delivery.rate_limit import RateLimiter
 from hub.delivery.router import Reach
 from hub.delivery.service import DeliveryService
 from hub.events import SignalRecord
+from hub.health import PartnerHubStatus
 from hub.heartbeats import Heartbeats
 from hub.presence.share import PresenceExchange
 from hub.relay.envelope import EnvelopeCodec
@@ -37,6 +41,34 @@ from hub.store.holds import SignalLinks
 from hub.store.relay_queue import RESEND_FIRST_S
 from hub.tasks import Tasks
 
+_LOGGER = logging.getLogger(__name__)
+
+
+class PartnerHubWatch:
+    """The partner hub's status (online, offline, unknown) and when it was last known online,
+    on this hub's clock; every change of ``online`` goes on the update bus."""
+
+    def __init__(self, clock: Clock, bus: UpdateBus) -> None:
+        self._clock = clock
+        self._bus = bus
+        self.status = PartnerHubStatus()
+
+    def heard(self, status: str | None) -> None:
+        """``status`` is "online", "offline" or None (this hub's own link went down)."""
+        old, now = self.status, self._clock.now()
+        if status == STATUS_ONLINE:
+            new = PartnerHubStatus(online=True, last_seen=now)
+        else:
+            # Online until this moment, if it was online; otherwise unchanged (a retained
+            # "offline" says nothing about when it was last online).
+            online = False if status == STATUS_OFFLINE else None
+            new = PartnerHubStatus(online=online, last_seen=now if old.online else old.last_seen)
+        self.status = new
+        if new.online != old.online:
+            state = {True: "online", False: "offline", None: "unknown (relay link down)"}[new.online]
+            _LOGGER.info("partner hub is %s", state)
+            self._bus.publish(PartnerHubUpdate(new))
+
 
 @dataclass(frozen=True, slots=True)
 class CoupleLink:
@@ -48,6 +80,7 @@ class CoupleLink:
     delivery: DeliveryService
     composer: SignalComposer
     arrived: asyncio.Queue[SignalRecord]  # received, committed, not yet handed to delivery
+    partner_hub: PartnerHubWatch
 
     def start(self, tasks: Tasks) -> None:
         self.relay.start(tasks)
@@ -124,8 +157,10 @@ async def open_couple_link(
     for record in signals.undelivered():
         arrived.put_nowait(record)
     queue_hello(hello, config.hub.data_dir)  # once, after joining by an invite code
+    partner_hub = PartnerHubWatch(clock, bus)
+    link.on_partner_status = partner_hub.heard
     await link.start()
     try:
-        yield CoupleLink(link, relay, signals, hello, presence, delivery, composer, arrived)
+        yield CoupleLink(link, relay, signals, hello, presence, delivery, composer, arrived, partner_hub)
     finally:
         await link.stop()

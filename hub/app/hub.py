@@ -20,7 +20,7 @@ from hub.config import HubConfig, Settings, SettingsStore, validate_settings
 from hub.delivery.phone import PhoneNotifier
 from hub.delivery.quiet_hours import quiet_hours_for
 from hub.events import Gesture, SignalKind, SignalRecord
-from hub.health import Counters, Health, RelayHealth, RelayState
+from hub.health import Counters, Health, PartnerHubStatus, RelayHealth, RelayState
 from hub.heartbeats import Heartbeats
 from hub.histogram import Histogram
 from hub.presence.service import PresenceService
@@ -110,10 +110,12 @@ class Hub:
 
     def health(self) -> Health:
         link, relay, ingest = self.couple.link, self.couple.relay, self.ble.ingest
-        if link.connected.is_set():
+        problem = link.problem
+        if problem is not None:
+            # Connected with a refused subscription is an error too: nothing can arrive.
+            relay_health = RelayHealth(RelayState.ERROR, problem.reason, problem)
+        elif link.connected.is_set():
             relay_health = RelayHealth(RelayState.CONNECTED)
-        elif link.last_error:
-            relay_health = RelayHealth(RelayState.ERROR, link.last_error)
         else:
             relay_health = RelayHealth(RelayState.DISCONNECTED)
         rejected = {f"advert_{k}": v for k, v in ingest.rejected.items()}
@@ -125,7 +127,11 @@ class Hub:
             ingest_queue=ingest.queue_depth,
             adverts_seen=ingest.adverts_seen,
             rejected=rejected,
+            partner=self.partner_hub(),
         )
+
+    def partner_hub(self) -> PartnerHubStatus:
+        return self.couple.partner_hub.status
 
     def counters(self) -> Counters:
         return Counters(

@@ -16,7 +16,7 @@ from hub.bus import Update
 from hub.clock import Clock
 from hub.config import HubConfig, Settings
 from hub.events import SignalKind, SignalRecord
-from hub.health import Counters, Health
+from hub.health import Counters, Health, PartnerHubStatus
 from hub.heartbeats import Heartbeats
 from hub.presence.service import PresenceState
 from hub.privacy.forget import ForgetSummary
@@ -59,7 +59,13 @@ class HubInterface(Protocol):
         """Validate, store and apply at once (SettingsError names a wrong one)."""
         ...
 
-    def health(self) -> Health: ...
+    def health(self) -> Health:
+        """How each part is doing; ``reason`` says what is wrong and its fix (None when all is well)."""
+        ...
+
+    def partner_hub(self) -> PartnerHubStatus:
+        """The partner's hub: online, offline or unknown, and when it was last known online."""
+        ...
 
     def counters(self) -> Counters: ...
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
+from typing import Final
 
 from hub import __version__
 from hub.cli import broker, button, config, couple, demo, doctor, privacy, run, setup, sim, stats, web
 from hub.cli.parsing import Handler, VerbGroup
-from hub.errors import HeartlineError
+from hub.errors import HeartlineError, StartError
 from hub.log import setup_logging
 
 # In the order `heartline --help` lists them: running, then managing a hub, then setting one up.
@@ -26,6 +28,20 @@ VERB_GROUPS: tuple[VerbGroup, ...] = (
     web,
     broker,
 )
+
+
+# A wrong command line or config (argparse uses 2 as well); a failure while starting or running.
+EXIT_USAGE: Final = 2
+EXIT_RUNTIME: Final = 1
+
+
+def _fail(ex: HeartlineError, status: int, *, verbose: bool) -> int:
+    """One line naming what failed and the fix, last on stderr; the traceback only with -v."""
+    if verbose:
+        traceback.print_exception(ex, file=sys.stderr)
+    sys.stderr.flush()
+    print(f"heartline: {ex}", file=sys.stderr)
+    return status
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
+    except StartError as ex:
+        return _fail(ex, EXIT_RUNTIME, verbose=args.verbose)
     except HeartlineError as ex:
-        print(f"heartline: {ex}", file=sys.stderr)
-        return 2
+        return _fail(ex, EXIT_USAGE, verbose=args.verbose)
     except KeyboardInterrupt:
         return 130

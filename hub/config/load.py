@@ -38,8 +38,20 @@ def load_config(path: Path) -> HubConfig:
             "file not found; write it with `heartline setup` (`heartline couple join` on the partner's hub)",
             source,
         ) from ex
+    except IsADirectoryError as ex:
+        raise ConfigError("-", "is a directory; pass the path of the hub's .toml file", source) from ex
+    except PermissionError as ex:
+        raise ConfigError(
+            "-", "cannot be read (permission denied); make it readable by the user the hub runs as", source
+        ) from ex
+    except UnicodeDecodeError as ex:
+        raise ConfigError("-", f"is not UTF-8 text (byte {ex.start}); save it as UTF-8", source) from ex
     except tomllib.TOMLDecodeError as ex:
         raise ConfigError("-", f"not valid TOML ({ex})", source) from ex
+    except OSError as ex:
+        raise ConfigError(
+            "-", f"cannot be read ({ex.strerror or ex}); check the path and the disk", source
+        ) from ex
     return parse_config(raw, source)
 
 

@@ -104,11 +104,16 @@ def check_file(path: Path) -> FileHealth:
 
 
 def open_database(data_dir: Path) -> Database:
-    """Open (creating if needed), integrity-check and migrate the database in ``data_dir``."""
+    """Open (creating if needed), integrity-check and migrate the database in ``data_dir``.
+
+    Every failure is a StoreError of one line naming the directory or file and the fix."""
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as ex:
-        raise StoreError(f"cannot create data directory {data_dir}: {ex.strerror}; check permissions") from ex
+        raise StoreError(
+            f"cannot create the data directory {data_dir} ({ex.strerror}); create it, writable by "
+            "the user the hub runs as, or set hub.data_dir to such a directory"
+        ) from ex
     path = data_dir / DATABASE_FILE
     new = not path.exists()
     try:
@@ -118,18 +123,29 @@ def open_database(data_dir: Path) -> Database:
             os.close(fd)
         connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     except (OSError, sqlite3.Error) as ex:
-        raise StoreError(f"cannot open {path}: {ex}; check the disk and permissions") from ex
+        raise StoreError(_unwritable(data_dir, path, ex)) from ex
     connection.row_factory = sqlite3.Row
     try:
         _check_integrity(connection, path)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
-        connection.execute("PRAGMA foreign_keys=ON")
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as ex:  # WAL needs to write beside the file: a read-only directory
+            raise StoreError(_unwritable(data_dir, path, ex)) from ex
         _migrate(connection, path)
     except BaseException:
         connection.close()
         raise
     return Database(connection, path)
+
+
+def _unwritable(data_dir: Path, path: Path, ex: Exception) -> str:
+    detail = ex.strerror if isinstance(ex, OSError) and ex.strerror else str(ex)
+    return (
+        f"cannot open {path} for writing ({detail}); make {data_dir} and its files writable by the "
+        "user the hub runs as, or set hub.data_dir to a writable directory"
+    )
 
 
 def _quick_check(connection: sqlite3.Connection) -> str:

@@ -39,14 +39,21 @@ SimId = Annotated[str, Path(pattern=r"^[\w-]{1,64}$", description="a simulated d
 NOT_FOUND: Final[dict[int | str, dict[str, Any]]] = {404: {"description": "No such button or device."}}
 
 
+class PartnerHubOut(BaseModel):
+    online: bool | None
+    last_seen: str | None  # ISO 8601, on this hub's clock
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     ble: str
     relay: str
+    reason: str | None  # what is wrong and how to fix it, one line; null when all is well
     outbox: int
     ingest_queue: int
     adverts_seen: int
     rejected: dict[str, int]
+    partner: PartnerHubOut
 
 
 class SignalOut(BaseModel):
@@ -91,10 +98,12 @@ def hub_router(
             status="ok" if state.ok else "degraded",
             ble=str(state.ble),
             relay=str(state.relay),
+            reason=state.reason,
             outbox=state.outbox,
             ingest_queue=state.ingest_queue,
             adverts_seen=state.adverts_seen,
             rejected=dict(state.rejected),
+            partner=PartnerHubOut.model_validate(state.partner.to_json()),
         )
 
     @router.get("/api/signals")

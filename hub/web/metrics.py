@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from hub.app.interface import HubInterface
-from hub.health import RelayState
+from hub.health import RelayProblemKind, RelayState
 from hub.histogram import Histogram
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
@@ -36,6 +36,8 @@ class HubSample:
     outbox: int = 0
     relay_connected: bool = False
     relay_reconnects: int = 0
+    relay_problem: RelayProblemKind | None = None
+    partner_online: bool | None = None
     recoveries: Mapping[str, int] = field(default_factory=dict)
     scanner_errors: Mapping[str, int] = field(default_factory=dict)
     rejected: Mapping[str, int] = field(default_factory=dict)
@@ -51,6 +53,8 @@ def sample_hub(hub: HubInterface) -> HubSample:
         outbox=state.outbox,
         relay_connected=state.relay.state is RelayState.CONNECTED,
         relay_reconnects=counters.relay_reconnects,
+        relay_problem=state.relay.problem.kind if state.relay.problem else None,
+        partner_online=state.partner.online,
         recoveries=counters.recoveries,
         scanner_errors=counters.scanner_errors,
         rejected=dict(state.rejected),
@@ -124,6 +128,14 @@ class Metrics:
         reconnects = _Family(
             "heartline_relay_reconnects_total", "counter", "Times the relay lost its broker connection."
         )
+        problem = _Family(
+            "heartline_relay_problem",
+            "gauge",
+            "1 for the kind of problem keeping the relay from working (see /api/health's reason).",
+        )
+        partner = _Family(
+            "heartline_partner_hub_online", "gauge", "1 while the partner's hub is online (absent: unknown)."
+        )
         recoveries = _Family(
             "heartline_adapter_recoveries_total", "counter", "BLE scan recoveries, by escalation step."
         )
@@ -142,6 +154,7 @@ class Metrics:
             outbox.add(sample.outbox, home=home)
             connected.add(1 if sample.relay_connected else 0, home=home)
             reconnects.add(sample.relay_reconnects, home=home)
+            _add_link_state(problem, partner, sample, home)
             for step, count in sorted(sample.recoveries.items()):
                 recoveries.add(count, home=home, step=step)
             for kind, count in sorted(sample.scanner_errors.items()):
@@ -163,6 +176,8 @@ class Metrics:
             outbox,
             connected,
             reconnects,
+            problem,
+            partner,
             recoveries,
             errors,
             rejected,
@@ -173,6 +188,13 @@ class Metrics:
 
     def hubs_text(self, hubs: Mapping[str, HubInterface]) -> str:
         return self.render({home: sample_hub(hub) for home, hub in hubs.items()})
+
+
+def _add_link_state(problem: _Family, partner: _Family, sample: HubSample, home: str) -> None:
+    for kind in RelayProblemKind:  # every kind, 0 or 1: alerts need the series to exist
+        problem.add(1 if sample.relay_problem is kind else 0, home=home, kind=kind.value)
+    if sample.partner_online is not None:
+        partner.add(1 if sample.partner_online else 0, home=home)
 
 
 _DEFAULT: Final = Metrics()
