@@ -19,7 +19,7 @@ from hub.clock import Clock
 from hub.config import HubConfig, Settings, SettingsStore, validate_settings
 from hub.delivery.phone import PhoneNotifier
 from hub.delivery.quiet_hours import quiet_hours_for
-from hub.events import Gesture, SignalKind, SignalRecord
+from hub.events import Gesture, PartnerPresence, SignalKind, SignalRecord
 from hub.health import Counters, Health, PartnerHubStatus, RelayHealth, RelayState
 from hub.heartbeats import Heartbeats
 from hub.histogram import Histogram
@@ -132,6 +132,9 @@ class Hub:
 
     def partner_hub(self) -> PartnerHubStatus:
         return self.couple.partner_hub.status
+
+    def partner_presence(self) -> PartnerPresence | None:
+        return self.couple.presence.partner
 
     def counters(self) -> Counters:
         return Counters(

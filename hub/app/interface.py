@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from hub.bus import Update
 from hub.clock import Clock
 from hub.config import HubConfig, Settings
-from hub.events import SignalKind, SignalRecord
+from hub.events import PartnerPresence, SignalKind, SignalRecord
 from hub.health import Counters, Health, PartnerHubStatus
 from hub.heartbeats import Heartbeats
 from hub.presence.service import PresenceState
@@ -65,6 +65,10 @@ class HubInterface(Protocol):
 
     def partner_hub(self) -> PartnerHubStatus:
         """The partner's hub: online, offline or unknown, and when it was last known online."""
+        ...
+
+    def partner_presence(self) -> PartnerPresence | None:
+        """What the partner's hub last shared about them (None: nothing shared yet)."""
         ...
 
     def counters(self) -> Counters: ...

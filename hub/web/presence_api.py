@@ -30,11 +30,22 @@ class SessionOut(BaseModel):
     confidence: float
 
 
+class PartnerPresenceOut(BaseModel):
+    """What the partner's hub last shared: whether they are home there, and since when."""
+
+    person: str
+    present: bool
+    since: str | None
+    reported_at: str  # when their hub sent it
+    seq: int
+
+
 class PresenceOut(BaseModel):
     hub: str
     sharing: bool
     people: list[PersonNow]
     sessions_today: list[SessionOut]
+    partner: PartnerPresenceOut | None = None  # None until the partner's hub has shared
 
 
 class StatsOut(BaseModel):
@@ -67,7 +78,9 @@ def presence_router(hub: HubInterface) -> APIRouter:
         now = hub.clock.now()
         midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
         sessions = hub.presence.sessions_since(midnight)
+        shared = hub.partner_presence()
         return PresenceOut(
+            partner=PartnerPresenceOut.model_validate(shared.to_json()) if shared else None,
             hub=hub.config.hub.name,
             sharing=True,
             people=_people(hub),

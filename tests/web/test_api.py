@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 
-from tests.support.waiting import eventually_async
+from tests.support.homes import Homes
+from tests.support.waiting import eventually, eventually_async
 
 
 async def test_health_homes_and_openapi(client: httpx.AsyncClient) -> None:
@@ -115,3 +118,13 @@ async def test_someone_next_to_their_hub_is_seen_as_home(client: httpx.AsyncClie
         return any(p["person"] == "Alex" and p["present"] for p in people)
 
     assert await eventually_async(alex_home, within_s=30, what="Alex, 2 m from the hub, to be home")
+
+
+async def test_presence_says_what_the_partners_hub_shared(client: httpx.AsyncClient, homes: Homes) -> None:
+    # Alex's hub shares Alex's presence (its own sharer may send a newer report meanwhile).
+    homes.hub_a.couple.presence.send("Alex", present=True, since=datetime(2025, 2, 14, 8, 0, tzinfo=UTC))
+    known = await eventually(homes.hub_b.partner_presence, what="Alex's presence at Sam's hub")
+    shared = (await client.get("/b/api/presence")).json()["partner"]
+    assert shared["person"] == "Alex"
+    assert isinstance(shared["present"], bool)
+    assert shared["seq"] >= known.seq  # what the hub knew when asked, or newer

@@ -275,7 +275,9 @@ function personText(person, shared) {
 function renderPresence() {
   const presence = state.presence;
   if (!presence) return;
-  const shared = presence.partner || state.partnerPresence; // newer hubs say it in /api/presence
+  // The stream's update and the last answer of api/presence: the newer of the two (their seq).
+  const live = state.partnerPresence;
+  const shared = live && (!presence.partner || live.seq > presence.partner.seq) ? live : presence.partner;
   $(".people").replaceChildren(
     ...presence.people.map((person) => {
       const { cls, text } = personText(person, shared);
@@ -411,7 +413,7 @@ async function refreshHealth() {
   const reason = $(".health-reason");
   reason.textContent = health.reason || "";
   reason.hidden = !health.reason;
-  if ("partner" in health) renderPartnerHub(health.partner);
+  renderPartnerHub(health.partner);
 }
 
 // --- the simulated button (the demo only) ----------------------------------------------------
@@ -590,6 +592,8 @@ function listen() {
     state.partnerPresence = JSON.parse(event.data).presence;
     renderPresence();
   });
+  // The partner's hub came online or went offline: say so at once, not at the next refresh.
+  events.addEventListener("partner_hub", (event) => renderPartnerHub(JSON.parse(event.data).partner));
 }
 
 async function start() {
