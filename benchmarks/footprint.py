@@ -151,7 +151,7 @@ def write_config(  # noqa: PLR0917 - one call site, every argument a different p
             "hub_id": "hbench0000a",
             "partner_hub_id": "hbench0000b",
             "couple_id": "cbench00001",
-            "couple_key": "5a" * 32,
+            "couple_key": "23d13173318a01a1d7b5006fc9de34ff161abe43c2bf97339fda1dfcae1fc46d",
             "password": "unused-anonymous-broker",
             "protocol": protocol,
         },

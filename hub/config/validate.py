@@ -1,12 +1,11 @@
 """Every rule a config value must follow, in one place, each problem one line naming its key.
 
-``config_problems(config)`` checks a whole file; ``secret_problems(config)`` adds what ``heartline
-config check`` (and every config ``heartline setup`` or ``couple join`` writes) also demands: a couple
-key that looks like 32 random bytes (the loader accepts any well-formed key, so fixed keys of
-simulations and test fixtures still load). The dashboard's settings (hub.config.settings)
-are checked by the same rules: the functions for the keys it may change take the bare values
-(``timezone_problems``, ``quiet_hours_problems``, ``gesture_problems``, ``notify_problems``,
-``retention_problems``) and name them by their place in the file.
+``config_problems(config)`` checks a whole file, the couple key included: it must look like 32
+random bytes, so a hub never starts with a key a person typed or copied from an example. The
+dashboard's settings (hub.config.settings) are checked by the same rules: the functions for the
+keys it may change take the bare values (``timezone_problems``, ``quiet_hours_problems``,
+``gesture_problems``, ``notify_problems``, ``retention_problems``) and name them by their place
+in the file.
 """
 
 from __future__ import annotations
@@ -84,11 +83,6 @@ def config_problems(config: HubConfig) -> Iterator[Problem]:
     yield from web_problems(config.web)
     if config.homeassistant is not None:
         yield from homeassistant_problems(config.homeassistant)
-
-
-def secret_problems(config: HubConfig) -> Iterator[Problem]:
-    """What ``config check`` adds to the loader's rules: the couple key must look random."""
-    yield from couple_key_problems(config.relay.couple_key)
 
 
 # -- the couple key ---------------------------------------------------------------------------
@@ -227,8 +221,7 @@ def _relay_problems(relay: RelaySection) -> Iterator[Problem]:
             yield f"relay.{key}", "must be 4-23 lowercase letters or digits (an opaque id, never a name)"
     if relay.hub_id == relay.partner_hub_id:
         yield "relay.partner_hub_id", "must differ from relay.hub_id"
-    if not re.fullmatch(r"[0-9a-fA-F]{64}", relay.couple_key):
-        yield "relay.couple_key", KEY_FORMAT_PROBLEM
+    yield from couple_key_problems(relay.couple_key)
     url = urlsplit(relay.broker)
     if url.scheme not in {"mqtt", "mqtts"} or not url.hostname:
         yield "relay.broker", "must look like mqtts://host:8883 (or mqtt://127.0.0.1:1883 on loopback)"

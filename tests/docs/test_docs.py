@@ -40,7 +40,6 @@ def test_the_example_hub_config_is_valid_once_setup_filled_in_the_key(tmp_path: 
     """Every key the example explains loads; only the placeholders setup fills in stand out."""
     import tomllib  # noqa: PLC0415
 
-    from hub.config.validate import raise_first, secret_problems  # noqa: PLC0415
     from hub.config.write import new_couple_key  # noqa: PLC0415
 
     raw = tomllib.loads((ROOT / "docs" / "hub.example.toml").read_text())
@@ -49,7 +48,6 @@ def test_the_example_hub_config_is_valid_once_setup_filled_in_the_key(tmp_path: 
     raw["relay"]["ca_file"] = str(ca)
     raw["relay"]["couple_key"] = new_couple_key()
     config = parse_config(raw, "docs/hub.example.toml")
-    raise_first(secret_problems(config), "docs/hub.example.toml")
     assert config.relay.broker.startswith("mqtts://")
 
 

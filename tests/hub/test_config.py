@@ -29,7 +29,7 @@ GOOD: dict[str, Any] = {
         "hub_id": "h7f3a9c2e1b",
         "partner_hub_id": "h2b8d4e6f0a",
         "couple_id": "c5e1d2a9f0",
-        "couple_key": "ab" * 32,
+        "couple_key": "23d13173318a01a1d7b5006fc9de34ff161abe43c2bf97339fda1dfcae1fc46d",
         "password": "secret",
     },
     "buttons": [{"address": "C0:FF:EE:00:00:0A", "key": "00" * 16, "owner": "Alex"}],
@@ -173,3 +173,10 @@ def test_settings_json_round_trips_and_a_bad_shape_names_the_setting() -> None:
         with pytest.raises(SettingsError) as caught:
             Settings.from_json(raw)
         assert caught.value.key == key
+
+
+def test_the_hub_refuses_a_couple_key_a_person_typed() -> None:
+    # The old example's key: well formed, but not a secret. The loader itself refuses it.
+    raw = _with(lambda c: c["relay"].update(couple_key="5a" * 32))
+    with pytest.raises(ConfigError, match=r"relay\.couple_key: is not a random key"):
+        parse_config(raw)

@@ -123,7 +123,7 @@ broker = "mqtt://127.0.0.1:1883"
 hub_id = "h7f3a9c2e1b"
 partner_hub_id = "h2b8d4e6f0a"
 couple_id = "c5e1d2a9f0"
-couple_key = "{"ab" * 32}"
+couple_key = "23d13173318a01a1d7b5006fc9de34ff161abe43c2bf97339fda1dfcae1fc46d"
 password = "secret"
 
 [web]

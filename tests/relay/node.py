@@ -36,10 +36,11 @@ from hub.relay.relay import Relay
 from hub.store.database import Database, open_database
 from hub.store.signals import SignalLog
 from hub.tasks import running
+from tests.support.homes import COUPLE_KEY as HOMES_COUPLE_KEY
 from tests.support.mosquitto import COUPLE, Broker
 from tests.support.waiting import START_S
 
-COUPLE_KEY: Final = "5a" * 32
+COUPLE_KEY: Final = HOMES_COUPLE_KEY  # one random test key (tests.support.homes)
 PEOPLE: Final = ("Alex", "Sam")
 # The hub waits a minute before resending a signal without a receipt; tests cannot.
 FAST_RESEND_S: Final = 2.0
