@@ -133,7 +133,9 @@ def test_verbose_adds_the_traceback_before_the_same_line(config: Path, tmp_path:
 
 
 def test_a_missing_config(tmp_path: Path) -> None:
-    _one_line(_hub(tmp_path / "nowhere.toml"), EXIT_USAGE, "nowhere.toml", "file not found", "create it")
+    _one_line(
+        _hub(tmp_path / "nowhere.toml"), EXIT_USAGE, "nowhere.toml", "file not found", "heartline setup"
+    )
 
 
 def test_a_config_that_is_a_directory(tmp_path: Path) -> None:
