@@ -142,6 +142,7 @@ def _documented_commands() -> list[tuple[str, list[str]]]:
             for line in block.splitlines():
                 command = line.split("#", 1)[0].strip()
                 command = re.sub(r"\s*&(\s*\w+=\$!)?$", "", command)  # run in the background
+                command = re.sub(r"\s+\d?>\s*\S+", "", command)  # its output sent to a file
                 # heartline ..., sudo [-u USER] heartline ..., or a venv's .../bin/heartline ...
                 match = re.match(r"(?:sudo (?:-u \S+ )?)?(?:\S*/bin/)?heartline (.+)$", command)
                 if match:

@@ -36,6 +36,14 @@ def _free(port: int) -> bool:
     return True
 
 
+def _logs() -> str:
+    """The ends of the daemons' logs, for a failure's message."""
+    return "".join(
+        f"\n--- {log.name}:\n" + log.read_text(encoding="utf-8", errors="replace")[-3000:]
+        for log in sorted(SCRATCH.glob("*.log"))
+    )
+
+
 def test_the_page_is_one_script_of_real_commands() -> None:
     script = page_commands(PAGE)
     assert "heartline hub --config alex/hub.toml" in script
@@ -51,12 +59,14 @@ def test_following_the_page_makes_a_touch_buzz_the_partners_button() -> None:
     shutil.rmtree(SCRATCH, ignore_errors=True)
     try:
         run = run_page(PAGE, timeout_s=RUN_BOUND_S)
-        assert run.returncode == 0, run.output[-6000:]
+        assert run.returncode == 0, run.output[-6000:] + _logs()
         # The wait call printed what Sam's button played: the touch Alex's button sent.
-        # (curl prints no newline after it, so a log line may follow on the same line.)
-        played = re.findall(r'^\{"pattern":"(\w+)"', run.output, flags=re.MULTILINE)
+        played = re.findall(r'\{"pattern":"(\w+)"', run.output)
         assert played == ["thinking_of_you"], run.output[-3000:]
         assert "paired button" in run.output
         assert "Traceback" not in run.output, run.output[-6000:]
+        for log in ("alex.log", "sam.log", "radio.log"):  # where the page sends the daemons' logs
+            text = (SCRATCH / log).read_text(encoding="utf-8")
+            assert "Traceback" not in text, f"{log}:\n{text[-6000:]}"
     finally:
         shutil.rmtree(SCRATCH, ignore_errors=True)

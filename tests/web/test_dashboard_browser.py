@@ -133,8 +133,11 @@ def test_each_pane_shows_presence_charts_buttons_history_and_moves(
         )
     # Presence: each person as this hub sees them, and today's sessions.
     expect(alex.locator('.people li[data-person="Alex"]')).to_contain_text("Alex")
-    expect(alex.locator('.people li[data-person="Sam"]')).to_have_text("Sam: not tracked by this hub")
     expect(alex.locator('.people li[data-person="Alex"]')).to_contain_text("is home since", timeout=40_000)
+    # Alex's hub cannot hear Sam; Sam's hub shares where Sam is (home, with the button beside it).
+    expect(alex.locator('.people li[data-person="Sam"]')).to_have_text(
+        re.compile(r"^Sam is home since .+ \(their hub says\)$"), timeout=40_000
+    )
     expect(alex.locator(".sessions li")).to_contain_text(["Alex: "])
     # The button with its battery and when it was last heard (a touch reports both); the hub's health.
     button = alex.locator(".button-list li")
