@@ -116,6 +116,10 @@ class Bundle:
     march: str
     compiler: str  # mpy-cross --version
 
+    def size(self) -> int:
+        """Bytes the bundle takes on the board's filesystem (before littlefs's block rounding)."""
+        return sum((self.root / name).stat().st_size for name in self.files)
+
     def top_level(self) -> tuple[str, ...]:
         """What is copied to the board's root: the package directory and the entry."""
         return tuple(sorted({name.split("/", 1)[0] for name in self.files}))
@@ -208,6 +212,11 @@ def _clear(out: Path) -> None:
         if not out.is_dir():
             raise BundleError(f"{out} is a file, not a bundle directory")
         strangers = sorted(p.name for p in out.iterdir() if p.name not in {PACKAGE, ENTRY})
+        strangers += sorted(
+            p.relative_to(out).as_posix()
+            for p in (out / PACKAGE).rglob("*")
+            if p.is_file() and p.suffix != ".mpy"  # a bundle's device/ holds only compiled modules
+        )
         if strangers:
             named = ", ".join(strangers[:_NAMED]) + (", ..." if len(strangers) > _NAMED else "")
             raise BundleError(f"{out} holds more than a bundle ({named}): give an empty or new directory")
@@ -255,6 +264,7 @@ def report(bundle: Bundle, mpremote: str) -> str:
     lines = [
         f"Firmware bundle in {shown(bundle.root)} {built}, built by {bundle.compiler}:",
         *(f"  {name}" for name in bundle.files),
+        f"{len(bundle.files)} files, {bundle.size() / 1024:.1f} KiB.",
         "",
         f"Copy it to a board freshly flashed with {FIRMWARE_IMAGE} (docs/flash-a-button.md):",
         f"  {copy_command(bundle, mpremote)}",

