@@ -1,11 +1,13 @@
-"""``heartline button key --show ID`` against a real ``heartline hub`` process: it asks for the id
-again, refuses a wrong answer, and the key it prints decodes that button's real advert with
-bthome-ble's parser, the library Home Assistant's BTHome integration uses."""
+"""``heartline button key --show ID`` against a real ``heartline hub`` process, as
+docs/home-assistant.md shows it: it asks for the id again, refuses a wrong answer, and the key it
+prints decodes that button's real advert with bthome-ble's parser, the library Home Assistant's
+BTHome integration uses."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -17,7 +19,7 @@ import pytest
 from firmware_sim.air.radio_model import RadioConditions
 from firmware_sim.air.server import AirServer
 from firmware_sim.button import SimButton
-from tests.device.vectors import decode
+from tests.device.vectors import REPO, decode
 from tests.support.homes import BUTTON_A, HOME_A, HUB_RADIO_A
 from tests.support.hub_process import HubButton, HubProcess, HubSpec, hub_process
 from tests.support.mosquitto import Broker, free_ports
@@ -26,6 +28,7 @@ from tests.support.mosquitto import Broker, free_ports
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 ADDRESS, KEY = BUTTON_A
+GUIDE: Final = REPO / "docs" / "home-assistant.md"
 PROMPT: Final = (
     "This prints the key that decrypts Alex's button's touches; anyone with it can read them. "
     "Type the button id again to show it:"
@@ -43,6 +46,13 @@ async def heartline(*args: str, answer: str = "") -> subprocess.CompletedProcess
         timeout=60,
         check=False,
     )
+
+
+def documented_commands() -> list[list[str]]:
+    """The "Get the bindkey" commands of docs/home-assistant.md, comments dropped."""
+    section = GUIDE.read_text(encoding="utf-8").split("### Get the bindkey", 1)[1].split("###", 1)[0]
+    block = section.split("```sh", 1)[1].split("```", 1)[0]
+    return [shlex.split(line, comments=True) for line in block.strip().splitlines()]
 
 
 @pytest.fixture
@@ -70,8 +80,13 @@ async def button_id(hub: HubProcess) -> int:
 async def test_the_printed_key_decodes_the_buttons_real_advert(
     hub: HubProcess, air: AirServer, tmp_path: Path
 ) -> None:
+    listing, show = documented_commands()
+    assert listing == ["heartline", "button", "list"]
+    assert show[:3] == ["heartline", "button", "key"]
     ident = await button_id(hub)
-    shown = await heartline("button", "key", "--show", str(ident), "--hub", hub.url, answer=f"{ident}\n")
+    listed = await heartline(*listing[1:], "--hub", hub.url)
+    assert listed.stdout.splitlines()[1].split()[0] == str(ident)  # "the id is the first column"
+    shown = await heartline(*show[1:], "--hub", hub.url, answer=f"{ident}\n")  # the hub's own id: 1
     assert shown.returncode == 0, shown.stderr
     assert shown.stderr.strip() == PROMPT
     printed = shown.stdout.strip()
