@@ -67,7 +67,9 @@ async def air() -> AsyncIterator[AirServer]:
 async def hub(mosquitto_broker: Broker, air: AirServer, tmp_path: Path) -> AsyncIterator[HubProcess]:
     (port,) = free_ports(1)
     spec = HubSpec("Alex", "Sam", 0, HUB_RADIO_A, port, (HubButton(ADDRESS, KEY, "Alex"),))
-    async with hub_process(spec, broker=mosquitto_broker, air_port=air.port, workdir=tmp_path / "hub") as running:
+    async with hub_process(
+        spec, broker=mosquitto_broker, air_port=air.port, workdir=tmp_path / "hub"
+    ) as running:
         yield running
 
 

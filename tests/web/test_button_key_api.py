@@ -36,7 +36,7 @@ async def loopback(homes: Homes) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def remote(homes: Homes) -> AsyncIterator[httpx.AsyncClient]:
-    app = hub_app(homes.hub_a, auth=WebSection(listen="0.0.0.0", password_hash=HASH))  # noqa: S104
+    app = hub_app(homes.hub_a, auth=WebSection(listen="0.0.0.0", password_hash=HASH))
     transport = httpx.ASGITransport(app=app, client=("192.168.1.20", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.lan:8080") as http:
         yield http
@@ -110,7 +110,9 @@ async def test_off_loopback_it_takes_a_login(homes: Homes, remote: httpx.AsyncCl
     assert KEY_HEX not in answer.text
 
 
-async def test_off_loopback_a_session_also_needs_its_csrf_token(homes: Homes, remote: httpx.AsyncClient) -> None:
+async def test_off_loopback_a_session_also_needs_its_csrf_token(
+    homes: Homes, remote: httpx.AsyncClient
+) -> None:
     ident = button_id(homes)
     csrf = await login(remote)
     without = await remote.post(f"/api/buttons/{ident}/key")
