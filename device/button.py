@@ -16,6 +16,7 @@
 #                the simulator and a board's debug log use it, the firmware never depends on it.
 #   random_bytes optional n -> n random bytes for the pairing key pair (default os.urandom,
 #                the ESP32's hardware RNG, which is truly random while the radio is on).
+#   led_power    optional Pin-like, value(1) powers the LED (its load switch); off while dark.
 #
 # Pairing (hardware/ble-spec.md, "Provisioning"): an unkeyed button at boot, or any button after
 # a factory reset (hold >= FACTORY_RESET_MS, then let go), opens pairing mode for
@@ -58,14 +59,14 @@ _HOLD_TOO_LONG = 2  # held past FACTORY_RESET_MAX_MS: not a person, wait for rel
 
 class Button:
     def __init__(self, ble, touch, haptic_pwm, led, battery_adc, storage, clock, aes,
-                 listener=None, random_bytes=None):
+                 listener=None, random_bytes=None, led_power=None):
         self._ble = ble
         self._touch = touch
         self._adc = battery_adc
         self._clock = clock
         self._aes = aes
         self._listener = listener
-        self._haptics = Haptics(haptic_pwm, led, clock)
+        self._haptics = Haptics(haptic_pwm, led, clock, self._cell_mv, led_power)
         self.state = State(storage)
         self._encrypt = aes(self.state.key) if self.state.key else None
         self._gestures = GestureRecognizer(clock.ticks_diff)
@@ -354,6 +355,10 @@ class Button:
                 if not local:
                     self._emit("feedback", (pattern, rgb, ds))
                 await self._haptics.play(pattern, rgb, ds, level != battery.NORMAL)
+
+    def _cell_mv(self):
+        # The cell's voltage, for the motor's duty (device/haptic.py): read as battery.py reads it.
+        return self._adc.read_uv() * battery.DIVIDER // 1000
 
     def _battery_level(self):
         # Read with the motor off (between patterns), so the voltage is the resting one.

@@ -19,6 +19,7 @@ class Button:
         aes: Callable[[bytes], Callable[[bytes], bytes]],
         listener: Listener | None = None,
         random_bytes: Callable[[int], bytes] | None = None,
+        led_power: Any | None = None,
     ) -> None: ...
     @property
     def pairing_status(self) -> int: ...

@@ -17,6 +17,7 @@ TOUCH_PIN = const(3)  # D1: TTP223 output, high while touched
 MOTOR_PIN = const(4)  # D2: gate of the ERM motor's MOSFET
 LED_PIN = const(5)  # D3: WS2812 data
 BATTERY_PIN = const(2)  # D0 (ADC1): 1:2 divider from the LiPo
+LED_POWER_PIN = const(10)  # D10: ON of the LED's load switch (TPS22918), high = powered
 MOTOR_PWM_HZ = const(200)  # ERM motors run smoothly at a low PWM frequency
 ECB = const(1)  # cryptolib mode 1 = AES-ECB
 
@@ -37,6 +38,7 @@ def build():
         FileStorage("/"),
         BoardClock(),
         _aes,
+        led_power=machine.Pin(LED_POWER_PIN, machine.Pin.OUT, value=0),
     )
 
 

@@ -164,6 +164,10 @@ class Hub:
     def remove_button(self, button_id: int) -> bool:
         return self.ble.remove_button(button_id)
 
+    def button_key(self, button_id: int) -> bytes | None:
+        record = self.ble.registry.by_id(button_id)
+        return record.key if record is not None else None
+
     async def pair(self, owner: str, timeout_s: float) -> ButtonRecord:
         return await self.ble.pairing.pair(owner, timeout_s)
 

@@ -89,6 +89,11 @@ class HubInterface(Protocol):
 
     def remove_button(self, button_id: int) -> bool: ...
 
+    def button_key(self, button_id: int) -> bytes | None:
+        """The button's 16-byte key (its BTHome bindkey), None if there is no such button. Only
+        for the couple's own Home Assistant: callers must never log it."""
+        ...
+
     async def pair(self, owner: str, timeout_s: float) -> ButtonRecord:
         """Pair the one button in pairing mode (PairingError says whose move it is)."""
         ...

@@ -1,16 +1,21 @@
-"""``heartline button add|list|pair|remove``: manage a running hub's buttons through its local API.
+"""``heartline button add|list|pair|remove|key``: manage a running hub's buttons through its local API.
 
-Keys travel only in the request to the hub (stored 0600, never logged or echoed back).
+Keys travel only in the request to the hub (stored 0600, never logged or echoed back). The one
+exception is ``key --show``, which prints a button's BTHome bindkey for the couple's own Home
+Assistant, after the user types the button's id again (or ``--yes`` in a script).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Callable
 from typing import Any, Final
 
 from hub.cli.client import HubAnswerError, call_hub
 from hub.cli.parsing import Commands, add_hub_option
+from hub.errors import HeartlineError
 
 # Room for the HTTP round trip on top of the hub's own bounds while pairing.
 HTTP_MARGIN_S: Final = 10.0
@@ -40,6 +45,15 @@ def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     remove.add_argument("id", type=int, help="its id from `heartline button list`")
     add_hub_option(remove)
     remove.set_defaults(handler=_remove)
+    key = button_commands.add_parser(
+        "key", help="print a button's BTHome bindkey, for Home Assistant (docs/home-assistant.md)"
+    )
+    key.add_argument(
+        "--show", metavar="ID", type=int, required=True, help="the button's id from `heartline button list`"
+    )
+    key.add_argument("--yes", action="store_true", help="do not ask to type the id again (scripts)")
+    add_hub_option(key)
+    key.set_defaults(handler=_key)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -56,6 +70,10 @@ def _pair(args: argparse.Namespace) -> int:
 
 def _remove(args: argparse.Namespace) -> int:
     return button_remove(args.hub, button_id=args.id)
+
+
+def _key(args: argparse.Namespace) -> int:
+    return button_key(args.hub, button_id=args.show, yes=args.yes)
 
 
 def button_add(hub: str, *, address: str, key: str, owner: str, kind: str) -> int:
@@ -114,4 +132,34 @@ def button_pair(hub_url: str, owner: str, timeout_s: float) -> int:
 def button_remove(hub: str, *, button_id: int) -> int:
     call_hub(hub, "DELETE", f"/api/buttons/{button_id}")
     print(f"removed button {button_id}")
+    return 0
+
+
+class NoSuchButtonError(HeartlineError, LookupError):
+    def __init__(self, button_id: int) -> None:
+        super().__init__(f"no button with id {button_id}; see `heartline button list`")
+
+
+def _ask_on_stderr(question: str) -> str:
+    # The question goes to stderr, so `... | grep` or `key=$(...)` gets the key alone on stdout.
+    print(question, end=" ", file=sys.stderr, flush=True)
+    return sys.stdin.readline()
+
+
+def button_key(hub: str, *, button_id: int, yes: bool, ask: Callable[[str], str] = _ask_on_stderr) -> int:
+    """Print the button's bindkey (32 hex digits, alone on stdout) once the user has typed its id
+    again; 1 without printing it if they typed anything else."""
+    button = next((b for b in call_hub(hub, "GET", "/api/buttons") if b["id"] == button_id), None)
+    if button is None:
+        raise NoSuchButtonError(button_id)
+    if not yes:
+        answer = ask(
+            f"This prints the key that decrypts {button['owner']}'s button's touches; anyone with it "
+            "can read them. Type the button id again to show it:"
+        )
+        if answer.strip() != str(button_id):
+            print("The key was not shown.", file=sys.stderr)
+            return 1
+    shown = call_hub(hub, "POST", f"/api/buttons/{button_id}/key")
+    print(shown["bindkey"])
     return 0

@@ -63,6 +63,10 @@ class ButtonRegistry:
         ).fetchone()
         return _record(row) if row else None
 
+    def by_id(self, button_id: int) -> ButtonRecord | None:
+        row = self._db.connection.execute("SELECT * FROM buttons WHERE id = ?", (button_id,)).fetchone()
+        return _record(row) if row else None
+
     def by_owner(self, owner: str) -> list[ButtonRecord]:
         rows = self._db.connection.execute(
             "SELECT * FROM buttons WHERE owner = ? ORDER BY id",
