@@ -115,7 +115,9 @@ def blank_page_server() -> Iterator[str]:
             self.send_header("content-type", "text/html; charset=utf-8")
             self.send_header("content-length", str(len(BLANK_PAGE)))
             self.end_headers()
-            self.wfile.write(BLANK_PAGE)
+            # The browser may close a connection it no longer needs (a favicon, a reload).
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(BLANK_PAGE)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
             pass
