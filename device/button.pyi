@@ -1,12 +1,15 @@
 from collections.abc import Callable
 from typing import Any
 
+from device.gesture import GestureRecognizer
 from device.state import State, Storage
 
 Listener = Callable[[str, Any], None]
 
 class Button:
     state: State
+    idle_data: bytes
+    idle_interval_us: int
     def __init__(
         self,
         ble: Any,
@@ -22,6 +25,10 @@ class Button:
     ) -> None: ...
     @property
     def pairing_status(self) -> int: ...
+    @property
+    def gestures(self) -> GestureRecognizer: ...
+    def busy(self) -> bool: ...
+    def power_down(self) -> None: ...
     def provision(self, key: bytes) -> None: ...
     def factory_reset(self) -> None: ...
     async def run(self) -> None: ...

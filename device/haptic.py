@@ -79,6 +79,7 @@ class Haptics:
         self._pwm = pwm
         self._led = led
         self._clock = clock
+        self.playing = False  # a deep sleep waits for the pattern to end (device/sleep.py)
 
     def _motor(self, strength):
         self._pwm.duty_u16(_FULL * strength // 100)
@@ -104,6 +105,7 @@ class Haptics:
             rgb = (rgb[0] // LOW_DIM, rgb[1] // LOW_DIM, rgb[2] // LOW_DIM)
             glow = rhythm_ms(pattern)
         self._colour(rgb)
+        self.playing = True
         try:
             for strength, ms in RHYTHMS[pattern]:
                 self._motor(strength)
@@ -111,4 +113,5 @@ class Haptics:
             self._motor(0)
             await self._clock.sleep_ms(glow - rhythm_ms(pattern))
         finally:
+            self.playing = False
             self.off()
