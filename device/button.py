@@ -132,6 +132,10 @@ class Button:
     def gestures(self):
         return self._gestures
 
+    def announce(self, code):
+        """Advertise a gesture recognised before the radio was up (the touch that woke it)."""
+        self._announce(code, self._clock.ticks_ms())
+
     def busy(self):
         """Something is going on that a deep sleep would cut short."""
         return (not self._gestures.idle() or self._adv != _ADV_IDLE or bool(self._pending)

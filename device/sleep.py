@@ -18,18 +18,21 @@
 #   playing, a hub connected, pairing. The hub expects the next window one period after it
 #   last heard this button listening (hub/ble/feedback.py, ListenWindows).
 #
-# What the waking touch means. The first sample is taken BOOT_MS after the pad went high (the
-# boot: ROM, MicroPython, imports, BLE start), so the start of the waking touch is not seen:
+# What the waking touch means. The first sample is taken BOOT_MS after the pad went high (ROM,
+# bootloader, MicroPython start, main.py's first lines), so the start of the waking touch is
+# not seen. The rest of the gesture is sampled at once, *before* the radio starts (the slow
+# part of the boot), and fed to the same recognizer:
 #   * pad still held at the first sample: the touch began BOOT_MS ago; it is timed from there
 #     as the always-on firmware times any touch (released before LONG_PRESS_MS: a tap, held
 #     on: a long press, a factory-reset hold as usual);
 #   * pad already released: the waking touch was a tap, released just now; a second touch
 #     within DOUBLE_GAP_MS makes it a double tap, exactly as when awake.
-# So a tap and a long press mean what the person pressed; a double tap whose second tap also
-# falls inside the boot is heard as one tap (a tap, never a stronger meaning). The TTP223
-# raises its output only for a touch it has detected (~60 ms response in fast mode), so a
-# blip too short for it never wakes the board; a longer brush that wakes it is a tap.
-# Once awake, every further touch, a double tap's second tap and feedback work as always.
+# So a tap, a double tap and a long press mean what the person pressed. The one case that
+# cannot be told: a double tap whose second tap is already under the finger at the first
+# sample (a gap shorter than BOOT_MS) is heard as one tap: a gentler meaning, never a
+# stronger one. The TTP223 raises its output only for a touch it has detected (~60 ms response
+# in fast mode), so a blip too short for it never wakes the board; a longer brush is a tap.
+# Once awake, every further touch and feedback work as always.
 try:
     from micropython import const
 except ImportError:  # CPython without the simulator's shims
@@ -64,9 +67,10 @@ TOUCH_WAKE_LEVEL = True  # esp32.WAKEUP_ANY_HIGH: the TTP223 output is high whil
 DEFAULT_PERIOD_S = const(60)
 MIN_PERIOD_S = const(10)
 MAX_PERIOD_S = const(3600)
-# The boot after a deep-sleep wake, from the pad's rising edge to the first touch sample.
-# Assumption, to be measured on the board (hardware/power-budget.md).
-BOOT_MS = const(400)
+# The boot after a deep-sleep wake, from the pad's rising edge to the first touch sample in
+# main.py (the radio starts after the waking gesture is known). Assumption, to be measured on
+# the board (hardware/power-budget.md).
+BOOT_MS = const(150)
 LISTEN_MS = const(2000)  # a timer wake's window: long enough for a hub to hear and connect
 LISTEN_INTERVAL_US = const(100000)  # fast while listening: a hub hears it within ~0.1 s
 ACTIVE_MS = const(6000)  # awake after a touch wake, for the rest of a gesture and a reply
@@ -187,23 +191,39 @@ class Wearable:
         button = self._button
         button.idle_data = listen_advert(self.period_s)
         button.idle_interval_us = LISTEN_INTERVAL_US
+        code = 0
         if self.woke_by_touch:
             self.touch_wakes += 1
+            self._save_rtc()
             self._replay_waking_touch(self._clock.ticks_ms())
+            code = await self._finish_waking_gesture()
             length = ACTIVE_MS
         else:
             self.windows += 1
+            self._save_rtc()
             length = LISTEN_MS if woke else ACTIVE_MS  # power-on: a while to pair or be found
-        self._save_rtc()
         task = asyncio.create_task(button.run())
         try:
+            await self._clock.sleep_ms(0)  # let the button boot (radio, state)
+            if code:
+                button.announce(code)
             await self._session(length)
         finally:
             task.cancel()
 
+    async def _finish_waking_gesture(self):
+        # Sample the pad until the recognizer has a gesture or nothing is in progress; the
+        # touch loop takes over from the same recognizer state afterwards.
+        gestures = self._button.gestures
+        clock = self._clock
+        while True:
+            code = gestures.update(self._touch.value(), clock.ticks_ms())
+            if code or gestures.idle():
+                return code
+            await clock.sleep_ms(timing.SAMPLE_MS)
+
     async def _session(self, length):
         clock = self._clock
-        await clock.sleep_ms(0)  # let the button boot
         until = ticks_add(clock.ticks_ms(), length)
         while True:
             now = clock.ticks_ms()
