@@ -259,7 +259,7 @@ def estimate(
     )
 
 
-def _deep_sleep(  # noqa: PLR0913, PLR0917 - the estimate's own figures, passed on
+def _deep_sleep(  # noqa: PLR0917 - the estimate's own figures, passed on
     activity: RadioActivity,
     duration_s: float,
     capacity: float,
@@ -269,7 +269,9 @@ def _deep_sleep(  # noqa: PLR0913, PLR0917 - the estimate's own figures, passed 
 ) -> Breakdown:
     """The wearable's cycle on the stock image: awake as always-on, else deep sleep."""
     awake_s = min(sleep.awake_s, duration_s)
-    adverts = sum(span.events * advert_event_mc(span.payload_len, asleep_between=False) for span in activity.spans)
+    adverts = sum(
+        span.events * advert_event_mc(span.payload_len, asleep_between=False) for span in activity.spans
+    )
     parts = {
         "deep_sleep": (duration_s - awake_s) * XIAO_DEEP_SLEEP_UA / 1000,
         "awake": awake_s * ESP32C3_MODEM_SLEEP_MA,

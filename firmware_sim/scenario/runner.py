@@ -162,7 +162,7 @@ def run_scenario(scenario: Scenario, *, work_dir: Path | None = None) -> Scenari
         return run_virtual(_run(scenario, work_dir))
 
 
-async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C901 - one world's wiring, read top to bottom
+async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C901, PLR0915 - one world's wiring, read top to bottom
     import time  # noqa: PLC0415 - real seconds, only for the report
 
     real_start = time.monotonic()
