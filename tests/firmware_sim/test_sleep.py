@@ -120,6 +120,8 @@ def test_a_window_that_passes_unheard_is_a_missed_window(tmp_path: Path) -> None
 
 def test_the_listen_advert_carries_the_period_and_fits_a_legacy_advert() -> None:
     advert = sleep.listen_advert(PERIOD_S)
+    # The vector in hardware/ble-spec.md, "Sleepy buttons: the listen advert".
+    assert advert == bytes.fromhex("020106 0308484c 1421 4c5452414548 3b9a 8e4c 6b5d 0100e0f1 01 3c00")
     assert len(advert) <= 31
     body = advert[advert.index(bytes((18 + 2, sleep.AD_SERVICE_DATA_128))) + 2 :]
     assert body[:16] == sleep.uuid_le("f1e00001-5d6b-4c8e-9a3b-48454152544c")
