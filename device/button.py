@@ -75,6 +75,9 @@ class Button:
         self._battery = 100
         self._adv = _ADV_IDLE
         self._burst_started = 0
+        # What goes on the air between events; device/sleep.py swaps in its listen advert.
+        self.idle_data = bthome.idle_advert()
+        self.idle_interval_us = timing.IDLE_INTERVAL_US
         self._pending = []
         self._wake = asyncio.Event()
         self._conns = set()
@@ -124,6 +127,30 @@ class Button:
     def pairing_status(self):
         return self._pairing
 
+    # --- hooks for the wearable's power mode (device/sleep.py) ----------------------------
+
+    @property
+    def gestures(self):
+        return self._gestures
+
+    def announce(self, code):
+        """Advertise a gesture recognised before the radio was up (the touch that woke it)."""
+        self._announce(code, self._clock.ticks_ms())
+
+    def busy(self):
+        """Something is going on that a deep sleep would cut short."""
+        return (not self._gestures.idle() or self._adv != _ADV_IDLE or bool(self._pending)
+                or self._haptics.playing or bool(self._conns)
+                or self._pairing in (pairing.PREPARING, pairing.OPEN, pairing.DERIVING))
+
+    def power_down(self):
+        """Motor, LED and radio off, before the board deep-sleeps."""
+        self._haptics.off()
+        for conn in list(self._conns):
+            self._ble.gap_disconnect(conn)
+        self._ble.gap_advertise(None)
+        self._ble.active(False)
+
     # --- touch -> advert ------------------------------------------------------------------
 
     async def _touch_loop(self):
@@ -168,7 +195,7 @@ class Button:
         if self._pairing == pairing.OPEN:
             self._ble.gap_advertise(timing.PAIRING_INTERVAL_US, adv_data=pairing.pairing_advert())
         else:
-            self._ble.gap_advertise(timing.IDLE_INTERVAL_US, adv_data=bthome.idle_advert())
+            self._ble.gap_advertise(self.idle_interval_us, adv_data=self.idle_data)
         self._adv = _ADV_IDLE
 
     # --- factory reset and pairing --------------------------------------------------------

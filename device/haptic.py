@@ -113,6 +113,7 @@ class Haptics:
         self._mv = None
         if led_power is not None:
             led_power.value(0)
+        self.playing = False  # a deep sleep waits for the pattern to end (device/sleep.py)
 
     def _motor(self, strength):
         self._pwm.duty_u16(motor_duty(strength, self._mv))
@@ -154,6 +155,7 @@ class Haptics:
             rgb = (rgb[0] // LOW_DIM, rgb[1] // LOW_DIM, rgb[2] // LOW_DIM)
             glow = rhythm_ms(pattern)
         self._mv = self._cell_mv() if self._cell_mv is not None else None  # motor off: resting
+        self.playing = True
         try:
             await self._glow(rgb)
             for strength, ms in RHYTHMS[pattern]:
@@ -162,4 +164,5 @@ class Haptics:
             self._motor(0)
             await self._clock.sleep_ms(glow - rhythm_ms(pattern))
         finally:
+            self.playing = False
             self.off()

@@ -16,6 +16,7 @@ MOTOR_NOMINAL_MV: int
 LED_POWER_SETTLE_MS: int
 
 class Haptics:
+    playing: bool
     def __init__(
         self,
         pwm: Any,

@@ -5,10 +5,12 @@ import asyncio
 
 import bluetooth
 import cryptolib
+import esp32
 import machine
 import neopixel
 from micropython import const
 
+from device import sleep
 from device.button import Button
 from device.clock import BoardClock
 from device.flash import FileStorage
@@ -20,6 +22,11 @@ BATTERY_PIN = const(2)  # D0 (ADC1): 1:2 divider from the LiPo
 LED_POWER_PIN = const(10)  # D10: ON of the LED's load switch (TPS22918), high = powered
 MOTOR_PWM_HZ = const(200)  # ERM motors run smoothly at a low PWM frequency
 ECB = const(1)  # cryptolib mode 1 = AES-ECB
+# "puck" (USB power: always listening) or "wearable" (battery: deep sleep between listen windows,
+# device/sleep.py; needs MicroPython >= v1.27.0 for esp32.wake_on_gpio). The "power" file in
+# flash ("wearable 60") overrides both, so one build serves both kinds of button.
+POWER_MODE = "puck"
+LISTEN_PERIOD_S = const(60)
 
 
 def _aes(key):
@@ -43,7 +50,14 @@ def build():
 
 
 def main():
-    asyncio.run(build().run())
+    button = build()
+    mode, period = sleep.read_mode(FileStorage("/"), POWER_MODE, LISTEN_PERIOD_S)
+    if mode == sleep.WEARABLE and hasattr(esp32, "wake_on_gpio"):
+        touch = machine.Pin(TOUCH_PIN, machine.Pin.IN)
+        runner = sleep.Wearable(button, machine, esp32, touch, BoardClock(), period)
+        asyncio.run(runner.run())
+    else:  # a puck, or an image too old to wake a C3 on a pin: always listening
+        asyncio.run(button.run())
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal, Self
@@ -30,15 +30,16 @@ from firmware_sim.shims import install as install_shims
 
 install_shims()
 
-from device import command, gesture, pairing, timing  # noqa: E402 - firmware imports need the shims first
+from device import command, gesture, pairing, sleep, timing  # noqa: E402 - firmware imports need the shims first
 from device.button import Button  # noqa: E402
 from device.flash import FileStorage  # noqa: E402
-from firmware_sim.shims import bluetooth, cryptolib, machine, neopixel  # noqa: E402
+from firmware_sim.shims import bluetooth, cryptolib, esp32, machine, neopixel  # noqa: E402
 from firmware_sim.shims.clock import LoopClock  # noqa: E402
 
 _LOGGER = logging.getLogger(__name__)
 
 Gesture = Literal["tap", "double_tap", "long_press"]
+PowerMode = Literal["puck", "wearable"]
 Rgb = tuple[int, int, int]
 
 CONNECT_TIMEOUT_S: Final = 5.0  # the air is a local process; longer means it is not running
@@ -84,6 +85,42 @@ class Feedback:
     at: float
 
 
+@dataclass(slots=True)
+class PowerLog:
+    """What a wearable's board did between deep sleeps (loop seconds), for the energy model."""
+
+    awake: list[tuple[float, float]] = field(default_factory=list)  # boot to deep sleep
+    touch_wakes: int = 0
+    timer_wakes: int = 0
+    awake_since: float | None = None
+    asleep: bool = False
+    slept: asyncio.Event = field(default_factory=asyncio.Event)  # set at every deep sleep
+
+    def woke(self, at: float) -> None:
+        self.awake_since = at
+        self.asleep = False
+
+    def fell_asleep(self, at: float) -> None:
+        if self.awake_since is not None:
+            self.awake.append((self.awake_since, at))
+        self.awake_since = None
+        self.asleep = True
+        self.slept.set()
+
+    def close(self, at: float) -> None:
+        if self.awake_since is not None:
+            self.awake.append((self.awake_since, at))
+            self.awake_since = at
+
+    @property
+    def awake_s(self) -> float:
+        return sum(end - start for start, end in self.awake)
+
+    @property
+    def boots(self) -> int:
+        return len(self.awake)
+
+
 class _AirLink:
     """The radio's output as air protocol lines on one TCP connection."""
 
@@ -109,6 +146,8 @@ class SimButton:
         speed: float = 1.0,
         battery_mv: int = 4000,
         slow_repeat_s: float = 0.0,
+        power_mode: PowerMode = "puck",
+        listen_period_s: int = sleep.DEFAULT_PERIOD_S,
     ) -> None:
         if key is not None and len(key) != KEY_LEN:
             raise ValueError("a button key is 16 bytes (or None for an unprovisioned button)")
@@ -141,6 +180,13 @@ class SimButton:
         self.motor = machine.PWM(machine.Pin(2), now=_loop_time)
         self.led = neopixel.NeoPixel(machine.Pin(3), 1, now=_loop_time)
         self.battery = machine.ADC(machine.Pin(4), microvolts=battery_mv * 1000 // 2)
+        if power_mode not in sleep.MODES:
+            raise ValueError(f"power_mode must be one of {sleep.MODES}")
+        self.power_mode: PowerMode = power_mode
+        self.listen_period_s = listen_period_s
+        self.board = machine.SleepBoard()  # deep sleep, wake reason, RTC memory (wearable)
+        self.esp32 = esp32.Esp32(self.board)
+        self.power = PowerLog()
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -201,8 +247,9 @@ class SimButton:
                 "use a fresh state_dir or the original key"
             )
         self._firmware = firmware
+        run = self._run_firmware(firmware) if self.power_mode == "puck" else self._run_wearable(firmware)
         self._tasks = [
-            asyncio.create_task(self._run_firmware(firmware), name=f"firmware {self._address}"),
+            asyncio.create_task(run, name=f"firmware {self._address}"),
             asyncio.create_task(self._read_air(reader), name=f"air rx {self._address}"),
         ]
         _LOGGER.debug("%s: booted, state in %s", self._address, self._state_dir)
@@ -435,6 +482,82 @@ class SimButton:
             _LOGGER.exception("%s: firmware crashed", self._address)
             raise
 
+    # --- the wearable's deep sleep (device/sleep.py) ---------------------------------------
+
+    async def wait_for_deep_sleep(self, within_s: float = WAIT_S) -> None:
+        """Wait until the wearable is (or next goes) in deep sleep."""
+        try:
+            async with asyncio.timeout(within_s):
+                while not self.power.asleep:
+                    self.power.slept.clear()
+                    await self.power.slept.wait()
+        except TimeoutError as ex:
+            raise SimButtonError(f"{self._address} did not deep-sleep within {within_s:g} s") from ex
+
+    def _new_firmware(self) -> Button:
+        """A fresh boot: the firmware's RAM is gone; flash and RTC memory are kept."""
+        assert self._ble is not None
+        assert self._clock is not None
+        return Button(
+            self._ble,
+            self.touch,
+            self.motor,
+            self.led,
+            self.battery,
+            FileStorage(str(self._state_dir)),
+            self._clock,
+            _aes,
+            self._on_firmware_event,
+        )
+
+    async def _run_wearable(self, firmware: Button) -> None:
+        loop = asyncio.get_running_loop()
+        clock = self._require_clock()
+        self.power.woke(loop.time())
+        while True:
+            self._firmware = firmware
+            runner = sleep.Wearable(firmware, self.board, self.esp32, self.touch, clock, self.listen_period_s)
+            try:
+                await runner.run()
+            except machine.DeepSleepEnteredError as entered:
+                request = entered
+            else:
+                return  # the firmware returned: on a board, the REPL
+            self.power.fell_asleep(loop.time())
+            await asyncio.sleep(0)  # the old firmware's tasks finish their cancellation
+            reason = await self._sleep(request, clock.speed)
+            self.power.woke(loop.time())
+            if reason == machine.GPIO_WAKE:
+                self.power.touch_wakes += 1
+            else:
+                self.power.timer_wakes += 1
+            # The boot: ROM, MicroPython, imports. The person's finger does what it does meanwhile.
+            await asyncio.sleep(sleep.BOOT_MS / 1000 / clock.speed)
+            self.board.booted(machine.DEEPSLEEP_RESET, reason)
+            firmware = self._new_firmware()
+
+    async def _sleep(self, request: machine.DeepSleepEnteredError, speed: float) -> int:
+        """Deep sleep until the timer or a wake pin at its level; returns the wake reason."""
+        pin = self.touch
+        if request.wake_pins and pin.ident in request.wake_pins:
+            if bool(pin.value()) == request.wake_level:
+                return machine.GPIO_WAKE  # a level wake fires at once
+            touched = asyncio.Event()
+            pin.irq(handler=lambda _pin: touched.set(), trigger=machine.Pin.IRQ_RISING)
+            timeout = None if request.sleep_ms is None else request.sleep_ms / 1000 / speed
+            try:
+                async with asyncio.timeout(timeout):
+                    await touched.wait()
+            except TimeoutError:
+                return machine.TIMER_WAKE
+            finally:
+                pin.irq(handler=None)
+            return machine.GPIO_WAKE
+        if request.sleep_ms is None:
+            await asyncio.Event().wait()  # nothing can wake it: power it off (stop())
+        await asyncio.sleep((request.sleep_ms or 0) / 1000 / speed)
+        return machine.TIMER_WAKE
+
     async def _read_air(self, reader: asyncio.StreamReader) -> None:
         ble = self._ble
         writer = self._writer
@@ -453,6 +576,8 @@ class SimButton:
 
     def _dispatch(self, ble: bluetooth.BLE, message: dict[str, Any]) -> dict[str, Any] | None:
         op = message["op"]
+        if self.power.asleep and op in {"connect", "write", "read"}:
+            return _radio_off(message)
         try:
             if op == "connect":
                 ble.deliver_connect(int(message["conn"]), str(message.get("central", "")))
@@ -473,6 +598,13 @@ class SimButton:
             if "req" in message:
                 return {"op": "rsp", "req": message["req"], "status": protocol.ATT_UNLIKELY_ERROR, "data": ""}
         return None
+
+
+def _radio_off(message: dict[str, Any]) -> dict[str, Any] | None:
+    """A deep-sleeping board's radio is off: a central that reaches it is dropped at once."""
+    if message["op"] == "connect":
+        return {"op": "disconnect", "conn": int(message["conn"])}
+    return {"op": "rsp", "req": message["req"], "status": protocol.ATT_UNLIKELY_ERROR, "data": ""}
 
 
 def _loop_time() -> float:

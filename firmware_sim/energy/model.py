@@ -6,13 +6,19 @@ assumptions still to be measured on the reference board. Activity comes from the
 firmware itself (``SimButton``): advertising spans (interval, payload) from the bluetooth
 shim, connection time, motor PWM and LED writes, and CPU wake-ups of the firmware's clock.
 
-Two idle profiles are reported, because idle dominates:
+Power profiles, because idle dominates:
 
-* ``micropython``: stock MicroPython on the ESP32-C3 has no automatic light sleep while BLE
-  is active, so between events the chip sits in modem-sleep with the CPU idling.
-* ``auto-light-sleep``: ESP-IDF power management with BLE modem sleep (needs the board's
-  32.768 kHz crystal and a firmware build that enables CONFIG_PM_ENABLE and BT light sleep);
-  the chip sleeps at the datasheet light-sleep current and wakes for each advertising event.
+* ``stock always-on``: stock MicroPython on the ESP32-C3 has no automatic light sleep
+  (ports/esp32/modmachine.c configures power management with ``light_sleep_enable = false``),
+  so between events the chip sits in modem-sleep with the CPU idling. The puck's mode.
+* ``stock deep-sleep``: the wearable's mode (``device/sleep.py``) on the same stock image: deep
+  sleep at the XIAO board's measured current between listen windows, the chip awake (modem
+  sleep, as always-on) from each wake to the next deep sleep, plus the CPU running flat out
+  for each boot. Only for a device the simulator ran in that mode: the awake spans are the
+  firmware's own.
+* ``auto-light-sleep``: ESP-IDF power management with BLE modem sleep; **not reachable with a
+  stock image** (it needs a custom build with CONFIG_PM light sleep and tickless idle, and
+  MicroPython's own loop waking every FreeRTOS tick). Kept for comparison only.
 """
 
 from __future__ import annotations
@@ -30,6 +36,18 @@ ESP32C3_RX_MA: Final = 84.0  # RX current, table "Current Consumption Depending 
 ESP32C3_BLE_TX_MA: Final = 100.0
 ESP32C3_MODEM_SLEEP_MA: Final = 20.0  # CPU at 160 MHz idling, RF off: "Modem-sleep" table
 ESP32C3_LIGHT_SLEEP_UA: Final = 130.0  # "Current Consumption in Low-Power Modes": Light-sleep
+ESP32C3_DEEP_SLEEP_UA: Final = 5.0  # same table: Deep-sleep, RTC timer + RTC memory (chip only)
+# CPU running at 160 MHz with peripherals clocked: v1.4 "Current Consumption in Modem-sleep
+# Mode", CPU running, all peripheral clocks enabled. What a boot after a deep sleep costs.
+ESP32C3_CPU_RUNNING_MA: Final = 28.0
+# --- the XIAO ESP32-C3 board (Seeed wiki "XIAO ESP32C3 ... power consumption", measured) -------
+# Deep sleep, powered from the battery pads: 44 uA for the whole board (regulator, charger,
+# divider), against the chip's 5 uA. Fed from USB/5 V it is several times higher.
+XIAO_DEEP_SLEEP_UA: Final = 44.0
+# A whole boot after a deep sleep (ROM, bootloader, MicroPython, imports, BLE start), CPU
+# running. Assumption, to be measured. Added per boot on top of the simulated awake spans
+# (which count only device/sleep.py BOOT_MS of it, at modem-sleep current): conservative.
+BOOT_S: Final = 0.4
 # --- BLE link-layer timing (Core Spec v5.3, Vol 6 Part B 2.1 and 4.4.2; 1 Mbit/s PHY) --------
 ADV_CHANNELS: Final = 3  # every advertising event goes out on channels 37, 38 and 39
 ADV_PDU_OVERHEAD_BYTES: Final = 16  # preamble 1, access address 4, header 2, AdvA 6, CRC 3
@@ -60,7 +78,11 @@ USABLE_FRACTION: Final = {
 # Conditions") and its ~100 mA radio peaks pull a coin cell (10-30 ohm internal resistance)
 # far below that. The coin-cell figure is printed for comparison only.
 INFEASIBLE: Final = {"cr2032": "ESP32-C3 needs >= 3.0 V and ~100 mA peaks; a CR2032 gives neither"}
-PROFILES: Final = ("micropython", "auto-light-sleep")
+ALWAYS_ON: Final = "stock always-on"
+DEEP_SLEEP: Final = "stock deep-sleep"
+LIGHT_SLEEP: Final = "auto-light-sleep"
+PROFILES: Final = (ALWAYS_ON, LIGHT_SLEEP)
+NOT_STOCK: Final = "not reachable on a stock image"
 
 
 def advert_event_mc(payload_len: int, *, asleep_between: bool) -> float:
@@ -70,6 +92,15 @@ def advert_event_mc(payload_len: int, *, asleep_between: bool) -> float:
     # Awake anyway (micropython profile): the ramp costs only the radio's share, counted above.
     ramp = RADIO_RAMP_MS * ESP32C3_MODEM_SLEEP_MA if asleep_between else 0.0
     return (radio + ramp) / 1000
+
+
+@dataclass(slots=True, frozen=True)
+class SleepCycles:
+    """What a wearable did between deep sleeps: awake seconds (boots included) and boots."""
+
+    awake_s: float
+    boots: int
+    listen_period_s: int
 
 
 @dataclass(slots=True, frozen=True)
@@ -87,6 +118,10 @@ class Breakdown:
     def life_days(self) -> float:
         return self.capacity_mah / self.average_ma / 24 if self.average_ma else float("inf")
 
+    @property
+    def mah_per_day(self) -> float:
+        return self.average_ma * 24
+
 
 @dataclass(slots=True, frozen=True)
 class EnergyEstimate:
@@ -100,6 +135,10 @@ class EnergyEstimate:
     cpu_wakes: int
     profiles: tuple[Breakdown, ...]
     caveat: str | None
+    sleep: SleepCycles | None = None
+
+    def profile(self, name: str) -> Breakdown:
+        return next(b for b in self.profiles if b.profile == name)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -114,12 +153,21 @@ class EnergyEstimate:
             "profiles": {
                 b.profile: {
                     "average_ma": round(b.average_ma, 4),
+                    "mah_per_day": round(b.mah_per_day, 2),
                     "life_days": round(b.life_days, 1),
+                    "stock_image": b.profile != LIGHT_SLEEP,
                     "charge_mc": {k: round(v, 1) for k, v in b.parts_mc.items()},
                 }
                 for b in self.profiles
             },
             "caveat": self.caveat,
+            "deep_sleep": None
+            if self.sleep is None
+            else {
+                "awake_s": round(self.sleep.awake_s, 1),
+                "boots": self.sleep.boots,
+                "listen_period_s": self.sleep.listen_period_s,
+            },
         }
 
     def lines(self) -> list[str]:
@@ -130,12 +178,19 @@ class EnergyEstimate:
                 f"LED {self.led_s:.1f} s, {self.cpu_wakes:,} CPU wakes"
             ),
         ]
+        if self.sleep is not None:
+            out.append(
+                f"deep sleep: {self.sleep.boots:,} boots, awake {self.sleep.awake_s:,.0f} s "
+                f"({100 * self.sleep.awake_s / self.duration_s:.1f}%), listen period "
+                f"{self.sleep.listen_period_s} s"
+            )
         for b in self.profiles:
             total = sum(b.parts_mc.values()) or 1.0
             shares = ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in b.parts_mc.items())
+            label = f" [{NOT_STOCK}]" if b.profile == LIGHT_SLEEP else ""
             out.append(
-                f"{b.profile:<17} avg {b.average_ma:8.3f} mA -> {b.life_days:7.1f} days on "
-                f"{self.battery} ({shares})"
+                f"{b.profile:<17} avg {b.average_ma:8.3f} mA, {b.mah_per_day:6.2f} mAh/day -> "
+                f"{b.life_days:7.1f} days on {self.battery}{label} ({shares})"
             )
         if self.caveat:
             out.append(f"caveat: {self.caveat}")
@@ -160,6 +215,7 @@ def estimate(
     motor: Sequence[tuple[float, int]],
     led: Sequence[tuple[float, tuple[int, int, int]]],
     cpu_wakes: int,
+    sleep: SleepCycles | None = None,
 ) -> EnergyEstimate:
     if battery not in BATTERY_MAH:
         raise ValueError(f"unknown battery {battery!r}; one of {sorted(BATTERY_MAH)}")
@@ -170,7 +226,7 @@ def estimate(
     capacity = BATTERY_MAH[battery] * USABLE_FRACTION[battery]
     breakdowns = []
     for profile in PROFILES:
-        asleep = profile == "auto-light-sleep"
+        asleep = profile == LIGHT_SLEEP
         adverts = sum(
             span.events * advert_event_mc(span.payload_len, asleep_between=asleep) for span in activity.spans
         )
@@ -186,6 +242,8 @@ def estimate(
             "touch_ic": duration_s * TTP223_UA / 1000,
         }
         breakdowns.append(Breakdown(profile, parts, duration_s, capacity))
+    if sleep is not None:
+        breakdowns.insert(1, _deep_sleep(activity, duration_s, capacity, motor_s, led_level, sleep))
     return EnergyEstimate(
         battery,
         duration_s,
@@ -197,4 +255,34 @@ def estimate(
         cpu_wakes,
         tuple(breakdowns),
         INFEASIBLE.get(battery),
+        sleep,
     )
+
+
+def _deep_sleep(  # noqa: PLR0917 - the estimate's own figures, passed on
+    activity: RadioActivity,
+    duration_s: float,
+    capacity: float,
+    motor_s: float,
+    led_level: float,
+    sleep: SleepCycles,
+) -> Breakdown:
+    """The wearable's cycle on the stock image: awake as always-on, else deep sleep."""
+    awake_s = min(sleep.awake_s, duration_s)
+    adverts = sum(
+        span.events * advert_event_mc(span.payload_len, asleep_between=False) for span in activity.spans
+    )
+    parts = {
+        "deep_sleep": (duration_s - awake_s) * XIAO_DEEP_SLEEP_UA / 1000,
+        "awake": awake_s * ESP32C3_MODEM_SLEEP_MA,
+        "boots": sleep.boots * BOOT_S * ESP32C3_CPU_RUNNING_MA,
+        "adverts": adverts,
+        # The air connects instantly; a real connection keeps the chip awake longer than the
+        # simulated session did, so its set-up time is added awake, as for always-on.
+        "connections": activity.connection_s * CONNECTION_AVG_MA
+        + activity.connections * CONNECTION_AWAKE_S * (ESP32C3_MODEM_SLEEP_MA + CONNECTION_AVG_MA),
+        "motor": motor_s * MOTOR_MA,
+        "led": led_level * 3 * LED_MA_PER_CHANNEL,
+        "touch_ic": duration_s * TTP223_UA / 1000,
+    }
+    return Breakdown(DEEP_SLEEP, parts, duration_s, capacity)

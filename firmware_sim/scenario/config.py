@@ -7,7 +7,9 @@
                 gestures = {tap = 0.7, double_tap = 0.2, long_press = 0.1},
                 asleep = "23:00-07:00", away = "09:00-17:00", away_days = ["mon", ...]
     [[devices]] name, kind = "wearable" | "button", owner, distance_m,
-                battery = "lipo-500" | "cr2032", address (optional), key (optional, hex)
+                battery = "lipo-500" | "cr2032", address (optional), key (optional, hex),
+                power = "wearable" | "puck" (default: a wearable deep-sleeps, a button listens
+                always), listen_period_s (wearable power only, default 60)
 
 A wearable goes where its owner goes (away means far from every hub); a button stays at home,
 ``distance_m`` from the hub, and is only touched when its owner is home and awake.
@@ -23,6 +25,8 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 DeviceKind = Literal["wearable", "button"]
+PowerMode = Literal["wearable", "puck"]
+POWER_MODES: Final = ("wearable", "puck")
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GESTURES: Final = ("tap", "double_tap", "long_press")
 BATTERIES: Final = ("lipo-500", "cr2032")
@@ -83,6 +87,8 @@ class Device:
     battery: str
     address: str
     key: bytes
+    power: PowerMode = "puck"
+    listen_period_s: int = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +214,13 @@ def _device(raw: Any, key: str, people: set[str], seed: int) -> Device:
     if len(device_key) != 16:
         raise ScenarioError(f"{key}.key", "must be 32 hex digits")
     distance = float(_get(raw, f"{key}.distance_m", (int, float), 3.0))
-    return Device(name, kind, owner, distance, battery, address, device_key)
+    power = _get(raw, f"{key}.power", str, "wearable" if kind == "wearable" else "puck")
+    if power not in POWER_MODES:
+        raise ScenarioError(f"{key}.power", f"must be one of {POWER_MODES}")
+    period = _get(raw, f"{key}.listen_period_s", int, 60)
+    if not 10 <= period <= 3600:
+        raise ScenarioError(f"{key}.listen_period_s", "must be 10..3600 seconds")
+    return Device(name, kind, owner, distance, battery, address, device_key, power, period)
 
 
 def _window(raw: Any, key: str) -> Window | None:

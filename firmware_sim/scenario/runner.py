@@ -27,7 +27,7 @@ from typing import Any, Final
 from firmware_sim.air.radio_model import RadioConditions
 from firmware_sim.air.server import AirServer
 from firmware_sim.button import SimButton
-from firmware_sim.energy.model import EnergyEstimate, estimate
+from firmware_sim.energy.model import EnergyEstimate, SleepCycles, estimate
 from firmware_sim.scenario.config import GESTURES, Device, Person, Scenario
 from firmware_sim.scenario.hub_ear import HubEar, open_hub_ear
 from firmware_sim.scenario.touch_model import person as human_touch
@@ -60,7 +60,19 @@ class DeviceReport:
     feedback_sent: int = 0
     feedback_failed: int = 0
     feedback_played: int = 0
+    power: str = "puck"
+    feedback_latency_s: list[float] = field(default_factory=list)  # send to confirmed, each
     energy: EnergyEstimate | None = None
+
+    def latency_summary(self) -> dict[str, float] | None:
+        if not self.feedback_latency_s:
+            return None
+        ordered = sorted(self.feedback_latency_s)
+        return {
+            "median_s": round(ordered[len(ordered) // 2], 1),
+            "p95_s": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 1),
+            "max_s": round(ordered[-1], 1),
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +87,8 @@ class DeviceReport:
             "feedback_sent_to_it": self.feedback_sent,
             "feedback_failed": self.feedback_failed,
             "feedback_played": self.feedback_played,
+            "power": self.power,
+            "feedback_latency": self.latency_summary(),
             "energy": self.energy.as_dict() if self.energy else None,
         }
 
@@ -148,7 +162,7 @@ def run_scenario(scenario: Scenario, *, work_dir: Path | None = None) -> Scenari
         return run_virtual(_run(scenario, work_dir))
 
 
-async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C901 - one world's wiring, read top to bottom
+async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C901, PLR0915 - one world's wiring, read top to bottom
     import time  # noqa: PLC0415 - real seconds, only for the report
 
     real_start = time.monotonic()
@@ -164,7 +178,7 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
     radios = {h.name: f"{HUB_RADIO_PREFIX}{i + 1:02X}" for i, h in enumerate(scenario.homes)}
     for home in scenario.homes:
         air.place(radios[home.name], *home.hub)
-    reports = {d.address: DeviceReport(d.name, d.owner, d.kind) for d in scenario.devices}
+    reports = {d.address: DeviceReport(d.name, d.owner, d.kind, power=d.power) for d in scenario.devices}
     by_address = {d.address: d for d in scenario.devices}
     pending: set[asyncio.Task[None]] = set()
     ears: dict[str, HubEar] = {}
@@ -190,10 +204,13 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
     async def _feedback(target: Device, kind: SignalKind) -> None:
         ear = ears[scenario.person(target.owner).home]
         reports[target.address].feedback_sent += 1
+        began = asyncio.get_running_loop().time()
         try:
             await ear.send_feedback(target.address, kind)
         except FeedbackError:
             reports[target.address].feedback_failed += 1
+        else:
+            reports[target.address].feedback_latency_s.append(asyncio.get_running_loop().time() - began)
 
     async with air, contextlib.AsyncExitStack() as stack:
         for home in scenario.homes:
@@ -214,6 +231,8 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
                 state_dir=work_dir / f"device-{device.name}",
                 slow_repeat_s=SLOW_REPEAT_S,
                 battery_mv=3900,
+                power_mode=device.power,
+                listen_period_s=device.listen_period_s,
             )
             await stack.enter_async_context(button)
             buttons[device.address] = button
@@ -227,7 +246,13 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
             report.event_adverts = len(button.adverts)
             report.feedback_played = len(button.outputs)
             button.radio_activity.close(loop_now)
+            button.power.close(loop_now)
             device = by_address[address]
+            cycles = (
+                SleepCycles(button.power.awake_s, button.power.boots, device.listen_period_s)
+                if device.power == "wearable"
+                else None
+            )
             report.energy = estimate(
                 battery=device.battery,
                 duration_s=loop_now,
@@ -235,6 +260,7 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
                 motor=button.motor_trace,
                 led=button.led_trace,
                 cpu_wakes=button.cpu_wakes,
+                sleep=cycles,
             )
         rejections = {name: dict(ear.side.ingest.rejected) for name, ear in ears.items()}
     return ScenarioReport(
@@ -342,6 +368,12 @@ def format_report(report: ScenarioReport) -> str:
     lines.append("")
     for d in report.devices:
         if d.energy is not None:
-            lines.append(f"energy, {d.name}:")
+            lines.append(f"energy, {d.name} ({d.power} power):")
             lines.extend("  " + line for line in d.energy.lines())
+            latency = d.latency_summary()
+            if latency is not None:
+                lines.append(
+                    f"  feedback latency (hub sends -> button confirms): median {latency['median_s']:g} s, "
+                    f"95% within {latency['p95_s']:g} s, max {latency['max_s']:g} s"
+                )
     return "\n".join(lines)

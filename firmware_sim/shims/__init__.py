@@ -12,12 +12,13 @@ import sys
 from types import ModuleType
 from typing import Final
 
-from firmware_sim.shims import bluetooth, cryptolib, machine, micropython, neopixel
+from firmware_sim.shims import bluetooth, cryptolib, esp32, machine, micropython, neopixel
 
 # Board module name -> shim. Only names CPython does not already provide.
 BOARD_MODULES: Final[dict[str, ModuleType]] = {
     "bluetooth": bluetooth,
     "cryptolib": cryptolib,
+    "esp32": esp32,
     "machine": machine,
     "micropython": micropython,
     "neopixel": neopixel,

@@ -103,3 +103,118 @@ class ADC:
     def read_u16(self) -> int:
         # Full scale ~3.1 V at 11 dB attenuation on the ESP32-C3.
         return min(DUTY_MAX, self.microvolts * DUTY_MAX // 3_100_000)
+
+
+# --- deep sleep (device/sleep.py) -------------------------------------------------------------
+# What ports/esp32/modmachine.c answers, as numbers: mp_machine_reset_cause's reset_reason_t and
+# machine_wake_reason's esp_sleep_get_wakeup_cause() (ESP-IDF esp_sleep_source_t).
+PWRON_RESET: Final = 1
+HARD_RESET: Final = 2
+WDT_RESET: Final = 3
+DEEPSLEEP_RESET: Final = 4
+SOFT_RESET: Final = 5
+WAKE_UNDEFINED: Final = 0
+EXT0_WAKE: Final = 2
+PIN_WAKE: Final = EXT0_WAKE
+EXT1_WAKE: Final = 3
+TIMER_WAKE: Final = 4
+TOUCHPAD_WAKE: Final = 5
+ULP_WAKE: Final = 6
+GPIO_WAKE: Final = 7  # ESP_SLEEP_WAKEUP_GPIO: not named by MicroPython, returned on a C3
+RTC_USER_MEM_MAX: Final = 2048  # MICROPY_HW_RTC_USER_MEM_MAX (ports/esp32/machine_rtc.c)
+# esp_deep_sleep_enable_gpio_wakeup on an ESP32-C3 takes GPIO0-5 only (the VDD3P3_RTC domain).
+C3_DEEP_SLEEP_WAKE_PINS: Final = frozenset(range(6))
+
+
+class DeepSleepEnteredError(BaseException):
+    """machine.deepsleep() never returns on a board: the run ends here, the host reboots it.
+    A BaseException, so the firmware's own ``except Exception`` cannot swallow the reset."""
+
+    def __init__(self, sleep_ms: int | None, wake_pins: frozenset[int], wake_level: bool) -> None:
+        super().__init__(f"deep sleep for {sleep_ms} ms")
+        self.sleep_ms = sleep_ms
+        self.wake_pins = wake_pins
+        self.wake_level = wake_level
+
+
+class _RtcMemory:
+    """machine.RTC(): only memory(), which survives deep sleep (not a power-off)."""
+
+    def __init__(self, board: SleepBoard) -> None:
+        self._board = board
+
+    def memory(self, data: bytes | None = None) -> bytes | None:
+        if data is None:
+            return self._board.rtc_memory
+        if len(data) > RTC_USER_MEM_MAX:
+            raise ValueError("buffer too long")
+        self._board.rtc_memory = bytes(data)
+        return None
+
+
+class SleepBoard:
+    """One board's sleep and reset state, injected where the firmware takes the ``machine``
+    module: ``deepsleep``, ``wake_reason``, ``reset_cause``, ``RTC``. The host sets what the
+    next boot reports (``booted``) and keeps RTC memory across deep sleeps."""
+
+    DEEPSLEEP_RESET: Final = DEEPSLEEP_RESET
+    PWRON_RESET: Final = PWRON_RESET
+    TIMER_WAKE: Final = TIMER_WAKE
+
+    def __init__(self) -> None:
+        self.rtc_memory = b""
+        self.wake_pins: frozenset[int] = frozenset()
+        self.wake_level = True
+        self._reset = PWRON_RESET
+        self._wake = WAKE_UNDEFINED
+
+    def booted(self, reset_cause: int, wake_reason: int = WAKE_UNDEFINED) -> None:
+        self._reset = reset_cause
+        self._wake = wake_reason
+
+    def power_off(self) -> None:
+        """RTC memory is kept across deep sleep, not across losing power."""
+        self.rtc_memory = b""
+        self.booted(PWRON_RESET)
+
+    def reset_cause(self) -> int:
+        return self._reset
+
+    def wake_reason(self) -> int:
+        return self._wake
+
+    def RTC(self) -> _RtcMemory:  # noqa: N802 - the board's name
+        return _RtcMemory(self)
+
+    def set_wake_on_gpio(self, pins: tuple[Pin | int, ...], level: bool) -> None:
+        self.wake_pins = frozenset(int(p.ident) if isinstance(p, Pin) else int(p) for p in pins)
+        self.wake_level = bool(level)
+
+    def deepsleep(self, ms: int | None = None) -> None:
+        if not self.wake_pins <= C3_DEEP_SLEEP_WAKE_PINS:
+            raise ValueError("wake-up pin not supported")  # machine_sleep_helper, as on a C3
+        wake_pins, self.wake_pins = self.wake_pins, frozenset()  # the next boot sets them again
+        raise DeepSleepEnteredError(ms, wake_pins, self.wake_level)
+
+    def lightsleep(self, ms: int | None = None) -> None:
+        del ms
+        raise OSError("machine.lightsleep() stops the BLE controller; device/sleep.py uses deepsleep")
+
+
+_DEFAULT_BOARD: Final = SleepBoard()  # for a firmware that imports machine itself (one board)
+
+
+def deepsleep(ms: int | None = None) -> None:
+    _DEFAULT_BOARD.deepsleep(ms)
+
+
+def reset_cause() -> int:
+    return _DEFAULT_BOARD.reset_cause()
+
+
+def wake_reason() -> int:
+    return _DEFAULT_BOARD.wake_reason()
+
+
+def RTC() -> _RtcMemory:  # noqa: N802 - the board's name
+    return _DEFAULT_BOARD.RTC()

@@ -96,7 +96,8 @@ async def open_ble_side(
         return _register(registry, ingest, address, kind, key, owner)
 
     pairing = Pairing(transport, registry, clock, register=register, settle_s=options.pairing_settle_s)
-    every = (*listeners, ingest.on_advert, pairing.on_advert)
+    feedback = FeedbackSender(transport, registry, options.feedback_timeout_s)
+    every = (*listeners, ingest.on_advert, pairing.on_advert, feedback.on_advert)
 
     def heard(device: BLEDevice, advertisement: AdvertisementData) -> None:
         """Every advert, from anyone. Each listener only enqueues or counts: no I/O here."""
@@ -113,7 +114,7 @@ async def open_ble_side(
             ),
             ingest=ingest,
             pairing=pairing,
-            feedback=FeedbackSender(transport, registry, options.feedback_timeout_s),
+            feedback=feedback,
         )
     finally:
         ingest.flush()

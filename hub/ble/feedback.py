@@ -5,6 +5,12 @@ newer counter durably *before* writing (a crash can only skip a counter, never r
 with response, and read the state again. The command counts as confirmed only when the button
 reports that counter as accepted: on stock MicroPython a GATT write is acknowledged before the
 firmware checks it, so the write's own status proves nothing on real hardware.
+
+A sleepy button (a wearable in deep sleep between listen windows, ``device/sleep.py``) only
+listens for a moment every listen period; its listen advert carries the period. ``ListenWindows``
+remembers when each one last listened; ``send`` waits for the next window (saying so through
+``on_wait``, so the signal shows as held) and connects the moment the button's listen advert is
+heard. A window that passes unheard is a ``missed_window`` failure: the caller falls back.
 """
 
 from __future__ import annotations
@@ -12,15 +18,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakError
 from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from device import command, gatt
+from device import command, gatt, sleep
 from hub.ble.transport import BleTransport
 from hub.errors import FeedbackError
 from hub.events import SignalKind
@@ -32,6 +40,94 @@ _LOGGER = logging.getLogger(__name__)
 ATT_INSUFFICIENT_AUTHENTICATION: Final = 0x05
 # bleak-retry-connector retries transient BlueZ errors; three attempts is its own default.
 CONNECT_ATTEMPTS: Final = 3
+# A listen advert heard this recently means the button is listening now: connect at once.
+LISTENING_NOW_S: Final = 0.5
+# A window may open late: the boot after a deep sleep, and the RTC's slow clock drifting (the
+# ESP32-C3's internal 136 kHz RC oscillator is the default; a few % over a period).
+WINDOW_GRACE_S: Final = 5.0
+WINDOW_GRACE_FRACTION: Final = 0.1
+
+# How a command fails when the button's radio was not there (a sleepy one may have just slept).
+UNREACHED: Final = frozenset({"out_of_range", "connect_failed", "state_unreadable", "timeout"})
+# Awaited before a sleepy button's command waits for its window, with "next window in ~N s".
+OnWait = Callable[[float], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Listener:
+    period_s: float
+    heard_at: float | None  # loop time of the last listen advert; None: a period from settings
+
+
+class ListenWindows:
+    """When each sleepy button listens next, from its listen adverts (and the configured period
+    for a button not heard yet). Every time is the event loop's (virtual under a scenario)."""
+
+    def __init__(self) -> None:
+        self._buttons: dict[str, _Listener] = {}
+        self._heard: dict[str, asyncio.Event] = {}
+
+    def expect(self, address: str, period_s: float) -> None:
+        """A button configured as sleepy with this period (until its own adverts say otherwise)."""
+        known = self._buttons.get(address.upper())
+        if known is None or known.heard_at is None:
+            self._buttons[address.upper()] = _Listener(period_s, None)
+
+    def forget(self, address: str) -> None:
+        self._buttons.pop(address.upper(), None)
+
+    def on_advert(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
+        """Every advert (scanner callback: no I/O). A listen advert opens a window."""
+        data = advertisement.service_data.get(gatt.SERVICE_UUID)
+        if data is None:
+            return
+        period = sleep.parse_listen(data)
+        if period is None:
+            return
+        address = device.address.upper()
+        self._buttons[address] = _Listener(float(period), _now())
+        event = self._heard.pop(address, None)
+        if event is not None:
+            event.set()
+
+    def period_s(self, address: str) -> float | None:
+        """The button's listen period, or None if it is always listening."""
+        known = self._buttons.get(address.upper())
+        return known.period_s if known else None
+
+    def next_window_s(self, address: str) -> float | None:
+        """Seconds until the button listens next (0: now), or None if it is always listening.
+        A window overdue by more than the grace was missed (out of range?): the one after it."""
+        known = self._buttons.get(address.upper())
+        if known is None:
+            return None
+        if known.heard_at is None:
+            return known.period_s  # not heard since the hub started: within one period
+        since = _now() - known.heard_at
+        if since <= LISTENING_NOW_S:
+            return 0.0
+        late = since - known.period_s
+        if late > self.grace_s(address):
+            return known.period_s - late % known.period_s
+        return max(-late, 0.0)
+
+    def missed(self, address: str) -> None:
+        """The window just heard had already closed: wait for the next listen advert."""
+        known = self._buttons.get(address.upper())
+        if known is not None and known.heard_at is not None:
+            known.heard_at = min(known.heard_at, _now() - 2 * LISTENING_NOW_S)
+
+    def grace_s(self, address: str) -> float:
+        period = self.period_s(address) or 0.0
+        return WINDOW_GRACE_S + WINDOW_GRACE_FRACTION * period
+
+    def waiter(self, address: str) -> asyncio.Event:
+        """Set by the button's next listen advert (take it before anything that awaits)."""
+        return self._heard.setdefault(address.upper(), asyncio.Event())
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +162,26 @@ class FeedbackSender:
         self._registry = registry
         self._timeout_s = timeout_s
         self._lock = asyncio.Lock()  # one connection at a time: Pi adapters have few slots
+        self.windows = ListenWindows()
 
-    async def send(self, button: ButtonRecord, kind: SignalKind) -> None:
-        """Deliver one command; returns when the button confirmed it, else FeedbackError."""
+    def on_advert(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
+        self.windows.on_advert(device, advertisement)
+
+    async def send(self, button: ButtonRecord, kind: SignalKind, on_wait: OnWait | None = None) -> None:
+        """Deliver one command; returns when the button confirmed it, else FeedbackError.
+        A sleepy button's command waits for its next listen window first."""
+        await self._await_window(button, on_wait)
+        try:
+            await self._send_now(button, kind)
+        except FeedbackError as ex:
+            if ex.reason not in UNREACHED or self.windows.period_s(button.address) is None:
+                raise
+            # It fell asleep just as its window was heard: the next window, once.
+            self.windows.missed(button.address)
+            await self._await_window(button, on_wait)
+            await self._send_now(button, kind)
+
+    async def _send_now(self, button: ButtonRecord, kind: SignalKind) -> None:
         async with self._lock:
             try:
                 async with asyncio.timeout(self._timeout_s):
@@ -78,6 +191,23 @@ class FeedbackSender:
                     button.address, "timeout", f"no answer in {self._timeout_s:.0f} s"
                 ) from ex
         _LOGGER.info("feedback %s confirmed by button %d", kind.value, button.id)
+
+    async def _await_window(self, button: ButtonRecord, on_wait: OnWait | None) -> None:
+        windows = self.windows
+        next_s = windows.next_window_s(button.address)
+        if not next_s:
+            return  # always listening, or listening now
+        heard = windows.waiter(button.address)
+        if on_wait is not None:
+            await on_wait(next_s)
+        within = next_s + windows.grace_s(button.address)
+        try:
+            async with asyncio.timeout(within):
+                await heard.wait()
+        except TimeoutError as ex:
+            raise FeedbackError(
+                button.address, "missed_window", f"no listen window within {within:.0f} s"
+            ) from ex
 
     async def _command(self, button: ButtonRecord, look: Look) -> None:
         client = await self._connect(button)

@@ -4,13 +4,17 @@ Recipient at home: their Heartline button gets an authenticated haptic command. 
 (presence says so), or no button confirmed in time (out of range, asleep in a drawer): their
 phone gets a notification. Either way the signal ends delivered or failed, with a reason.
 Quiet hours and rate limits build on this (they decide *whether* and *when*).
+
+A sleepy button (a wearable between listen windows) is waited for: the signal shows as held
+("waiting for Sam's button to listen, next window in ~40 s") and goes to the phone only if the
+window passes without the button confirming, or at once when presence says the person is away.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -35,6 +39,14 @@ SUMMARY_WORDS: Final = {
 SUMMARY_LOOK: Final = SignalKind.FELT_IT
 
 
+# Told, before a delivery waits for a sleepy button's window, why the signal is held for now.
+Waiting = Callable[[str], Awaitable[None]]
+
+
+def waiting_text(person: str, next_window_s: float) -> str:
+    return f"waiting for {person}'s button to listen (next window in ~{max(round(next_window_s), 1)} s)"
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     fate: Fate
@@ -45,7 +57,9 @@ class Outcome:
 class Reach(Protocol):
     """How a signal reaches the person who lives here (their button, else their phone)."""
 
-    async def deliver(self, signal: SignalRecord, look: SignalKind | None = None) -> Outcome: ...
+    async def deliver(
+        self, signal: SignalRecord, look: SignalKind | None = None, waiting: Waiting | None = None
+    ) -> Outcome: ...
 
     async def deliver_summary(self, signals: Sequence[SignalRecord], why: str) -> Outcome: ...
 
@@ -75,11 +89,14 @@ class DeliveryRouter:
         self._feedback = feedback
         self._phone = phone
 
-    async def deliver(self, signal: SignalRecord, look: SignalKind | None = None) -> Outcome:
-        """Button (with ``look``, default the signal's own kind), else phone."""
+    async def deliver(
+        self, signal: SignalRecord, look: SignalKind | None = None, waiting: Waiting | None = None
+    ) -> Outcome:
+        """Button (with ``look``, default the signal's own kind), else phone. ``waiting`` hears
+        why the signal is held while a sleepy button's window is awaited."""
         kind = look or signal.kind
         reasons: list[str] = []
-        if await self._button(kind, reasons):
+        if await self._button(kind, reasons, waiting):
             return Outcome(Fate.DELIVERED, Channel.BUTTON, None)
         if await self._phone.notify(kind, self._partner):
             return Outcome(Fate.DELIVERED, Channel.PHONE, "; ".join(reasons) or None)
@@ -97,16 +114,22 @@ class DeliveryRouter:
         reasons.append("phone notification failed" if self._phone.configured else "no phone configured")
         return Outcome(Fate.FAILED, None, "; ".join(reasons))
 
-    async def _button(self, kind: SignalKind, reasons: list[str]) -> bool:
+    async def _button(self, kind: SignalKind, reasons: list[str], waiting: Waiting | None = None) -> bool:
         if self._is_away():
             reasons.append(f"{self._person} is away from home")
             return False
         buttons = [b for b in self._registry.by_owner(self._person) if b.kind == "heartline"]
         if not buttons:
             reasons.append("no button registered")
+        person = self._person
+
+        async def on_wait(next_window_s: float) -> None:
+            if waiting is not None:
+                await waiting(waiting_text(person, next_window_s))
+
         for button in buttons:
             try:
-                await self._feedback.send(button, kind)
+                await self._feedback.send(button, kind, on_wait=on_wait)
             except FeedbackError as ex:
                 _LOGGER.info("button %d did not confirm: %s", button.id, ex)
                 reasons.append(f"button {button.id}: {ex.reason}")

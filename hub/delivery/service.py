@@ -23,7 +23,7 @@ from hub.delivery.moments import Moments
 from hub.delivery.quiet_hours import QuietHours
 from hub.delivery.rate_limit import WINDOW_S, RateLimiter
 from hub.delivery.router import Outcome, Reach
-from hub.events import Channel, Fate, SignalKind, SignalRecord
+from hub.events import Channel, Direction, Fate, SignalKind, SignalRecord
 from hub.store.database import Database
 from hub.store.holds import Hold, HoldReason, HoldStore
 from hub.store.signals import SignalLog
@@ -86,6 +86,8 @@ class DeliveryService:
         return self._queue.qsize()
 
     async def run(self) -> None:
+        for interrupted in self._interrupted_waits():
+            self._queue.put_nowait(interrupted)
         while True:
             record: SignalRecord | None = None
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
@@ -96,6 +98,15 @@ class DeliveryService:
             if record is not None:
                 await self._handle(record)
             await self._release_due()
+
+    def _interrupted_waits(self) -> list[SignalRecord]:
+        """Received signals left held for a sleepy button's window when the hub stopped."""
+        held = {h.signal_id for h in self._holds.all()}
+        return [
+            r
+            for r in reversed(self._signals.recent(limit=1000))
+            if r.direction is Direction.RECEIVED and r.fate is Fate.HELD and r.id not in held
+        ]
 
     def _wait_s(self) -> float | None:
         holds = self._holds.all()
@@ -117,7 +128,11 @@ class DeliveryService:
             await self._hold(record, "rate_limit", release, limit, postpone=True)
             return
         look = self.moments.look(record)
-        outcome = await self._reach.deliver(record, look)
+
+        async def waiting(text: str) -> None:
+            await self._mark_waiting(record, text)
+
+        outcome = await self._reach.deliver(record, look, waiting)
         if look is SignalKind.SHARED_MOMENT and outcome.fate is Fate.DELIVERED:
             outcome = Outcome(outcome.fate, outcome.channel, "shared moment")
         if outcome.fate is Fate.DELIVERED:
@@ -134,6 +149,20 @@ class DeliveryService:
                 if postpone:  # a flood still going on: the whole burst waits for its end
                     self._holds.postpone(why, release)
                 self._holds.put(record.id, why, release)
+                self._signals.set_fate(record.id, Fate.HELD, self._clock.now(), reason=reason)
+                self._receipts(record.id, Fate.HELD, None, reason)
+
+        await self._durably(store)
+        _LOGGER.info("signal %s %s", record.id, reason)
+        self._announce(record.id)
+
+    async def _mark_waiting(self, record: SignalRecord, text: str) -> None:
+        """Held while a sleepy button's listen window is awaited (no hold row: the delivery
+        itself is waiting, and a restart delivers it again from the inbox)."""
+        reason = f"held: {text}"
+
+        def store() -> None:
+            with self._db.transaction():
                 self._signals.set_fate(record.id, Fate.HELD, self._clock.now(), reason=reason)
                 self._receipts(record.id, Fate.HELD, None, reason)
 

@@ -9,7 +9,7 @@ from typing import cast
 
 import pytest
 
-from hub.ble.feedback import FeedbackSender
+from hub.ble.feedback import FeedbackSender, OnWait
 from hub.delivery.phone import PhoneNotifier
 from hub.delivery.router import DeliveryRouter
 from hub.events import Channel, Direction, Fate, SignalKind, SignalRecord
@@ -25,7 +25,8 @@ class RecordingButton:
     def __init__(self) -> None:
         self.sent: list[SignalKind] = []
 
-    async def send(self, button: ButtonRecord, kind: SignalKind) -> None:
+    async def send(self, button: ButtonRecord, kind: SignalKind, on_wait: OnWait | None = None) -> None:
+        del on_wait  # an always-listening button: never waited for
         self.sent.append(kind)
 
 

@@ -55,3 +55,40 @@ def test_coin_cell_carries_a_caveat() -> None:
     assert result.caveat is not None
     with pytest.raises(ValueError, match="unknown battery"):
         estimate(battery="aa", duration_s=DAY, activity=idle_day(), motor=[], led=[], cpu_wakes=0)
+
+
+def test_deep_sleep_profile_is_awake_time_at_modem_sleep_plus_the_board_floor() -> None:
+    from firmware_sim.energy.model import (  # noqa: PLC0415 - the deep-sleep figures only here
+        BOOT_S,
+        DEEP_SLEEP,
+        ESP32C3_CPU_RUNNING_MA,
+        XIAO_DEEP_SLEEP_UA,
+        SleepCycles,
+    )
+
+    boots = 1440  # one listen window a minute
+    awake_s = boots * 2.5
+    cycles = SleepCycles(awake_s=awake_s, boots=boots, listen_period_s=60)
+    result = estimate(
+        battery="lipo-500",
+        duration_s=DAY,
+        activity=RadioActivity(),
+        motor=[],
+        led=[],
+        cpu_wakes=0,
+        sleep=cycles,
+    )
+    deep = result.profile(DEEP_SLEEP)
+    expected_mc = (
+        (DAY - awake_s) * XIAO_DEEP_SLEEP_UA / 1000
+        + awake_s * ESP32C3_MODEM_SLEEP_MA
+        + boots * BOOT_S * ESP32C3_CPU_RUNNING_MA
+    )
+    assert sum(deep.parts_mc.values()) == pytest.approx(expected_mc + DAY * 3.5 / 1000)
+    assert deep.life_days > 14 > result.profile("stock always-on").life_days
+    assert "not reachable on a stock image" in "\n".join(result.lines())
+
+
+def test_deep_sleep_is_only_reported_for_a_device_run_in_that_mode() -> None:
+    result = estimate(battery="lipo-500", duration_s=DAY, activity=idle_day(), motor=[], led=[], cpu_wakes=0)
+    assert [b.profile for b in result.profiles] == ["stock always-on", "auto-light-sleep"]

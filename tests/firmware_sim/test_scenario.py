@@ -68,3 +68,20 @@ def test_a_week_logs_every_touch_in_range(tmp_path: Path) -> None:
     report = run_scenario(dataclasses.replace(load_scenario(WEEK), days=days), work_dir=tmp_path)
     for device in report.devices:
         assert sum(device.hub_events.values()) == device.touches_in_range
+
+
+@pytest.mark.slow
+def test_the_wearable_lasts_two_weeks_on_a_stock_image_and_states_its_latency(tmp_path: Path) -> None:
+    report = run_scenario(dataclasses.replace(load_scenario(WEEK), days=1.0), work_dir=tmp_path)
+    text = format_report(report)
+    for device in (d for d in report.devices if d.kind == "wearable"):
+        assert device.power == "wearable"
+        assert device.energy is not None
+        assert device.energy.profile("stock deep-sleep").life_days >= 14
+        assert device.energy.profile("stock always-on").life_days < 1  # the baseline, same run
+        assert f"energy, {device.name} (wearable power):" in text
+        latency = device.latency_summary()
+        assert latency is not None
+        assert latency["max_s"] <= 60 + 11  # one listen period and its grace at most
+    assert "feedback latency (hub sends -> button confirms)" in text
+    assert "[not reachable on a stock image]" in text

@@ -27,7 +27,7 @@ from hub.bus import UpdateBus
 from hub.clock import Clock, SystemClock
 from hub.config import HubConfig, parse_config
 from hub.delivery.quiet_hours import QuietHours
-from hub.delivery.router import Outcome
+from hub.delivery.router import Outcome, Waiting
 from hub.delivery.service import DeliveryService
 from hub.events import DEFAULT_GESTURE_MEANINGS, Channel, Direction, Fate, SignalKind, SignalRecord
 from hub.heartbeats import Heartbeats
@@ -54,7 +54,10 @@ class Person:
     looks: dict[str, SignalKind] = field(default_factory=dict)
     summaries: list[list[str]] = field(default_factory=list)
 
-    async def deliver(self, signal: SignalRecord, look: SignalKind | None = None) -> Outcome:
+    async def deliver(
+        self, signal: SignalRecord, look: SignalKind | None = None, waiting: Waiting | None = None
+    ) -> Outcome:
+        del waiting  # always reached at once
         self.shown.append(signal.id)
         self.looks[signal.id] = look or signal.kind
         return Outcome(Fate.DELIVERED, Channel.BUTTON, None)
