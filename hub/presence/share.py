@@ -180,8 +180,8 @@ class PresenceSharer:
         if not self._share:
             return False
         state = next((s for s in self._states() if s.person == self._person), None)
-        if state is None:
-            return False
+        if state is None or (not state.present and state.since is None):
+            return False  # not heard yet: "away" would tell the partner something nobody knows
         key = (state.present, state.since)
         now = self._clock.monotonic()
         since_last = None if self._last_at is None else now - self._last_at

@@ -135,11 +135,14 @@ async def test_the_sharer_sends_on_change_throttled_and_pauses(
 ) -> None:
     a, b = await _pair(mosquitto_broker, tmp_path)
     clock = ManualClock(T0)
-    states = [PresenceState("Alex", present=True, since=T0), PresenceState("Sam", present=True, since=T0)]
+    # Not heard yet (not present, no since): nothing is known, so nothing is told; "away" would lie.
+    states = [PresenceState("Alex", present=False, since=None), PresenceState("Sam", present=True, since=T0)]
     sharer = PresenceSharer(
         a.couple.presence, "Alex", lambda: states, clock, min_interval_s=30, refresh_s=900
     )
-    assert sharer.tick()  # the first state is always told
+    assert not sharer.tick()
+    states[0] = PresenceState("Alex", present=True, since=T0)
+    assert sharer.tick()  # the first known state is always told
     assert not sharer.tick()  # unchanged
     states[0] = PresenceState("Alex", present=False, since=T0 + timedelta(minutes=1))
     clock.advance(10)

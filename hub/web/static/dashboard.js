@@ -261,7 +261,7 @@ async function refreshStats() {
 function personText(person, shared) {
   if (person.devices === 0) {
     // This hub cannot hear them; their own hub may have told us where they are.
-    if (shared && shared.person === person.person) {
+    if (shared && shared.person === person.person && (shared.present || shared.since)) {
       const since = shared.since ? ` since ${clockTime(shared.since)}` : "";
       return { cls: shared.present ? "present shared" : "absent shared", text: `${person.person} is ${shared.present ? "home" : "away"}${since} (their hub says)` };
     }
