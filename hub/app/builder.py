@@ -15,7 +15,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Final
 
-
 from hub.app.ble_side import BleOptions, open_ble_side
 from hub.app.couple_link import open_couple_link
 from hub.app.hub import CurrentSettings, Hub

@@ -272,7 +272,9 @@ class ButtonCare:
         )
 
 
-def cared_button(record: ButtonRecord, alert: ButtonAlert | None, listen_period_s: float | None) -> CaredButton:
+def cared_button(
+    record: ButtonRecord, alert: ButtonAlert | None, listen_period_s: float | None
+) -> CaredButton:
     values = {f.name: getattr(record, f.name) for f in fields(ButtonRecord)}
     period = round(listen_period_s) if listen_period_s is not None else None
     return CaredButton(**values, alert=alert, listen_period_s=period)

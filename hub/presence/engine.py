@@ -251,7 +251,9 @@ class PresenceEngine:
         period (the device sleeps between windows)."""
         subject = self._subject_of.get(address) or self._subject_of.get(address.upper())
         radio = self.radio
-        sleepy = self._sleepy_timeout(address, t, listen_period_s) if listen_period_s or self._listening else 0.0
+        sleepy = (
+            self._sleepy_timeout(address, t, listen_period_s) if listen_period_s or self._listening else 0.0
+        )
         if subject is None:
             if not sleepy:
                 radio.heard(t)

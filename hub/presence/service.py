@@ -86,7 +86,10 @@ class PresenceService:
     def on_advert(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
         """Every advert from anyone (a scanner listener: no I/O unless a person came or went)."""
         self.observe(
-            device.address.upper(), advertisement.rssi, self._clock.monotonic(), listen_period_s(advertisement)
+            device.address.upper(),
+            advertisement.rssi,
+            self._clock.monotonic(),
+            listen_period_s(advertisement),
         )
 
     def observe(self, address: str, rssi: float, t: float, listen_period: float | None = None) -> None:

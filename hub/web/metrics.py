@@ -144,7 +144,9 @@ class Metrics:
         errors = _Family("heartline_scanner_errors_total", "counter", "BLE scanner errors, by kind.")
         rejected = _Family("heartline_rejected_total", "counter", "Inputs rejected, by reason.")
         accepted = _Family(
-            "heartline_adverts_accepted_total", "counter", "Adverts from registered buttons accepted, by kind."
+            "heartline_adverts_accepted_total",
+            "counter",
+            "Adverts from registered buttons accepted, by kind.",
         )
         fates = _Family("heartline_signals", "gauge", "Signals in the log, by their current fate.")
         latency = _Family(

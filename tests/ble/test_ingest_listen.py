@@ -73,7 +73,9 @@ def test_a_listen_advert_is_accepted_and_moves_the_buttons_last_seen(db: Databas
         (b"\x01\x11\x0e", "listen_period"),  # 3601 s
     ],
 )
-def test_a_malformed_listen_advert_is_rejected_with_its_reason(db: Database, data: bytes, reason: str) -> None:
+def test_a_malformed_listen_advert_is_rejected_with_its_reason(
+    db: Database, data: bytes, reason: str
+) -> None:
     registry = ButtonRegistry(db)
     ingest = AdvertIngest(registry, ManualClock(START))
     feed(ingest, data)

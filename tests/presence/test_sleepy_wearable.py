@@ -80,7 +80,9 @@ async def world(tmp_path: Path, x: float) -> AsyncIterator[tuple[Watch, SimButto
                 watch = Watch(presence)
                 tasks.start(watch.run(), "presence ticks")
                 async with (
-                    SimButton(air=air.address, address=PUCK, key=PUCK_KEY, state_dir=tmp_path / "puck", x=2.0),
+                    SimButton(
+                        air=air.address, address=PUCK, key=PUCK_KEY, state_dir=tmp_path / "puck", x=2.0
+                    ),
                     SimButton(
                         air=air.address,
                         address=ADDRESS,
