@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from benchmarks.presence_baselines import ROOM_ASSISTANT_TIMEOUT_S, TUKEY_WINDOW_S, timeout_sessions
 from benchmarks.presence_traces import DAY_S, Trace, generate, truth_sessions
+from hub.presence import params as P  # noqa: N812
 from hub.presence.batch import DeafMeasure, recompute
 
 F64 = npt.NDArray[np.float64]
@@ -61,6 +62,16 @@ def heartline(trace: Trace) -> Outcome:
     return Outcome(r.arrive, r.leave, r.enter_at, r.exit_at)
 
 
+def sleepy_heartline(trace: Trace) -> Outcome:
+    """The wearable asleep between windows, its listen period known (as from its listen advert):
+    its own adverts stay out of the deaf time, and it leaves after two missed windows."""
+    until = float(trace.seconds)
+    deaf = DeafMeasure.from_streams([trace.other_times], until)
+    sleepy = np.full(trace.person_times.size, P.sleepy_timeout(LISTEN_PERIOD_S))
+    r = recompute(trace.person_times, trace.person_rssi, deaf, until, sleepy)
+    return Outcome(r.arrive, r.leave, r.enter_at, r.exit_at)
+
+
 def timeout_rule(seconds: float):  # type: ignore[no-untyped-def]  # noqa: ANN201 - a factory
     def run(trace: Trace) -> Outcome:
         arrive, leave = timeout_sessions(trace.person_times, seconds, float(trace.seconds))
@@ -75,6 +86,16 @@ ALGORITHMS = (
     ("fixed timeout 300 s", timeout_rule(300.0)),
     ("Kalman + 60 s timeout (room-assistant)", timeout_rule(ROOM_ASSISTANT_TIMEOUT_S)),
     ("median in Tukey fences, 15 s (ESPresense)", timeout_rule(TUKEY_WINDOW_S)),
+)
+
+
+LISTEN_PERIOD_S = 60.0  # device/sleep.py DEFAULT_PERIOD_S
+# The same homes and days with the wearable in its deep-sleep power mode: with and without the
+# listen period (the always-on rules are what presence did before it read the period).
+SLEEPY_ALGORITHMS = (
+    ("Heartline, listen period known", sleepy_heartline),
+    ("Heartline, always-on rules", heartline),
+    ("Kalman + 60 s timeout (room-assistant)", timeout_rule(ROOM_ASSISTANT_TIMEOUT_S)),
 )
 
 
@@ -120,29 +141,30 @@ def score(trace: Trace, out: Outcome, into: Score) -> None:
                 into.missed += 1
 
 
-def run(days: int, seed: int) -> dict[str, Score]:
-    scores = {name: Score() for name, _ in ALGORITHMS}
+def run(days: int, seed: int, listen_period_s: float | None = None) -> dict[str, Score]:
+    algorithms = ALGORITHMS if listen_period_s is None else SLEEPY_ALGORITHMS
+    scores = {name: Score() for name, _ in algorithms}
     person = 0
     remaining = days
     while remaining > 0:
         span = min(DAYS_PER_PERSON, remaining)
-        trace = generate(span, seed * 100_003 + person)
-        for name, algorithm in ALGORITHMS:
+        trace = generate(span, seed * 100_003 + person, listen_period_s)
+        for name, algorithm in algorithms:
             score(trace, algorithm(trace), scores[name])
         remaining -= span
         person += 1
     return scores
 
 
-def table(scores: dict[str, Score], days: int, seconds: float) -> str:
+def table(scores: dict[str, Score], days: int, seconds: float, title: str = "") -> str:
     header = (
         f"{'algorithm':<44}{'presence-time error':>20}{'spurious/day':>14}"
         f"{'arrival delay':>15}{'departure delay':>17}{'missed/day':>12}{'live flaps/day':>16}"
     )
     lines = [
         (
-            f"Presence accuracy: {days} person-days, sigma 6 dB, loss bursts, body shadow, garden trips,"
-            f" nights on a nightstand ({seconds:.1f} s)"
+            f"Presence accuracy{title}: {days} person-days, sigma 6 dB, loss bursts, body shadow,"
+            f" garden trips, nights on a nightstand ({seconds:.1f} s)"
         ),
         header,
         "-" * len(header),
@@ -167,6 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     scores = run(args.days, args.seed)
     print(table(scores, args.days, time.perf_counter() - started))
+    started = time.perf_counter()
+    sleepy = run(args.days, args.seed, LISTEN_PERIOD_S)
+    title = f", the wearable asleep between {LISTEN_PERIOD_S:.0f} s listen windows"
+    print()
+    print(table(sleepy, args.days, time.perf_counter() - started, title))
     return 0
 
 

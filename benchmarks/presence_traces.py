@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from device import sleep
 from firmware_sim.air.radio_model import (
     BODY_SHADOW_DB,
     DEFAULT_PATH_LOSS_EXPONENT,
@@ -223,8 +224,21 @@ def _hear(
     return times[heard], rssi[heard]
 
 
-def generate(days: int, seed: int) -> Trace:
-    """``days`` consecutive days of one person in one home, reproducible from ``seed``."""
+def _windows(n: int, period_s: float, rng: np.random.Generator) -> F64:
+    """A sleepy wearable's adverts: a listen window every period (device/sleep.py: LISTEN_MS at
+    LISTEN_INTERVAL_US, ~20 adverts), each period a little late (boot, the RTC's drift)."""
+    per_window = int(sleep.LISTEN_MS * 1000 // sleep.LISTEN_INTERVAL_US)
+    count = int(n / period_s) + 2
+    starts = np.cumsum(period_s + sleep.LISTEN_MS / 1000.0 + rng.uniform(0.0, 0.05 * period_s, count))
+    step = sleep.LISTEN_INTERVAL_US / 1e6
+    offsets = np.arange(per_window) * step + rng.uniform(0.0, ADV_DELAY_MAX_S, (count, per_window))
+    times = (starts[:, None] + offsets).ravel()
+    return times[times < n]
+
+
+def generate(days: int, seed: int, listen_period_s: float | None = None) -> Trace:
+    """``days`` consecutive days of one person in one home, reproducible from ``seed``; with
+    ``listen_period_s`` the person's wearable sleeps between listen windows of that period."""
     rng = np.random.default_rng(seed)
     home = _home(rng)
     tl = _timeline(home, days, rng)
@@ -234,7 +248,8 @@ def generate(days: int, seed: int) -> Trace:
         path = PATH_LOSS_AT_1M_DB + 10.0 * home.exponent * np.log10(np.maximum(tl.dist, 0.1))
     level = TX_POWER_DBM - path - tl.wall - BODY_SHADOW_DB * shadow
     radio_loss = _radio_loss(n, rng)
-    p_times, p_rssi = _hear(_adverts(n, rng), level, radio_loss, home, rng)
+    sent = _adverts(n, rng) if listen_period_s is None else _windows(n, listen_period_s, rng)
+    p_times, p_rssi = _hear(sent, level, radio_loss, home, rng)
     button_level = np.full(n, TX_POWER_DBM - PATH_LOSS_AT_1M_DB - 10.0 * home.exponent * np.log10(3.0))
     o_times, _ = _hear(_adverts(n, rng), button_level, radio_loss, home, rng)
     return Trace(p_times, p_rssi, o_times, tl.truth, days)

@@ -136,3 +136,4 @@ class Counters:
     scanner_errors: Mapping[str, int] = field(default_factory=dict)  # by kind
     fates: Mapping[str, int] = field(default_factory=dict)
     publish_latency: Histogram | None = None
+    adverts_accepted: Mapping[str, int] = field(default_factory=dict)  # by kind: touch, listen

@@ -15,9 +15,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Final
 
-from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData
-
 from hub.app.ble_side import BleOptions, open_ble_side
 from hub.app.couple_link import open_couple_link
 from hub.app.hub import CurrentSettings, Hub
@@ -68,10 +65,6 @@ async def open_hub(
             registry.upsert(entry.address, entry.kind, bytes.fromhex(entry.key), entry.owner)
         presence = PresenceService(db, clock, _people_devices(config, registry), hub=config.relay.hub_id)
 
-        def observe(device: BLEDevice, advertisement: AdvertisementData) -> None:
-            # Strangers too: they prove the radio works.
-            presence.observe(device.address.upper(), advertisement.rssi, clock.monotonic())
-
         phone = PhoneNotifier(list(settings.value.notify))
         care = ButtonCare(
             registry, clock, phone, bus, MetaStore(db), timezone=lambda: settings.value.timezone
@@ -83,7 +76,7 @@ async def open_hub(
                 clock,
                 heartbeats,
                 options=BleOptions.from_config(config),
-                listeners=(observe, care.on_advert),
+                listeners=(presence.on_advert, care.on_advert),  # strangers too: the radio works
             )
         )
         couple = await stack.enter_async_context(

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from hub.app.ble_side import BleSide
 from hub.app.couple_link import CoupleLink
-from hub.ble.care import ButtonCare
+from hub.ble.care import ButtonCare, cared_button
 from hub.bus import Update, UpdateBus
 from hub.clock import Clock
 from hub.config import HubConfig, Settings, SettingsStore, validate_settings
@@ -143,6 +143,7 @@ class Hub:
             scanner_errors=dict(self.ble.scanning.errors),
             fates={fate.value: count for fate, count in self._signals.count_by_fate().items()},
             publish_latency=self._publish_latency,
+            adverts_accepted=dict(self.ble.ingest.accepted),
         )
 
     def updates(self) -> contextlib.AbstractAsyncContextManager[asyncio.Queue[Update]]:
@@ -155,8 +156,12 @@ class Hub:
         return self.couple.composer.send(kind)
 
     def buttons(self) -> list[ButtonRecord]:
+        """With their alerts and, for a sleepy button, the listen period its adverts gave."""
         records = self.ble.registry.all()
-        return self.care.cared(records) if self.care is not None else records  # with their alerts
+        period = self.ble.feedback.windows.period_s
+        if self.care is None:
+            return [cared_button(r, None, period(r.address)) for r in records]
+        return self.care.cared(records, period)
 
     def add_button(self, address: str, kind: str, key: bytes, owner: str) -> ButtonRecord:
         return self.ble.add_button(address, kind, key, owner)

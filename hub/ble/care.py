@@ -57,9 +57,12 @@ class ButtonAlert:
 
 @dataclass(frozen=True, slots=True, repr=False)  # repr=False: ButtonRecord's keeps the key out
 class CaredButton(ButtonRecord):
-    """A registered button with what it asks of its owner now (None: all is well)."""
+    """A registered button with what it asks of its owner now (None: all is well), and how long
+    a command may wait for it: its listen period if it sleeps between windows (None: it always
+    listens, or the hub has not heard it say otherwise)."""
 
     alert: ButtonAlert | None = None
+    listen_period_s: int | None = None
 
 
 class Notify(Protocol):
@@ -121,14 +124,15 @@ class ButtonCare:
             await self.check()
             await asyncio.sleep(self._interval_s)
 
-    def cared(self, records: list[ButtonRecord]) -> list[ButtonRecord]:
-        """The records with their alerts, for the API's button list."""
+    def cared(
+        self, records: list[ButtonRecord], listen_period_s: Callable[[str], float | None] = lambda _: None
+    ) -> list[ButtonRecord]:
+        """The records with their alerts (and listen periods, by address), for the API's list."""
         out: list[ButtonRecord] = []
         for record in records:
             raised = self._raised.get(record.id)
             alert = self._shown(record, raised) if raised is not None else None
-            values = {f.name: getattr(record, f.name) for f in fields(ButtonRecord)}
-            out.append(CaredButton(**values, alert=alert))
+            out.append(cared_button(record, alert, listen_period_s(record.address)))
         return out
 
     async def check(self) -> list[ButtonAlert]:
@@ -266,6 +270,14 @@ class ButtonCare:
                 }
             ),
         )
+
+
+def cared_button(
+    record: ButtonRecord, alert: ButtonAlert | None, listen_period_s: float | None
+) -> CaredButton:
+    values = {f.name: getattr(record, f.name) for f in fields(ButtonRecord)}
+    period = round(listen_period_s) if listen_period_s is not None else None
+    return CaredButton(**values, alert=alert, listen_period_s=period)
 
 
 def _watch_battery(record: ButtonRecord, state: _Raised, now: datetime) -> None:

@@ -5,6 +5,12 @@ enqueues. A single consumer decodes with ``bthome-ble`` (which decrypts AES-CCM)
 advert counter against the last accepted one, and emits ``TouchEvent``s. Every advert that is
 not turned into an event is counted under one reason, so nothing disappears unexplained.
 
+A sleepy button's *listen advert* (hardware/ble-spec.md: the idle advert plus the Heartline
+service data, version and listen period) is a known kind, not a touch: it is checked in the
+callback (three bytes), counted in ``accepted["listen"]`` (a malformed one under a reason of its
+own) and updates the button's last seen and RSSI, which button care reads for "not heard for a
+day". The hub's feedback and presence read its period themselves.
+
 Replay state lives in memory so the hot path never waits on the disk. It reaches SQLite two
 ways: a touch's counter is committed in the same transaction as the signal it causes (the hub
 does that), and everything else (battery, RSSI, counters of adverts without an event) is
@@ -26,6 +32,7 @@ from bleak.backends.scanner import AdvertisementData
 from bthome_ble import BTHomeBluetoothDeviceData, DeviceKey, SensorDeviceClass, SensorUpdate
 from habluetooth import BluetoothServiceInfoBleak
 
+from device import gatt, sleep
 from hub.clock import Clock
 from hub.events import Gesture, TouchEvent
 from hub.store.buttons import ButtonRecord, ButtonRegistry
@@ -80,6 +87,7 @@ class AdvertIngest:
         self._queue: asyncio.Queue[_Heard] = asyncio.Queue(QUEUE_SIZE)
         self._known: dict[str, _Known] = {}
         self.rejected: Counter[str] = Counter()
+        self.accepted: Counter[str] = Counter()  # by kind: "touch", "listen"
         self.adverts_seen = 0
         self.reload()
 
@@ -108,7 +116,11 @@ class AdvertIngest:
             return
         data = advertisement.service_data.get(BTHOME_UUID)
         if data is None:
-            self.rejected["not_bthome"] += 1
+            listen = advertisement.service_data.get(gatt.SERVICE_UUID)
+            if listen is None:
+                self.rejected["not_bthome"] += 1
+            else:
+                self._listen(device.address.upper(), listen, advertisement.rssi)
             return
         try:
             self._queue.put_nowait(
@@ -122,6 +134,16 @@ class AdvertIngest:
             )
         except asyncio.QueueFull:
             self.rejected["queue_full"] += 1
+
+    def _listen(self, address: str, data: bytes, rssi: int) -> None:
+        """A listen advert: the button is alive and listening; it says nothing else."""
+        reason = listen_problem(data)
+        if reason is not None:
+            self.rejected[reason] += 1
+            return
+        known = self._known[address]
+        known.dirty, known.rssi, known.seen_at = True, rssi, self._clock.now()
+        self.accepted["listen"] += 1
 
     @property
     def queue_depth(self) -> int:
@@ -199,6 +221,7 @@ class AdvertIngest:
         if gesture is None:
             self.rejected["no_event"] += 1  # a presence/battery advert: handled elsewhere later
             return None
+        self.accepted["touch"] += 1
         return TouchEvent(
             button_id=known.record.id,
             address=heard.address,
@@ -209,6 +232,17 @@ class AdvertIngest:
             counter=counter,
             at=at,
         )
+
+
+def listen_problem(data: bytes) -> str | None:
+    """Why this Heartline service data is not a listen record, or None if it is one."""
+    if len(data) < len(sleep.listen_data(sleep.DEFAULT_PERIOD_S)):
+        return "listen_malformed"
+    if data[0] != sleep.LISTEN_VERSION:
+        return "listen_version"  # a newer firmware's record: update the hub
+    if sleep.parse_listen(data) is None:
+        return "listen_period"  # outside 10..3600 s: no button sends that
+    return None
 
 
 def _service_info(heard: _Heard) -> BluetoothServiceInfoBleak:

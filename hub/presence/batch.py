@@ -146,8 +146,14 @@ def recompute(  # noqa: PLR0915 - one pipeline, in the engine's order for compar
     rssi: F64,
     deaf: DeafMeasure,
     until: float,
+    sleepy: F64 | None = None,
 ) -> BatchResult:
-    """Sessions of one subject from its adverts (sorted, unique times) up to ``until``."""
+    """Sessions of one subject from its adverts (sorted, unique times) up to ``until``.
+
+    ``sleepy``: per advert, its device's sleepy timeout (``params.sleepy_timeout``; 0 for an
+    always-listening device), which replaces the level's; a sleepy device's adverts stay out of
+    ``deaf``.
+    """
     t = times
     n = t.size
     if n == 0:
@@ -158,6 +164,8 @@ def recompute(  # noqa: PLR0915 - one pipeline, in the engine's order for compar
     interval = interval_per_advert(gaps, n)
     scale = np.maximum(1.0, interval / P.NOMINAL_INTERVAL_S)
     timeout = exit_timeouts(level, scale)
+    if sleepy is not None:
+        timeout = np.where(sleepy > 0.0, sleepy, timeout)
 
     # Leave decisions: the silence after each advert, in radio-alive time.
     d_at = deaf.at(t)

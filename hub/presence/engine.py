@@ -12,8 +12,14 @@ Decisions (numbers and reasons in ``hub.presence.params``):
   session is dated from the first advert of that window (when they came in, not when we were
   sure).
 * **leave** when the subject has been silent, in radio-alive time, for longer than a timeout
-  interpolated from the level last heard (75 s weak .. 240 s strong). The session is dated to
+  interpolated from the level last heard (45 s weak .. 240 s strong). The session is dated to
   the last advert heard: that is when they were last here.
+* **sleepy devices**: a device whose listen advert gave its listen period (a wearable in deep
+  sleep between windows) is silent by design between windows and heard about once a period, so
+  its level says little about a walk off (the fade falls between windows). While it is heard
+  within ``sleepy_timeout(period)`` of its last listen advert, its subject leaves after that
+  much silence (two missed windows) instead of the level's timeout; and its adverts do not feed
+  the receiver's deaf time (its own gaps would look like a deaf adapter).
 * **resume** instead of enter when the new arrival is within MERGE_GAP_S of the last leave: the
   stored session is re-opened, so the garden never splits a day.
 """
@@ -174,8 +180,11 @@ class SubjectTracker:
         silent = self.silent_total - self.arrive_silent
         return min(1.0, max(0.0, 1.0 - silent / duration))
 
-    def add(self, t: float, rssi: float, deaf: float) -> Transition | None:  # noqa: C901 - hot path
-        """Take one advert (already checked to be newer than the last)."""
+    def add(  # noqa: C901 - hot path
+        self, t: float, rssi: float, deaf: float, sleepy: float = 0.0
+    ) -> Transition | None:
+        """Take one advert (already checked to be newer than the last); ``sleepy`` is its
+        device's sleepy timeout (two missed listen windows), 0 for an always-listening one."""
         n = self.count
         if n:
             gap = t - self.last_t
@@ -198,7 +207,7 @@ class SubjectTracker:
         ring = self.level_ring
         recent_max = max(ring) if level <= P.FADE_LOW_DBM else -math.inf
         ring[n % P.FADE_LOOKBACK] = level
-        self.timeout = exit_timeout(level, scale, recent_max)
+        self.timeout = sleepy or exit_timeout(level, scale, recent_max)
         if self.present:
             return None
         first = -1
@@ -231,13 +240,23 @@ class PresenceEngine:
         self.radio = RadioWatch()
         self._subject_of = {address.upper(): subject for address, subject in devices.items()}
         self.trackers = {subject: SubjectTracker(subject) for subject in set(devices.values())}
+        # Sleepy devices: address -> (listen period s, time of its last listen advert).
+        self._listening: dict[str, tuple[float, float]] = {}
 
-    def observe(self, address: str, rssi: float, t: float) -> Transition | None:
-        """One advert from any device (people's or not: every advert tells us the radio works)."""
+    def observe(
+        self, address: str, rssi: float, t: float, listen_period_s: float | None = None
+    ) -> Transition | None:
+        """One advert from any device (people's or not: every always-listening device's advert
+        tells us the radio works). ``listen_period_s``: the advert is a listen advert with this
+        period (the device sleeps between windows)."""
         subject = self._subject_of.get(address) or self._subject_of.get(address.upper())
         radio = self.radio
+        sleepy = (
+            self._sleepy_timeout(address, t, listen_period_s) if listen_period_s or self._listening else 0.0
+        )
         if subject is None:
-            radio.heard(t)
+            if not sleepy:
+                radio.heard(t)
             return None
         tracker = self.trackers[subject]
         if t <= tracker.last_t:
@@ -246,9 +265,33 @@ class PresenceEngine:
         left = tracker.check_exit(t, radio)
         if tracker.count and tracker.silence(t, radio) >= tracker.timeout:
             tracker.segment_start = t
-        radio.heard(t)
-        entered = tracker.add(t, rssi, radio.measure(t))
+        if not sleepy:
+            radio.heard(t)
+        entered = tracker.add(t, rssi, radio.measure(t), sleepy)
         return left or entered
+
+    def _sleepy_timeout(self, address: str, t: float, listen_period_s: float | None) -> float:
+        """The sleepy timeout of this advert's device, or 0 if it is always listening. A device
+        stays sleepy while it is heard within that timeout of its last listen advert (its touch
+        adverts come between listen adverts); a device heard later without one listens always."""
+        key = address.upper()
+        if listen_period_s:
+            self._listening[key] = (listen_period_s, t)
+            return P.sleepy_timeout(listen_period_s)
+        known = self._listening.get(key)
+        if known is None:
+            return 0.0
+        period, last = known
+        timeout = P.sleepy_timeout(period)
+        if t - last <= timeout:
+            return timeout
+        del self._listening[key]
+        return 0.0
+
+    def listen_period_s(self, address: str) -> float | None:
+        """The listen period presence knows for a device, or None if it listens always."""
+        known = self._listening.get(address.upper())
+        return known[0] if known else None
 
     def tick(self, now: float) -> list[Transition]:
         """Leave decisions due by ``now``; call about once a second."""

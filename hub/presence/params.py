@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from device import sleep
+
 # The idle advertising interval of our own button and wearable (device/timing.py
 # IDLE_INTERVAL_US); also the prior before a device's own interval has been learned.
 NOMINAL_INTERVAL_S: Final = 1.0
@@ -77,3 +79,24 @@ MERGE_GAP_S: Final = 300.0
 # Confidence: the share of a session not spent in silences longer than this. A few lost
 # adverts are normal; ten seconds of nothing is time we are guessing.
 CONFIDENCE_GAP_S: Final = 10.0
+
+# A sleepy device (a wearable in deep sleep between listen windows, ``device/sleep.py``) is
+# heard only in its windows: LISTEN_MS every listen period (the period is in its listen advert),
+# at LISTEN_INTERVAL_US, so ~20 adverts a window. Its silence between windows is by design, so
+# it leaves after SLEEPY_MISSED_WINDOWS windows in a row went unheard, whatever its level. Two, from the same
+# odds as EXIT_WEAK_S: at the garden's worst spot (1 advert in 20 heard) a window of 20 adverts
+# is missed with odds 0.95^20 = 0.36, two in a row 0.13, about the ~1/8 per shadowed minute the
+# weak rule accepts for an always-on device; one missed window alone would flap every few
+# minutes in the garden. Each window may come late by the RTC's drift (SLEEPY_DRIFT of the
+# period, the grace hub/ble/feedback.py gives a window) and the boot (SLEEPY_MARGIN_S).
+SLEEPY_MISSED_WINDOWS: Final = 2
+SLEEPY_DRIFT: Final = 0.1
+SLEEPY_MARGIN_S: Final = 5.0
+LISTEN_WINDOW_S: Final = sleep.LISTEN_MS / 1000.0
+
+
+def sleepy_timeout(period_s: float) -> float:
+    """Silence after which a sleepy device with this listen period has left: 141 s for the
+    default 60 s period. It replaces the level's timeout: heard once a period, the level last
+    heard may be a minute old, and the fade of a walk off falls between windows."""
+    return SLEEPY_MISSED_WINDOWS * (period_s * (1.0 + SLEEPY_DRIFT) + LISTEN_WINDOW_S) + SLEEPY_MARGIN_S

@@ -2,9 +2,10 @@
 
 Wiring (hub/app/builder.py):
 
-* every advert the scanner reports, from any device: ``service.observe(address, rssi,
-  clock.monotonic())`` (O(1), a few microseconds; adverts of unknown devices keep the radio's
-  deaf-time right);
+* every advert the scanner reports, from any device: ``service.on_advert`` (a BLE side
+  listener), which is ``service.observe(address, rssi, clock.monotonic(), listen_period_s)``
+  (O(1), a few microseconds; adverts of unknown devices keep the radio's deaf-time right; a
+  listen advert's period makes its device sleepy, see ``hub.presence.engine``);
 * about once a second: ``service.tick()`` (leave decisions, restart grace, clock-step check,
   periodic last-seen writes);
 * reads: ``service.state(person)``, ``service.states()``, ``service.sessions_since(...)``.
@@ -22,6 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+
+from device import gatt, sleep
 from hub.clock import Clock
 from hub.presence import params as P  # noqa: N812 - the constants read best as P.NAME
 from hub.presence.engine import PresenceEngine, Transition, TransitionKind
@@ -78,8 +83,17 @@ class PresenceService:
                     self._close_at_last_seen(session.id)
 
     # -- hot path -------------------------------------------------------------------------
-    def observe(self, address: str, rssi: float, t: float) -> None:
-        transition = self.engine.observe(address, rssi, t)
+    def on_advert(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
+        """Every advert from anyone (a scanner listener: no I/O unless a person came or went)."""
+        self.observe(
+            device.address.upper(),
+            advertisement.rssi,
+            self._clock.monotonic(),
+            listen_period_s(advertisement),
+        )
+
+    def observe(self, address: str, rssi: float, t: float, listen_period: float | None = None) -> None:
+        transition = self.engine.observe(address, rssi, t, listen_period)
         if transition is not None:
             self._apply(transition)
 
@@ -105,6 +119,10 @@ class PresenceService:
         present = self.engine.is_present(person)
         since = self._since.get(person)
         return PresenceState(person, present, None if since is None else self._wall(since))
+
+    def listen_period_s(self, address: str) -> float | None:
+        """The listen period presence knows for a sleepy device; None: it listens always."""
+        return self.engine.listen_period_s(address)
 
     def devices_of(self, person: str) -> int:
         """How many devices of ``person`` this hub listens for."""
@@ -187,3 +205,9 @@ class PresenceService:
             session.person,
             session.last_seen_at.isoformat(),
         )
+
+
+def listen_period_s(advertisement: AdvertisementData) -> int | None:
+    """The listen period of a listen advert (hardware/ble-spec.md), or None for any other."""
+    data = advertisement.service_data.get(gatt.SERVICE_UUID)
+    return None if data is None else sleep.parse_listen(data)

@@ -41,6 +41,7 @@ class HubSample:
     recoveries: Mapping[str, int] = field(default_factory=dict)
     scanner_errors: Mapping[str, int] = field(default_factory=dict)
     rejected: Mapping[str, int] = field(default_factory=dict)
+    accepted: Mapping[str, int] = field(default_factory=dict)
     fates: Mapping[str, int] = field(default_factory=dict)
     publish_latency: Histogram | None = None
 
@@ -58,6 +59,7 @@ def sample_hub(hub: HubInterface) -> HubSample:
         recoveries=counters.recoveries,
         scanner_errors=counters.scanner_errors,
         rejected=dict(state.rejected),
+        accepted=counters.adverts_accepted,
         fates=counters.fates,
         publish_latency=counters.publish_latency,
     )
@@ -141,6 +143,11 @@ class Metrics:
         )
         errors = _Family("heartline_scanner_errors_total", "counter", "BLE scanner errors, by kind.")
         rejected = _Family("heartline_rejected_total", "counter", "Inputs rejected, by reason.")
+        accepted = _Family(
+            "heartline_adverts_accepted_total",
+            "counter",
+            "Adverts from registered buttons accepted, by kind.",
+        )
         fates = _Family("heartline_signals", "gauge", "Signals in the log, by their current fate.")
         latency = _Family(
             "heartline_publish_latency_seconds", "histogram", "Time from MQTT publish to the broker's PUBACK."
@@ -161,6 +168,8 @@ class Metrics:
                 errors.add(count, home=home, kind=kind)
             for reason, count in sorted(sample.rejected.items()):
                 rejected.add(count, home=home, reason=reason)
+            for kind, count in sorted(sample.accepted.items()):
+                accepted.add(count, home=home, kind=kind)
             for fate, count in sorted(sample.fates.items()):
                 fates.add(count, home=home, fate=fate)
             if sample.publish_latency is not None:
@@ -181,6 +190,7 @@ class Metrics:
             recoveries,
             errors,
             rejected,
+            accepted,
             fates,
             latency,
         )

@@ -73,6 +73,7 @@ async def test_pairing_returns_the_button_but_never_its_key(
         "last_seen": None,
         "alert": None,
         "alert_text": None,
+        "listen_period_s": None,
     }
     assert KEY.hex() not in response.text
     assert pairer.calls == [("Alex", 30.0)]

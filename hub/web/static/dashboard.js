@@ -329,7 +329,15 @@ function buttonItem(button) {
   remove.type = "button";
   remove.addEventListener("click", () => removeButton(button, remove));
   item.append(el("br"), battery, " ", seen, " ", remove);
+  if (button.listen_period_s) item.append(el("br"), el("small", "listen", listenText(button.listen_period_s)));
   return item;
+}
+
+// A sleepy wearable hears the hub only in its listen windows: say what that costs a signal.
+function listenText(seconds) {
+  const every = seconds % 60 ? `${seconds} s` : seconds === 60 ? "60 s" : `${seconds / 60} min`;
+  const within = seconds <= 90 ? "about a minute" : seconds < 3600 ? `about ${Math.round(seconds / 60)} minutes` : "about an hour";
+  return `sleeps between listen windows (every ${every}): a touch reaches it within ${within}`;
 }
 
 async function refreshButtons() {
