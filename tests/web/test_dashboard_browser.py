@@ -175,3 +175,19 @@ def test_each_pane_shows_presence_charts_buttons_history_and_moves(
     # Older signals than the live feed shows move to the history.
     expect(sam.locator(".feed li")).to_have_count(6)
     expect(sam.locator(".history-list li")).to_have_count(2)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (10, "sleeps between listen windows (every 10 s): a touch reaches it within about 10 s"),
+        (60, "sleeps between listen windows (every 60 s): a touch reaches it within about a minute"),
+        (300, "sleeps between listen windows (every 5 min): a touch reaches it within about 5 minutes"),
+        (3600, "sleeps between listen windows (every 60 min): a touch reaches it within about an hour"),
+    ],
+)
+def test_a_sleepy_buttons_latency_in_the_readers_words(page: Page, seconds: int, words: str) -> None:
+    """The page's own sentence for a wearable's listen period, computed by its script in Chromium."""
+    page.goto("about:blank")
+    page.add_script_tag(path=str(ROOT / "hub" / "web" / "static" / "dashboard.js"))
+    assert page.evaluate("(seconds) => listenText(seconds)", seconds) == words

@@ -336,7 +336,8 @@ function buttonItem(button) {
 // A sleepy wearable hears the hub only in its listen windows: say what that costs a signal.
 function listenText(seconds) {
   const every = seconds % 60 ? `${seconds} s` : seconds === 60 ? "60 s" : `${seconds / 60} min`;
-  const within = seconds <= 90 ? "about a minute" : seconds < 3600 ? `about ${Math.round(seconds / 60)} minutes` : "about an hour";
+  const within =
+    seconds < 50 ? `about ${seconds} s` : seconds <= 90 ? "about a minute" : seconds < 3600 ? `about ${Math.round(seconds / 60)} minutes` : "about an hour";
   return `sleeps between listen windows (every ${every}): a touch reaches it within ${within}`;
 }
 
