@@ -78,6 +78,10 @@ class Button:
         # What goes on the air between events; device/sleep.py swaps in its listen advert.
         self.idle_data = bthome.idle_advert()
         self.idle_interval_us = timing.IDLE_INTERVAL_US
+        # A wearable's listen-period command (device/sleep.py sets it; None: a puck refuses it).
+        # Called from the command handler: it may only record the period, never write flash.
+        self.on_listen_period = None
+        self.storage = storage  # device/sleep.py keeps the power mode file beside the state
         self._pending = []
         self._wake = asyncio.Event()
         self._conns = set()
@@ -330,17 +334,22 @@ class Button:
         if self._encrypt is None:
             return self._reject(command.REASON_BAD_MIC, gatt.ATT_INSUFFICIENT_AUTHENTICATION)
         try:
-            counter, pattern, rgb, ds = command.unpack_feedback(self._encrypt, self._mac, frame)
+            counter, op, fields = command.unpack_command(self._encrypt, self._mac, frame)
         except command.CommandError as err:
             if err.reason == command.REASON_MALFORMED:
                 return self._reject(err.reason, gatt.ATT_INVALID_ATTRIBUTE_LENGTH)
             return self._reject(err.reason, gatt.ATT_INSUFFICIENT_AUTHENTICATION)
         if counter <= self.state.cmd_counter:
             return self._reject("replay", gatt.ATT_INSUFFICIENT_AUTHENTICATION)
+        if op == command.OP_LISTEN and self.on_listen_period is None:
+            return self._reject(command.REASON_UNSUPPORTED, gatt.ATT_WRITE_NOT_PERMITTED)
         self.state.cmd_counter = counter
         self.state.save()  # durable before acting: a replay after reboot is still refused
         self._publish_state()
-        if len(self._pending) < timing.MAX_PENDING_FEEDBACK:
+        if op == command.OP_LISTEN:
+            self.on_listen_period(fields[0])
+        elif len(self._pending) < timing.MAX_PENDING_FEEDBACK:
+            pattern, rgb, ds = fields
             self._pending.append((pattern, rgb, ds, False))
             self._wake.set()
         return gatt.ATT_OK

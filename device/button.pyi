@@ -10,6 +10,8 @@ class Button:
     state: State
     idle_data: bytes
     idle_interval_us: int
+    on_listen_period: Callable[[int], None] | None
+    storage: Storage
     def __init__(
         self,
         ble: Any,

@@ -1,9 +1,12 @@
-# The one codec for Heartline's authenticated feedback command (hub -> button GATT write).
+# The one codec for Heartline's authenticated commands (hub -> button GATT write).
 #
 #   frame     = version u8 (=1) | counter u32le | ciphertext | mic (4)
 #   nonce     = mac (6, display order AA..FF) | b"HL" | version u8 | counter u32le   (13 bytes)
-#   plaintext = op u8 (0x01 feedback) | pattern u8 | r u8 | g u8 | b u8 | deciseconds u8
+#   plaintext = op u8 | 5 bytes, by op:
+#     0x01 feedback  pattern u8 | r u8 | g u8 | b u8 | deciseconds u8
+#     0x02 listen    period_s u16le | 0 | 0 | 0    (a wearable's listen period, device/sleep.py)
 #
+# Every op shares the frame, the counter and its replay protection: one counter per button.
 # AES-CCM, 4-byte tag, no associated data. "HL" keeps this nonce space disjoint from BTHome's
 # (mac | d2 fc | device-info | counter), so one per-button key serves both directions.
 # Written in the MicroPython subset and imports no board module: the hub imports it on CPython.
@@ -19,12 +22,16 @@ from device import ccm
 
 VERSION = const(1)
 OP_FEEDBACK = const(0x01)
+OP_LISTEN = const(0x02)
 TAG_LEN = const(4)
 HEADER_LEN = const(5)  # version + counter
 PLAINTEXT_LEN = const(6)
 FRAME_LEN = const(15)  # header 5 + plaintext 6 + tag 4
 COUNTER_MAX = const(0xFFFFFFFF)
 NONCE_TAG = b"HL"
+# The listen periods a wearable accepts (device/sleep.py MIN_PERIOD_S..MAX_PERIOD_S).
+LISTEN_MIN_S = const(10)
+LISTEN_MAX_S = const(3600)
 
 PATTERN_THINKING_OF_YOU = const(1)
 PATTERN_CELEBRATE = const(2)
@@ -37,6 +44,7 @@ PATTERN_NAMES = ("", "thinking_of_you", "celebrate", "need_you", "felt_it", "sha
 # CommandError.reason values; the firmware counts rejections under these names.
 REASON_MALFORMED = "malformed"
 REASON_BAD_MIC = "bad_mic"
+REASON_UNSUPPORTED = "unsupported"  # a valid command this button cannot carry out (a puck's listen)
 
 
 class CommandError(ValueError):
@@ -99,20 +107,55 @@ def pack_plaintext(pattern, rgb, deciseconds):
 
 def unpack_plaintext(data):
     """Feedback plaintext -> (pattern, (r, g, b), deciseconds); CommandError if malformed."""
+    op, fields = unpack_command_plaintext(data)
+    if op != OP_FEEDBACK:
+        raise CommandError(REASON_MALFORMED, "not a feedback command")
+    return fields
+
+
+def pack_listen_plaintext(period_s):
+    """Listen-period plaintext; ValueError outside LISTEN_MIN_S..LISTEN_MAX_S."""
+    if not LISTEN_MIN_S <= period_s <= LISTEN_MAX_S:
+        raise ValueError("listen period must be 10..3600 s")
+    return bytes((OP_LISTEN, period_s & 0xFF, period_s >> 8, 0, 0, 0))
+
+
+def unpack_command_plaintext(data):
+    """Any plaintext -> (op, fields); CommandError(REASON_MALFORMED) for anything unknown.
+
+    fields: feedback (pattern, (r, g, b), deciseconds); listen (period_s,).
+    """
     if len(data) != PLAINTEXT_LEN:
-        raise CommandError(REASON_MALFORMED, "feedback plaintext must be 6 bytes")
-    if data[0] != OP_FEEDBACK:
-        raise CommandError(REASON_MALFORMED, "unknown command op")
-    if not 1 <= data[1] < len(PATTERN_NAMES):
-        raise CommandError(REASON_MALFORMED, "unknown pattern")
-    return data[1], (data[2], data[3], data[4]), data[5]
+        raise CommandError(REASON_MALFORMED, "command plaintext must be 6 bytes")
+    op = data[0]
+    if op == OP_FEEDBACK:
+        if not 1 <= data[1] < len(PATTERN_NAMES):
+            raise CommandError(REASON_MALFORMED, "unknown pattern")
+        return op, (data[1], (data[2], data[3], data[4]), data[5])
+    if op == OP_LISTEN:
+        period = data[1] | (data[2] << 8)
+        if data[3] or data[4] or data[5]:
+            raise CommandError(REASON_MALFORMED, "listen command padding must be zero")
+        if not LISTEN_MIN_S <= period <= LISTEN_MAX_S:
+            raise CommandError(REASON_MALFORMED, "listen period outside 10..3600 s")
+        return op, (period,)
+    raise CommandError(REASON_MALFORMED, "unknown command op")
+
+
+def seal(encrypt_block, mac, counter, plaintext):
+    """Seal any command plaintext into the 15-byte frame the command characteristic takes."""
+    sealed = ccm.seal(encrypt_block, nonce(mac, counter), plaintext, TAG_LEN)
+    return bytes((VERSION,)) + counter.to_bytes(4, "little") + sealed
 
 
 def pack_feedback(encrypt_block, mac, counter, pattern, rgb, deciseconds):
     """Seal a feedback command into the 15-byte frame the command characteristic takes."""
-    plaintext = pack_plaintext(pattern, rgb, deciseconds)
-    sealed = ccm.seal(encrypt_block, nonce(mac, counter), plaintext, TAG_LEN)
-    return bytes((VERSION,)) + counter.to_bytes(4, "little") + sealed
+    return seal(encrypt_block, mac, counter, pack_plaintext(pattern, rgb, deciseconds))
+
+
+def pack_listen(encrypt_block, mac, counter, period_s):
+    """Seal a listen-period command (a wearable's new period between windows)."""
+    return seal(encrypt_block, mac, counter, pack_listen_plaintext(period_s))
 
 
 def frame_counter(frame):
@@ -122,8 +165,8 @@ def frame_counter(frame):
     return int.from_bytes(frame[1:HEADER_LEN], "little")
 
 
-def unpack_feedback(encrypt_block, mac, frame):
-    """Verify and open a frame -> (counter, pattern, (r, g, b), deciseconds).
+def unpack_command(encrypt_block, mac, frame):
+    """Verify and open a frame of any op -> (counter, op, fields) (see unpack_command_plaintext).
 
     Raises CommandError only: reason REASON_MALFORMED for a wrong length, version or content,
     REASON_BAD_MIC when the tag does not verify. Replay checks are the caller's (it owns the
@@ -138,5 +181,17 @@ def unpack_feedback(encrypt_block, mac, frame):
         plaintext = ccm.unseal(encrypt_block, nonce(mac, counter), frame[HEADER_LEN:], TAG_LEN)
     except ValueError:
         raise CommandError(REASON_BAD_MIC, "command MIC does not verify")
-    pattern, rgb, deciseconds = unpack_plaintext(plaintext)
+    op, fields = unpack_command_plaintext(plaintext)
+    return counter, op, fields
+
+
+def unpack_feedback(encrypt_block, mac, frame):
+    """Verify and open a feedback frame -> (counter, pattern, (r, g, b), deciseconds).
+
+    CommandError as unpack_command; a valid frame of another op is REASON_MALFORMED here.
+    """
+    counter, op, fields = unpack_command(encrypt_block, mac, frame)
+    if op != OP_FEEDBACK:
+        raise CommandError(REASON_MALFORMED, "not a feedback command")
+    pattern, rgb, deciseconds = fields
     return counter, pattern, rgb, deciseconds

@@ -18,6 +18,12 @@
 #   playing, a hub connected, pairing. The hub expects the next window one period after it
 #   last heard this button listening (hub/ble/feedback.py, ListenWindows).
 #
+# The listen period is a setting the hub can change: an authenticated listen command
+# (device/command.py OP_LISTEN) in a window. The command handler only records it in memory;
+# sleep() writes it to the mode file ("wearable P") in task context, just before the deep sleep,
+# and sleeps the new period. Every boot takes the period from that file, so the next listen
+# advert carries the new period and the hub learns it there.
+#
 # What the waking touch means. The first sample is taken BOOT_MS after the pad went high (ROM,
 # bootloader, MicroPython start, main.py's first lines), so the start of the waking touch is
 # not seen. The rest of the gesture is sampled at once, *before* the radio starts (the slow
@@ -150,9 +156,15 @@ class Wearable:
         self._touch = touch
         self._clock = clock
         self.period_s = period_s
+        self._storage = button.storage
+        self._new_period = None  # from a listen command; written to flash before the sleep
+        button.on_listen_period = self._on_listen_period
         self.windows = 0
         self.touch_wakes = 0
         self.woke_by_touch = False
+
+    def _on_listen_period(self, period_s):
+        self._new_period = period_s  # the command handler's context: memory only
 
     def _load_rtc(self):
         mem = self._board.RTC().memory()
@@ -185,6 +197,9 @@ class Wearable:
         import asyncio
 
         board = self._board
+        # The mode file is the period's home (a listen command may have changed it since the
+        # value this runner was built with); main.py reads the same file for the mode.
+        self.period_s = read_mode(self._storage, WEARABLE, self.period_s)[1]
         self._load_rtc()
         woke = board.reset_cause() == DEEPSLEEP_RESET
         self.woke_by_touch = woke and board.wake_reason() == WAKE_GPIO
@@ -237,8 +252,21 @@ class Wearable:
     def sleep(self):
         """Radio off, wake on the pad or after one listen period; never returns on a board."""
         self._button.power_down()
+        self._apply_new_period()
         self._esp32.wake_on_gpio((self._touch,), TOUCH_WAKE_LEVEL)
         self._board.deepsleep(self.period_s * 1000)
+
+
+    def _apply_new_period(self):
+        period, self._new_period = self._new_period, None
+        if period is None or period == self.period_s:
+            return
+        try:
+            write_mode(self._storage, WEARABLE, period)  # durable before the sleep that uses it
+        except OSError:
+            return  # flash refused: keep the old period; the next listen advert says which
+        self.period_s = period
+        self._save_rtc()
 
 
 def max_deadline(clock, a, b):

@@ -8,7 +8,7 @@ import binascii
 import json
 
 SLOTS = ("state.a", "state.b")
-REASONS = ("malformed", "bad_mic", "replay")
+REASONS = ("malformed", "bad_mic", "replay", "unsupported")
 
 
 def _encode(record):

@@ -173,6 +173,17 @@ class Hub:
         record = self.ble.registry.by_id(button_id)
         return record.key if record is not None else None
 
+    async def set_listen_period(self, button_id: int, period_s: int) -> ButtonRecord | None:
+        record = self.ble.registry.by_id(button_id)
+        if record is None:
+            return None
+        await self.ble.feedback.set_listen_period(record, period_s)
+        return next((b for b in self.buttons() if b.id == button_id), record)
+
+    def listen_bound_s(self, button_id: int) -> float | None:
+        record = self.ble.registry.by_id(button_id)
+        return self.ble.feedback.listen_bound_s(record.address) if record is not None else None
+
     async def pair(self, owner: str, timeout_s: float) -> ButtonRecord:
         return await self.ble.pairing.pair(owner, timeout_s)
 

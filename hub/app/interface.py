@@ -94,6 +94,17 @@ class HubInterface(Protocol):
         for the couple's own Home Assistant: callers must never log it."""
         ...
 
+    async def set_listen_period(self, button_id: int, period_s: int) -> ButtonRecord | None:
+        """Give a sleepy button a new listen period (10..3600 s) in its next window; the button as
+        the API lists it once it confirmed, None if there is no such button. FeedbackError:
+        ``always_listening`` (a puck, or not heard listening yet), ``missed_window`` (it did not
+        listen within ``listen_bound_s``), or why the button refused it."""
+        ...
+
+    def listen_bound_s(self, button_id: int) -> float | None:
+        """How long ``set_listen_period`` may wait for that button (None: it always listens)."""
+        ...
+
     async def pair(self, owner: str, timeout_s: float) -> ButtonRecord:
         """Pair the one button in pairing mode (PairingError says whose move it is)."""
         ...

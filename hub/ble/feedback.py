@@ -11,6 +11,10 @@ listens for a moment every listen period; its listen advert carries the period. 
 remembers when each one last listened; ``send`` waits for the next window (saying so through
 ``on_wait``, so the signal shows as held) and connects the moment the button's listen advert is
 heard. A window that passes unheard is a ``missed_window`` failure: the caller falls back.
+
+The same path carries the other command: ``set_listen_period`` sends a sleepy button its new
+listen period (``command.OP_LISTEN``) in its next window, confirmed by the accepted counter as
+feedback is. The button sleeps the new period from then on and its listen adverts say so.
 """
 
 from __future__ import annotations
@@ -47,10 +51,15 @@ LISTENING_NOW_S: Final = 0.5
 WINDOW_GRACE_S: Final = 5.0
 WINDOW_GRACE_FRACTION: Final = 0.1
 
+# FeedbackError.reason of a listen-period command to a button that has no listen window.
+ALWAYS_LISTENING: Final = "always_listening"
+
 # How a command fails when the button's radio was not there (a sleepy one may have just slept).
 UNREACHED: Final = frozenset({"out_of_range", "connect_failed", "state_unreadable", "timeout"})
 # Awaited before a sleepy button's command waits for its window, with "next window in ~N s".
 OnWait = Callable[[float], Awaitable[None]]
+# A command's sealed frame for the counter reserved for it.
+FrameFor = Callable[[int], bytes]
 
 
 @dataclass(slots=True)
@@ -111,6 +120,17 @@ class ListenWindows:
             return known.period_s - late % known.period_s
         return max(-late, 0.0)
 
+    def set_period(self, address: str, period_s: float) -> None:
+        """The button confirmed a new listen period: it sleeps that long after this window."""
+        known = self._buttons.get(address.upper())
+        heard_at = known.heard_at if known is not None else None
+        self._buttons[address.upper()] = _Listener(period_s, heard_at)
+
+    def heard_at(self, address: str) -> float | None:
+        """Loop time of the button's last listen advert (None: not heard since the hub started)."""
+        known = self._buttons.get(address.upper())
+        return known.heard_at if known is not None else None
+
     def missed(self, address: str) -> None:
         """The window just heard had already closed: wait for the next listen advert."""
         known = self._buttons.get(address.upper())
@@ -170,27 +190,77 @@ class FeedbackSender:
     async def send(self, button: ButtonRecord, kind: SignalKind, on_wait: OnWait | None = None) -> None:
         """Deliver one command; returns when the button confirmed it, else FeedbackError.
         A sleepy button's command waits for its next listen window first."""
+        look = LOOKS[kind]
+
+        def frame(counter: int) -> bytes:
+            return command.pack_feedback(
+                _block_cipher(button.key),
+                command.mac_bytes(button.address),
+                counter,
+                look.pattern,
+                look.rgb,
+                look.deciseconds,
+            )
+
+        await self._deliver(button, frame, on_wait)
+        _LOGGER.info("feedback %s confirmed by button %d", kind.value, button.id)
+
+    def listen_bound_s(self, address: str) -> float | None:
+        """How long a listen-period command may take: one period, its grace and the command
+        itself (None: the button always listens)."""
+        period = self.windows.period_s(address)
+        if period is None:
+            return None
+        return period + self.windows.grace_s(address) + self._timeout_s
+
+    async def set_listen_period(
+        self, button: ButtonRecord, period_s: int, on_wait: OnWait | None = None
+    ) -> None:
+        """Give a sleepy button a new listen period in its next window; returns once the button
+        confirmed it. FeedbackError: ALWAYS_LISTENING for a button with no listen window (or not
+        heard listening since the hub started), ``missed_window`` if it did not listen in time,
+        or why the command failed."""
+        command.pack_listen_plaintext(period_s)  # ValueError before anything waits
+        within = self.listen_bound_s(button.address)
+        if within is None:
+            raise FeedbackError(button.address, ALWAYS_LISTENING, "it has no listen window to change")
+
+        def frame(counter: int) -> bytes:
+            return command.pack_listen(
+                _block_cipher(button.key), command.mac_bytes(button.address), counter, period_s
+            )
+
+        try:
+            async with asyncio.timeout(within):
+                await self._deliver(button, frame, on_wait)
+        except TimeoutError as ex:
+            raise FeedbackError(
+                button.address, "missed_window", f"the button did not listen within {within:.0f} s"
+            ) from ex
+        self.windows.set_period(button.address, period_s)
+        _LOGGER.info("listen period %d s confirmed by button %d", period_s, button.id)
+
+    async def _deliver(self, button: ButtonRecord, frame: FrameFor, on_wait: OnWait | None) -> None:
         await self._await_window(button, on_wait)
         try:
-            await self._send_now(button, kind)
+            await self._send_now(button, frame)
         except FeedbackError as ex:
             if ex.reason not in UNREACHED or self.windows.period_s(button.address) is None:
                 raise
             # It fell asleep just as its window was heard: the next window, once.
             self.windows.missed(button.address)
             await self._await_window(button, on_wait)
-            await self._send_now(button, kind)
+            await self._send_now(button, frame)
 
-    async def _send_now(self, button: ButtonRecord, kind: SignalKind) -> None:
+    async def _send_now(self, button: ButtonRecord, frame: FrameFor) -> None:
         async with self._lock:
             try:
                 async with asyncio.timeout(self._timeout_s):
-                    await self._command(button, LOOKS[kind])
+                    await self._command(button, frame)
             except TimeoutError as ex:
                 raise FeedbackError(
                     button.address, "timeout", f"no answer in {self._timeout_s:.0f} s"
                 ) from ex
-        _LOGGER.info("feedback %s confirmed by button %d", kind.value, button.id)
 
     async def _await_window(self, button: ButtonRecord, on_wait: OnWait | None) -> None:
         windows = self.windows
@@ -209,19 +279,12 @@ class FeedbackSender:
                 button.address, "missed_window", f"no listen window within {within:.0f} s"
             ) from ex
 
-    async def _command(self, button: ButtonRecord, look: Look) -> None:
+    async def _command(self, button: ButtonRecord, frame_for: FrameFor) -> None:
         client = await self._connect(button)
         try:
             accepted_before = await self._accepted_counter(client, button)
             counter = self._registry.next_command_counter(button.id, at_least=accepted_before)
-            frame = command.pack_feedback(
-                _block_cipher(button.key),
-                command.mac_bytes(button.address),
-                counter,
-                look.pattern,
-                look.rgb,
-                look.deciseconds,
-            )
+            frame = frame_for(counter)
             try:
                 await client.write_gatt_char(gatt.COMMAND_UUID, frame, response=True)
             except BleakError as ex:

@@ -19,6 +19,7 @@ from hub.web.auth import AccessControl
 from hub.web.button_key_api import button_key_router
 from hub.web.button_out import ButtonOut, button_out
 from hub.web.dashboard import hub_info_router, page_router
+from hub.web.listen_api import listen_router
 from hub.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from hub.web.metrics import metrics_text
 from hub.web.pairing_api import pairing_router
@@ -171,6 +172,7 @@ def hub_app(
     app.include_router(hub_router(hub, sim, sim_buttons))
     app.include_router(pairing_router(hub))
     app.include_router(button_key_router(hub))
+    app.include_router(listen_router(hub))
 
     @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics() -> PlainTextResponse:
