@@ -19,10 +19,10 @@
 #   last heard this button listening (hub/ble/feedback.py, ListenWindows).
 #
 # The listen period is a setting the hub can change: an authenticated listen command
-# (device/command.py OP_LISTEN) in a window. The command handler only records it in memory;
-# sleep() writes it to the mode file ("wearable P") in task context, just before the deep sleep,
-# and sleeps the new period. Every boot takes the period from that file, so the next listen
-# advert carries the new period and the hub learns it there.
+# (device/command.py OP_LISTEN) in a window. The command handler only records it in memory
+# (and the rest of the window advertises it); sleep() writes it to the mode file ("wearable P")
+# in task context, just before the deep sleep, and sleeps the new period. Every boot takes the
+# period from that file, so every later listen advert carries it too.
 #
 # What the waking touch means. The first sample is taken BOOT_MS after the pad went high (ROM,
 # bootloader, MicroPython start, main.py's first lines), so the start of the waking touch is
@@ -164,7 +164,10 @@ class Wearable:
         self.woke_by_touch = False
 
     def _on_listen_period(self, period_s):
-        self._new_period = period_s  # the command handler's context: memory only
+        # The command handler's context: memory only. The rest of this window already advertises
+        # the new period, so a hub that hears it expects the next window when it will come.
+        self._new_period = period_s
+        self._button.idle_data = listen_advert(period_s)
 
     def _load_rtc(self):
         mem = self._board.RTC().memory()

@@ -157,3 +157,64 @@ def test_the_mode_file_overrides_the_build(tmp_path: Path) -> None:
     assert sleep.read_mode(storage, sleep.PUCK) == (sleep.PUCK, sleep.DEFAULT_PERIOD_S)
     with pytest.raises(ValueError, match="period"):
         sleep.write_mode(storage, sleep.WEARABLE, 5)
+
+
+def test_a_new_listen_period_reaches_the_wearable_in_its_next_window(tmp_path: Path) -> None:
+    async def scene() -> None:
+        async with world(tmp_path) as (_air, ear, button):
+            loop = asyncio.get_running_loop()
+            record = ear.side.registry.by_address(ADDRESS)
+            assert record is not None
+            windows = ear.side.feedback.windows
+            assert windows.period_s(ADDRESS) == PERIOD_S
+            await ear.side.feedback.set_listen_period(record, 300)
+            assert windows.period_s(ADDRESS) == 300  # confirmed by the button's accepted counter
+            assert button.last_command_counter >= 1
+            await button.wait_for_deep_sleep()
+            assert (tmp_path / "button" / sleep.MODE_FILE).read_bytes() == b"wearable 300"
+            slept_at = loop.time()
+            await asyncio.sleep(1.0)  # adverts still in flight from the window that just closed
+            last = windows.heard_at(ADDRESS)
+            # The hub now expects the next window one new period on, not one old period.
+            assert (windows.next_window_s(ADDRESS) or 0) > 2 * PERIOD_S
+            next_advert = windows.waiter(ADDRESS)
+            async with asyncio.timeout(400):
+                await next_advert.wait()
+            # One new period later, and the listen advert itself says 300 s.
+            assert loop.time() - slept_at > 2 * PERIOD_S
+            assert windows.heard_at(ADDRESS) != last
+            assert windows.period_s(ADDRESS) == 300
+
+    virtual(scene)
+
+
+def test_a_listen_period_for_a_wearable_out_of_reach_is_a_missed_window(tmp_path: Path) -> None:
+    async def scene() -> None:
+        async with world(tmp_path) as (_air, ear, button):
+            record = ear.side.registry.by_address(ADDRESS)
+            assert record is not None
+            await button.move(20_000.0, 0.0)
+            with pytest.raises(FeedbackError) as raised:
+                await ear.side.feedback.set_listen_period(record, 30)
+            assert raised.value.reason == "missed_window"
+            assert ear.side.feedback.windows.period_s(ADDRESS) == PERIOD_S  # nothing changed
+            assert not (tmp_path / "button" / sleep.MODE_FILE).exists()
+
+    virtual(scene)
+
+
+def test_a_puck_has_no_listen_period_to_set(tmp_path: Path) -> None:
+    async def scene() -> None:
+        air = AirServer(RadioConditions(noise_sigma_db=2.0))
+        air.place(HUB_RADIO, 0.0, 0.0)
+        clock = VirtualClock(datetime(2025, 3, 3, tzinfo=UTC))
+        async with air, open_hub_ear(air.address, HUB_RADIO, tmp_path / "hub", clock) as ear:
+            ear.register(ADDRESS, KEY, "Sam")
+            async with SimButton(air=air.address, address=ADDRESS, key=KEY, state_dir=tmp_path / "b", x=2.0):
+                record = ear.side.registry.by_address(ADDRESS)
+                assert record is not None
+                with pytest.raises(FeedbackError) as raised:
+                    await ear.side.feedback.set_listen_period(record, 30)
+                assert raised.value.reason == "always_listening"
+
+    virtual(scene)
