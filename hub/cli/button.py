@@ -1,4 +1,4 @@
-"""``heartline button add|list|pair|remove|key``: manage a running hub's buttons through its local API.
+"""``heartline button add|list|pair|remove|key|listen``: manage a running hub's buttons through its local API.
 
 Keys travel only in the request to the hub (stored 0600, never logged or echoed back). The one
 exception is ``key --show``, which prints a button's BTHome bindkey for the couple's own Home
@@ -19,6 +19,12 @@ from hub.errors import HeartlineError
 
 # Room for the HTTP round trip on top of the hub's own bounds while pairing.
 HTTP_MARGIN_S: Final = 10.0
+# The listen periods a wearable takes (device/command.py LISTEN_MIN_S..LISTEN_MAX_S).
+LISTEN_MIN_S: Final = 10
+LISTEN_MAX_S: Final = 3600
+# The hub waits at most one period, its grace (5 s + 10 %) and the command itself; this covers it.
+LISTEN_GRACE_FRACTION: Final = 0.1
+LISTEN_MARGIN_S: Final = 120.0
 
 
 def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -54,6 +60,35 @@ def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     key.add_argument("--yes", action="store_true", help="do not ask to type the id again (scripts)")
     add_hub_option(key)
     key.set_defaults(handler=_key)
+    listen = button_commands.add_parser(
+        "listen", help="set how often a sleepy wearable listens for its hub (it applies in its next window)"
+    )
+    listen.add_argument("id", type=int, help="its id from `heartline button list`")
+    listen.add_argument(
+        "--every",
+        metavar="SECONDS",
+        type=_listen_period,
+        required=True,
+        help=f"seconds between listen windows ({LISTEN_MIN_S}..{LISTEN_MAX_S}); a command may wait this long",
+    )
+    add_hub_option(listen)
+    listen.set_defaults(handler=_listen)
+
+
+def _listen_period(text: str) -> int:
+    try:
+        period = int(text)
+    except ValueError:
+        period = 0
+    if not LISTEN_MIN_S <= period <= LISTEN_MAX_S:
+        raise argparse.ArgumentTypeError(
+            f"must be whole seconds from {LISTEN_MIN_S} to {LISTEN_MAX_S}, not {text!r}"
+        )
+    return period
+
+
+def _listen(args: argparse.Namespace) -> int:
+    return button_listen(args.hub, button_id=args.id, period_s=args.every)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -162,4 +197,26 @@ def button_key(hub: str, *, button_id: int, yes: bool, ask: Callable[[str], str]
             return 1
     shown = call_hub(hub, "POST", f"/api/buttons/{button_id}/key")
     print(shown["bindkey"])
+    return 0
+
+
+def button_listen(hub: str, *, button_id: int, period_s: int) -> int:
+    """Ask the hub to give a sleepy button a new listen period; waits for its next window."""
+    button = next((b for b in call_hub(hub, "GET", "/api/buttons") if b["id"] == button_id), None)
+    if button is None:
+        raise NoSuchButtonError(button_id)
+    current = button.get("listen_period_s")
+    if current is not None:
+        print(f"button {button_id} listens every {current} s; waiting for its next window ...", flush=True)
+    within = (current or LISTEN_MIN_S) * (1 + LISTEN_GRACE_FRACTION) + LISTEN_MARGIN_S
+    try:
+        changed = call_hub(
+            hub, "PUT", f"/api/buttons/{button_id}/listen_period", {"period_s": period_s}, timeout_s=within
+        )
+    except HubAnswerError as ex:
+        raise HubAnswerError(ex.status, ex.detail, prefix="the listen period was not changed") from ex
+    print(
+        f"button {button_id} now listens every {changed['listen_period_s']} s "
+        f"(a signal for it waits up to {changed['listen_period_s']} s)"
+    )
     return 0
