@@ -18,7 +18,7 @@ const PAIR_TIMEOUT_S = 60; // how long the hub looks for a button in pairing mod
 const SVG_NS = "http://www.w3.org/2000/svg";
 const pane = document.getElementById("hub");
 // Until the feed is loaded, live signals wait in `pending` (so they land above the loaded ones).
-const state = { hub: null, historyShown: HISTORY_PAGE, partnerPresence: null, presence: null, pending: null };
+const state = { hub: null, historyShown: HISTORY_PAGE, partnerPresence: null, presence: null, pending: null, buttons: [], listening: {} };
 
 function cookie(name) {
   const match = document.cookie.split("; ").find((part) => part.startsWith(`${name}=`));
@@ -329,23 +329,79 @@ function buttonItem(button) {
   remove.type = "button";
   remove.addEventListener("click", () => removeButton(button, remove));
   item.append(el("br"), battery, " ", seen, " ", remove);
-  if (button.listen_period_s) item.append(el("br"), el("small", "listen", listenText(button.listen_period_s)));
+  if (button.listen_period_s) {
+    item.append(el("br"), el("small", "listen", listenText(button.listen_period_s)), el("br"), listenControl(button));
+  }
   return item;
 }
 
 // A sleepy wearable hears the hub only in its listen windows: say what that costs a signal.
+function everyText(seconds) {
+  return seconds % 60 ? `${seconds} s` : seconds === 60 ? "60 s" : `${seconds / 60} min`;
+}
+
+function withinText(seconds) {
+  return seconds < 50 ? `about ${seconds} s` : seconds <= 90 ? "about a minute" : seconds < 3600 ? `about ${Math.round(seconds / 60)} minutes` : "about an hour";
+}
+
 function listenText(seconds) {
-  const every = seconds % 60 ? `${seconds} s` : seconds === 60 ? "60 s" : `${seconds / 60} min`;
-  const within =
-    seconds < 50 ? `about ${seconds} s` : seconds <= 90 ? "about a minute" : seconds < 3600 ? `about ${Math.round(seconds / 60)} minutes` : "about an hour";
-  return `sleeps between listen windows (every ${every}): a touch reaches it within ${within}`;
+  return `sleeps between listen windows (every ${everyText(seconds)}): a touch reaches it within ${withinText(seconds)}`;
+}
+
+// The periods offered, each with its cost; the button's own period is offered too if it is another.
+const LISTEN_CHOICES = [30, 60, 300, 900];
+
+function listenChoiceText(seconds) {
+  return `every ${everyText(seconds)} · a touch reaches it within ${withinText(seconds)}`;
+}
+
+// A new period travels in the button's next listen window, so the answer can take that long; the
+// list is redrawn meanwhile, so what is under way is kept in state.listening by button id.
+function listenControl(button) {
+  const pending = state.listening[button.id];
+  const control = el("span", "listen-set");
+  const select = el("select");
+  select.name = "listen_period";
+  select.setAttribute("aria-label", `How often ${button.owner}'s button listens`);
+  const choices = new Set([...LISTEN_CHOICES, button.listen_period_s]);
+  for (const seconds of [...choices].sort((a, b) => a - b)) {
+    const option = el("option", "", listenChoiceText(seconds));
+    option.value = String(seconds);
+    select.append(option);
+  }
+  select.value = String(pending ? pending.period : button.listen_period_s);
+  const set = el("button", "set-listen", "Set");
+  set.type = "button";
+  set.disabled = Boolean(pending && pending.kind === "working");
+  set.addEventListener("click", () => setListenPeriod(button, Number(select.value)));
+  const status = el("small", `listen-status ${pending ? pending.kind : ""}`, pending ? pending.text : "");
+  status.setAttribute("role", "status");
+  control.append(select, " ", set, " ", status);
+  return control;
+}
+
+async function setListenPeriod(button, period) {
+  state.listening[button.id] = { period, kind: "working", text: "applies at its next listen window…" };
+  renderButtons();
+  try {
+    const changed = await api(`api/buttons/${button.id}/listen_period`, { method: "PUT", json: { period_s: period } });
+    const now = changed.listen_period_s;
+    state.listening[button.id] = { period: now, kind: "saved", text: `Set: it listens every ${everyText(now)} now.` };
+  } catch (error) {
+    state.listening[button.id] = { period: button.listen_period_s, kind: "error", text: `Not changed: ${error.message}` };
+  }
+  await quietly(refreshButtons);
+}
+
+function renderButtons() {
+  const items = state.buttons.map(buttonItem);
+  if (!items.length) items.push(el("li", "empty", "No buttons registered."));
+  $(".button-list").replaceChildren(...items);
 }
 
 async function refreshButtons() {
-  const buttons = await api("api/buttons");
-  const items = buttons.map(buttonItem);
-  if (!items.length) items.push(el("li", "empty", "No buttons registered."));
-  $(".button-list").replaceChildren(...items);
+  state.buttons = await api("api/buttons");
+  renderButtons();
 }
 
 // Two clicks: the first asks, the second removes (no dialog to dismiss on a phone).
