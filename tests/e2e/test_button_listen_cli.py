@@ -94,7 +94,7 @@ async def test_the_documented_command_gives_the_wearable_its_new_period(
     ) as wearable:
 
         async def heard() -> bool:
-            return (await listed(hub))["listen_period_s"] == PERIOD_S
+            return bool((await listed(hub))["listen_period_s"] == PERIOD_S)
 
         await eventually_async(heard, what="the wearable's listen period in `heartline button list`")
         ident = str((await listed(hub))["id"])
