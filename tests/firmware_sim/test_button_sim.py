@@ -108,7 +108,7 @@ async def test_rejections_are_refused_and_counted(air: LoopbackAir, button: SimB
     assert await write_command(air, good) == 0
     assert await write_command(air, good) == ATT_INSUFFICIENT_AUTHENTICATION  # replay
     assert await write_command(air, frame(4)) == ATT_INSUFFICIENT_AUTHENTICATION  # older
-    assert button.rejections == {"malformed": 1, "bad_mic": 2, "replay": 2}
+    assert button.rejections == {"malformed": 1, "bad_mic": 2, "replay": 2, "unsupported": 0}
     await button.wait_for_output()
     assert len(button.outputs) == 1
 
