@@ -11,7 +11,7 @@ import pytest
 
 from tests.device.vectors import REPO
 
-CHECKS = ("command_vectors", "command_rejections", "bthome_vectors", "gestures", "state")
+CHECKS = ("command_vectors", "command_rejections", "listen_vectors", "bthome_vectors", "gestures", "state")
 
 
 def test_codec_gestures_and_state_on_micropython(tmp_path: Path) -> None:
