@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Final, Protocol
 
 from fastapi import APIRouter, HTTPException, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from hub.ble.feedback import ALWAYS_LISTENING, UNREACHED
 from hub.errors import FeedbackError
@@ -40,12 +40,20 @@ class ListenHost(Protocol):
     def listen_bound_s(self, button_id: int) -> float | None: ...
 
 
+def _a_json_integer(value: object) -> object:
+    """60 and 60.0 are the same JSON integer; "60", true and 60.5 are mistakes to report."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class ListenPeriodIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     period_s: Annotated[
         int,
         Field(ge=MIN_PERIOD_S, le=MAX_PERIOD_S, description="seconds between listen windows (10..3600)"),
+        BeforeValidator(_a_json_integer),
     ]
 
 

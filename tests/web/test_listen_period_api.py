@@ -62,6 +62,7 @@ async def test_bad_requests_and_a_puck_are_refused_at_once(homes: Homes, client:
         {"period_s": 60.5},
     ):
         assert (await client.put(url, json=body)).status_code == 422, body
+    assert (await client.put(url, json={"period_s": 60.0})).status_code == 409  # 60.0 is JSON's 60
     assert (await client.put(url, json={"period_s": 60, "every": 1})).status_code == 422
     assert (await client.put(url, json={})).status_code == 422
     missing = await client.put("/a/api/buttons/999/listen_period", json={"period_s": 60})
