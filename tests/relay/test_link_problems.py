@@ -190,7 +190,12 @@ async def test_recovery_clears_the_problem_and_a_new_failure_is_logged_again(
         await eventually(
             lambda: link.connected.is_set() and link.problem is None, within_s=START_S, what="recovery"
         )
-        assert any(m.startswith("relay working again") for m in (r.getMessage() for r in caplog.records))
+        # Logged at the SUBACK, a moment after the CONNACK that cleared the problem.
+        await eventually(
+            lambda: any(r.getMessage().startswith("relay working again") for r in caplog.records),
+            within_s=START_S,
+            what="the recovery logged",
+        )
         mosquitto_broker.stop()
         await eventually(lambda: link.problem, within_s=START_S, what="the broker to be gone again")
         assert len(_logged(caplog)) == 2  # once per outage, not once per retry
