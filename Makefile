@@ -32,12 +32,17 @@ format-check: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(BIN)/mypy
 
+# Most tests wait on real processes (brokers, hubs, browsers, the unix port), so more workers than
+# cores pay off. A file's tests stay on one worker: their module fixtures (a browser, a simulated
+# day, a firmware build) are made once.
+WORKERS ?= 4
+
 pytest: $(VENV)/.test
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(WORKERS) --dist loadfile
 
 # Tests marked slow (real processes, brokers killed, browsers, long waits) run in `make test`.
 pytest-quick: $(VENV)/.test
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" -n $(WORKERS) --dist loadfile
 
 bench: $(VENV)/.test
 	$(BIN)/python -m benchmarks

@@ -35,6 +35,9 @@ def test_every_generated_key_passes() -> None:
         ((bytes(secrets.SystemRandom().sample(range(256), 16)) * 2).hex(), "repeats every 16"),
         (b"The quick brown fox jumps over!!".hex(), "text"),
     ],
+    # Ids by position: two of the keys are random, and `pytest -n` needs every worker to collect
+    # the same names.
+    ids=lambda value: value if value in {"distinct", "in a row", "repeats every 16", "text"} else "key",
 )
 def test_keys_a_person_made_are_refused(key: str, why: str) -> None:
     ((where, problem),) = couple_key_problems(key)

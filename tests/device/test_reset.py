@@ -30,6 +30,7 @@ from firmware_sim.loopback_air import LoopbackAir
 from firmware_sim.shims.cryptolib import aes
 from hub.ble import pairing as hub_pairing
 from tests.device.vectors import REPO
+from tests.support.waiting import eventually
 
 KEY: Final = bytes.fromhex("231d39c1d7cc1ab1aee224cd096db932")
 ADDRESS: Final = "54:48:E6:8F:80:A5"
@@ -264,7 +265,7 @@ async def test_factory_reset_wipes_key_and_counters_and_opens_pairing(
         await sim.press("tap")
         assert sim.last_command_counter == 5
         await sim.hold(timing.FACTORY_RESET_MS / 1000 + 1)
-        assert sim.resets == 1
+        await eventually(lambda: sim.resets == 1, what="the factory reset after the hold")
         assert sim.cues == [CUE_RESET_ARMED, CUE_RESET]
         assert sim.key is None
         assert sim.last_command_counter == 0
@@ -323,5 +324,5 @@ async def test_pairing_window_closes_and_a_hold_reopens_it(air: LoopbackAir, tmp
         await booted(air, sim)  # a power cycle of an unkeyed button opens the window again
         await sim.wait_for_pairing("open")
         await sim.hold(timing.FACTORY_RESET_MS / 1000 + 1)
-        assert sim.resets == 1
+        await eventually(lambda: sim.resets == 1, what="the factory reset after the hold")
         await sim.wait_for_pairing("open")

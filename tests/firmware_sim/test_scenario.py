@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from firmware_sim.scenario.config import ScenarioError, load_scenario, parse_scenario
-from firmware_sim.scenario.runner import format_report, run_scenario
+from firmware_sim.scenario.runner import ScenarioReport, format_report, run_scenario
 from hub.cli.sim import sim_run
 
 WEEK = Path(__file__).resolve().parents[2] / "firmware_sim" / "scenario" / "examples" / "week.toml"
@@ -23,11 +23,43 @@ def test_example_week_parses() -> None:
     assert [d.kind for d in scenario.devices] == ["wearable", "wearable", "button"]
 
 
+def test_sim_run_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    short = tmp_path / "short.toml"
+    short.write_text(WEEK.read_text().replace("days = 7", "days = 0.05"))
+    assert sim_run(short, json_output=True) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["virtual_days"] == 0.05
+    assert {d["name"] for d in report["devices"]} == {"alex-wearable", "sam-wearable", "sam-bedside"}
+
+
+def test_bad_scenario_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(WEEK.read_text().replace('owner = "Sam"', 'owner = "Kim"', 1))
+    assert sim_run(bad, json_output=False) == 2
+    assert "devices[1].owner" in capsys.readouterr().err
+    with pytest.raises(ScenarioError, match=r"scenario\.days"):
+        parse_scenario({"scenario": {"days": 0}, "homes": [], "people": [], "devices": []})
+
+
+# One simulated run serves every test below: a day by default (about a minute of CPU: each
+# wearable wakes for a listen window every minute), the full week with HEARTLINE_SOAK=1.
+SOAK = os.environ.get("HEARTLINE_SOAK") == "1"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> ScenarioReport:
+    days = 7.0 if SOAK else 1.0
+    scenario = dataclasses.replace(load_scenario(WEEK), days=days)
+    return run_scenario(scenario, work_dir=tmp_path_factory.mktemp("scenario"))
+
+
+# The shared run happens inside the first test that asks for it (`make test` keeps a file's tests
+# on one worker, so it happens once).
 @pytest.mark.slow
-def test_a_day_runs_in_virtual_time_and_hubs_log_every_touch_in_range(tmp_path: Path) -> None:
-    scenario = dataclasses.replace(load_scenario(WEEK), days=1.0)
-    report = run_scenario(scenario, work_dir=tmp_path)  # its own report says how long it took
-    assert report.virtual_days == 1.0
+@pytest.mark.timeout(600)
+def test_the_hubs_log_every_touch_in_range_in_virtual_time(run: ScenarioReport) -> None:
+    report = run
+    assert report.virtual_days == (7.0 if SOAK else 1.0)
     for device in report.devices:
         made = sum(device.touches_made.values())
         assert made > 0
@@ -43,36 +75,10 @@ def test_a_day_runs_in_virtual_time_and_hubs_log_every_touch_in_range(tmp_path: 
     assert "auto-light-sleep" in text
 
 
-def test_sim_run_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    short = tmp_path / "short.toml"
-    short.write_text(WEEK.read_text().replace("days = 7", "days = 0.25"))
-    assert sim_run(short, json_output=True) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["virtual_days"] == 0.25
-    assert {d["name"] for d in report["devices"]} == {"alex-wearable", "sam-wearable", "sam-bedside"}
-
-
-def test_bad_scenario_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bad = tmp_path / "bad.toml"
-    bad.write_text(WEEK.read_text().replace('owner = "Sam"', 'owner = "Kim"', 1))
-    assert sim_run(bad, json_output=False) == 2
-    assert "devices[1].owner" in capsys.readouterr().err
-    with pytest.raises(ScenarioError, match=r"scenario\.days"):
-        parse_scenario({"scenario": {"days": 0}, "homes": [], "people": [], "devices": []})
-
-
 @pytest.mark.slow
-def test_a_week_logs_every_touch_in_range(tmp_path: Path) -> None:
-    # The full week (~15 s) with HEARTLINE_SOAK=1; two days by default.
-    days = 7.0 if os.environ.get("HEARTLINE_SOAK") == "1" else 2.0
-    report = run_scenario(dataclasses.replace(load_scenario(WEEK), days=days), work_dir=tmp_path)
-    for device in report.devices:
-        assert sum(device.hub_events.values()) == device.touches_in_range
-
-
-@pytest.mark.slow
-def test_the_wearable_lasts_two_weeks_on_a_stock_image_and_states_its_latency(tmp_path: Path) -> None:
-    report = run_scenario(dataclasses.replace(load_scenario(WEEK), days=1.0), work_dir=tmp_path)
+@pytest.mark.timeout(600)
+def test_the_wearable_lasts_two_weeks_on_a_stock_image_and_states_its_latency(run: ScenarioReport) -> None:
+    report = run
     text = format_report(report)
     for device in (d for d in report.devices if d.kind == "wearable"):
         assert device.power == "wearable"
