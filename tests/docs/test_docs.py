@@ -119,6 +119,7 @@ def test_broker_setup_as_documented(reachable_tmp: Path) -> None:
     assert ["mosquitto", "-c", "/var/lib/heartline-relay/mosquitto.conf"] in _sh_commands(page, "mosquitto")
 
 
+@pytest.mark.slow  # a process per command
 def test_every_command_in_the_readme_has_help() -> None:
     for command in (
         ["demo"],

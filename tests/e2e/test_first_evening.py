@@ -103,6 +103,7 @@ def _first_evening(root: Path, *, air_port: int = 7000, web_ports: tuple[int, in
     return Homes(relay, alex_home / "hub.toml", sam_home / "hub.toml", tls_port, local_port)
 
 
+@pytest.mark.slow  # real heartline commands, one after another
 def test_two_configs_from_commands_alone(evening: Path) -> None:
     homes = _first_evening(evening)
     for path in (homes.alex, homes.sam):
@@ -118,6 +119,7 @@ def test_two_configs_from_commands_alone(evening: Path) -> None:
     assert sam.hub.timezone == alex.hub.timezone  # both detected on this machine
 
 
+@pytest.mark.slow  # real heartline commands, one after another
 def test_join_from_a_code_file_and_a_second_couple(evening: Path) -> None:
     _first_evening(evening)
     relay = evening / "relay"

@@ -23,6 +23,7 @@ def test_example_week_parses() -> None:
     assert [d.kind for d in scenario.devices] == ["wearable", "wearable", "button"]
 
 
+@pytest.mark.slow  # an hour of two homes in virtual time
 def test_sim_run_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     short = tmp_path / "short.toml"
     short.write_text(WEEK.read_text().replace("days = 7", "days = 0.05"))
