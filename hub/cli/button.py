@@ -34,6 +34,11 @@ def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     add.add_argument("--bthome", metavar="ADDRESS", required=True, help="the button's Bluetooth address")
     add.add_argument("--key", required=True, help="its 32-hex-digit BTHome encryption (bind) key")
     add.add_argument("--owner", required=True, help="whose button it is (their touches go to their partner)")
+    add.add_argument(
+        "--replace",
+        action="store_true",
+        help="re-key a button already registered at that address (its old key and owner are replaced)",
+    )
     add_hub_option(add)
     add.set_defaults(handler=_add)
     listing = button_commands.add_parser("list", help="list registered buttons with battery and last seen")
@@ -92,7 +97,9 @@ def _listen(args: argparse.Namespace) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    return button_add(args.hub, address=args.bthome, key=args.key, owner=args.owner, kind="bthome")
+    return button_add(
+        args.hub, address=args.bthome, key=args.key, owner=args.owner, kind="bthome", replace=args.replace
+    )
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -111,10 +118,13 @@ def _key(args: argparse.Namespace) -> int:
     return button_key(args.hub, button_id=args.show, yes=args.yes)
 
 
-def button_add(hub: str, *, address: str, key: str, owner: str, kind: str) -> int:
-    created = call_hub(
-        hub, "POST", "/api/buttons", {"kind": kind, "address": address, "key": key, "owner": owner}
-    )
+def button_add(hub: str, *, address: str, key: str, owner: str, kind: str, replace: bool = False) -> int:
+    """Register a button; a known address is refused (one line naming ``--replace``) unless
+    ``replace``."""
+    body: dict[str, Any] = {"kind": kind, "address": address, "key": key, "owner": owner}
+    if replace:
+        body["replace"] = True
+    created = call_hub(hub, "POST", "/api/buttons", body)
     print(
         f"registered button {created['id']}: {created['address']} ({created['kind']}) for {created['owner']}"
     )
