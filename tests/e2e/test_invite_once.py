@@ -5,6 +5,7 @@ nor the first hub's reach it."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -98,9 +99,12 @@ async def test_a_second_device_with_the_same_code_is_shut_out(
                 return body if body is not None and test(body) else None
 
             # Sam's hub joined: a touch from each side arrives at the other.
+            def connected(health: Any) -> bool:
+                return str(health["relay"]).startswith("connected")
+
             for port in (alex, sam):
                 await eventually_async(
-                    lambda port=port: when(port, "/api/health", lambda h: h["relay"].startswith("connected")),
+                    functools.partial(when, port, "/api/health", connected),
                     within_s=START_S, what=f"the hub on {port} connected",
                 )  # fmt: skip
             await eventually_async(
