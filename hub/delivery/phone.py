@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -63,14 +64,28 @@ def with_meaning(url: str, meaning: str) -> str:
 
 
 def masked_url(url: str) -> str:
-    """``url`` with its secrets hidden, as apprise's own privacy view of it (which knows, for each
-    service, which parts are passwords and tokens); a URL apprise cannot read is hidden whole."""
+    """``url`` as typed, with its passwords and tokens hidden. apprise knows, for each service,
+    which parts are secret: the parts its privacy view hides are masked here as it masks them
+    (``****``, ``t...n``). A URL apprise cannot read, or one whose secrets are not found as typed,
+    is shown as apprise's privacy view, or hidden whole."""
     import apprise  # noqa: PLC0415
 
     plugin: Any = apprise.Apprise.instantiate(url, asset=_quiet_asset(apprise))
     if not plugin:
         return f"{url.partition(':')[0]}://{MASK}"
-    return str(plugin.url(privacy=True))
+    private = str(plugin.url(privacy=True))
+    secrets = {
+        plain: hidden
+        for plain, hidden in zip(_SPLIT.split(str(plugin.url())), _SPLIT.split(private), strict=False)
+        if plain != hidden and plain
+    }
+    parts = _SPLIT.split(url)  # the delimiters stay, at the odd places
+    if not set(secrets) <= set(parts[::2]):
+        return private
+    return "".join(secrets.get(part, part) if i % 2 == 0 else part for i, part in enumerate(parts))
+
+
+_SPLIT: Final = re.compile(r"([/:@?&=])")
 
 
 def unmask_urls(offered: Sequence[str], stored: Sequence[str]) -> list[str]:
@@ -78,8 +93,14 @@ def unmask_urls(offered: Sequence[str], stored: Sequence[str]) -> list[str]:
     showed it, stands for the stored URL it hides (so saving the settings keeps its secret)."""
     if not stored:
         return list(offered)
-    masks = {masked_url(url): url for url in stored}
-    return [masks.get(url, url) for url in offered]
+    masks = [(masked_url(url), url) for url in stored]
+
+    def original(index: int, url: str) -> str:
+        if index < len(masks) and masks[index][0] == url:  # the same place first: two URLs may
+            return masks[index][1]  # look alike once masked
+        return next((plain for mask, plain in masks if mask == url), url)
+
+    return [original(i, url) for i, url in enumerate(offered)]
 
 
 def _quiet_asset(apprise: Any) -> Any:
