@@ -50,6 +50,11 @@ def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     pair.add_argument("--owner", required=True, help="whose button it is")
     pair.add_argument("--timeout", type=float, default=60.0, help="seconds to look for it (max 180)")
+    pair.add_argument(
+        "--replace",
+        action="store_true",
+        help="re-key a button this hub already knows (after a factory reset); else it is refused",
+    )
     add_hub_option(pair)
     pair.set_defaults(handler=_pair)
     remove = button_commands.add_parser("remove", help="forget a button")
@@ -107,7 +112,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _pair(args: argparse.Namespace) -> int:
-    return button_pair(args.hub, args.owner, args.timeout)
+    return button_pair(args.hub, args.owner, args.timeout, replace=args.replace)
 
 
 def _remove(args: argparse.Namespace) -> int:
@@ -147,7 +152,7 @@ def button_list(hub: str, *, as_json: bool) -> int:
     return 0
 
 
-def button_pair(hub_url: str, owner: str, timeout_s: float) -> int:
+def button_pair(hub_url: str, owner: str, timeout_s: float, *, replace: bool = False) -> int:
     """Ask the hub to pair the button in pairing mode for ``owner``; prints what happened.
 
     The hub owns the adapter and the database, so this only asks it (``POST /api/buttons/pair``)
@@ -162,7 +167,7 @@ def button_pair(hub_url: str, owner: str, timeout_s: float) -> int:
             hub_url,
             "POST",
             "/api/buttons/pair",
-            {"owner": owner, "timeout_s": timeout_s},
+            {"owner": owner, "timeout_s": timeout_s, **({"replace": True} if replace else {})},
             timeout_s=timeout_s + EXCHANGE_TIMEOUT_S + HTTP_MARGIN_S,
         )
     except HubAnswerError as ex:

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from nacl.public import PrivateKey
 
 from hub.couple.hello import pending_hello, queue_hello
