@@ -22,10 +22,10 @@ from hub.couple.invite import InviteError
 from hub.couple.ledger import InviteLedger
 from hub.couple.link import (
     HELLO_PREFIX,
-    LINK_FILE,
     PUBLIC_BYTES,
     CoupleCodec,
     CoupleLinkState,
+    LinkFileError,
     inviter_link,
     read_link,
     record_answer,
@@ -162,8 +162,8 @@ def pending_hello(data_dir: Path) -> CoupleLinkState | None:
     """The link of the code this hub joined with, while its hello is unanswered."""
     try:
         link = read_link(data_dir)
-    except (ValueError, KeyError, TypeError):
-        _LOGGER.warning("ignoring an unreadable %s in %s", LINK_FILE, data_dir)
+    except LinkFileError as ex:
+        _LOGGER.warning("no hello: %s", ex)
         return None
     if link is None or link.role != "joiner" or link.answer is not None:
         return None

@@ -30,12 +30,13 @@ from nacl.hash import blake2b
 from nacl.public import Box, PrivateKey, PublicKey
 
 from hub.couple.ledger import InviteLedger
-from hub.errors import EnvelopeError
+from hub.errors import EnvelopeError, HeartlineError
 from hub.relay.envelope import Envelope, EnvelopeCodec, EnvelopeKind
 
 LINK_FILE: Final = "couple_link.json"
 FILE_MODE: Final = 0o600
 PUBLIC_BYTES: Final = 32
+KEY_BYTES: Final = 32
 HELLO_PREFIX: Final = "hello-"  # hello ids are marked (hub.couple.hello routes their receipts)
 _PERSON: Final = b"heartline-link"  # BLAKE2b personalisation: this derivation and no other
 
@@ -83,19 +84,35 @@ def inviter_link(
     return CoupleLinkState(key=key, role="inviter", nonce=nonce, public=joiner_public)
 
 
+class LinkFileError(HeartlineError, ValueError):
+    """The link file cannot be read; the message says what to do."""
+
+
 def read_link(data_dir: Path) -> CoupleLinkState | None:
+    """The link in ``data_dir`` (None if there is none); LinkFileError if it is unreadable."""
+    path = data_dir / LINK_FILE
     try:
-        raw = json.loads((data_dir / LINK_FILE).read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        role: Role = "inviter" if raw["role"] == "inviter" else "joiner"
+        state = CoupleLinkState(
+            key=bytes.fromhex(raw["key"]),
+            role=role,
+            nonce=str(raw["nonce"]),
+            public=bytes.fromhex(raw["public"]),
+            answer=raw.get("answer"),
+        )
     except FileNotFoundError:
         return None
-    role: Role = "inviter" if raw["role"] == "inviter" else "joiner"
-    return CoupleLinkState(
-        key=bytes.fromhex(raw["key"]),
-        role=role,
-        nonce=str(raw["nonce"]),
-        public=bytes.fromhex(raw["public"]),
-        answer=raw.get("answer"),
-    )
+    except (OSError, ValueError, KeyError, TypeError) as ex:
+        raise LinkFileError(
+            f"{path} is unreadable ({type(ex).__name__}); ask the partner for a new invite code "
+            "and join again with `heartline couple join CODE --force`"
+        ) from ex
+    if len(state.key) != KEY_BYTES:
+        raise LinkFileError(
+            f"{path} holds no 32-byte key; join again with `heartline couple join CODE --force`"
+        )
+    return state
 
 
 def write_link(data_dir: Path, state: CoupleLinkState) -> None:
