@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Final
 
 import uvicorn
@@ -53,12 +53,17 @@ class EmbeddedWebServer(uvicorn.Server):
         yield
 
 
-def web_server(app: object, host: str, port: int) -> EmbeddedWebServer:
+def web_server(
+    app: object, host: str, port: int, *, trusted_proxies: Sequence[str] = ()
+) -> EmbeddedWebServer:
+    """X-Forwarded-For / -Proto are believed only from ``trusted_proxies`` (web.trusted_proxies)."""
     return EmbeddedWebServer(
         uvicorn.Config(
             app,  # type: ignore[arg-type]  # any ASGI app
             host=host,
             port=port,
+            proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=list(trusted_proxies) or None,
             log_config=None,
             lifespan="off",
             timeout_graceful_shutdown=WEB_SHUTDOWN_S,
@@ -140,7 +145,12 @@ async def _serve(
     web_socket: socket.socket,
 ) -> None:
     """The web app (and the Home Assistant bridge, the watchdog) beside a running hub, until stop."""
-    web = web_server(hub_app(hub, auth=config.web), config.web.listen, config.web.port)
+    web = web_server(
+        hub_app(hub, auth=config.web),
+        config.web.listen,
+        config.web.port,
+        trusted_proxies=config.web.trusted_proxies,
+    )
     async with asyncio.TaskGroup() as group:
         web_task = group.create_task(web.serve(sockets=[web_socket]), name="web")
         bridge = (

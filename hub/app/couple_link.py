@@ -21,7 +21,7 @@ from hub.bus import PartnerHubUpdate, UpdateBus
 from hub.clock import Clock
 from hub.config import HubConfig
 from hub.couple.hello import HelloExchange, queue_hello
-from hub.couple.ledger import InviteLedger
+from hub.couple.link import CoupleCodec
 from hub.delivery.moments import Moments
 from hub.delivery.quiet_hours import QuietHours
 from hub.delivery.rate_limit import RateLimiter
@@ -31,7 +31,6 @@ from hub.events import SignalRecord
 from hub.health import PartnerHubStatus
 from hub.heartbeats import Heartbeats
 from hub.presence.share import PresenceExchange
-from hub.relay.envelope import EnvelopeCodec
 from hub.relay.mqtt_link import MqttLink, MqttSettings, mqtt_settings
 from hub.relay.relay import Relay, RelayIdentity
 from hub.signals.compose import Meanings, SignalComposer
@@ -108,6 +107,13 @@ async def open_couple_link(
     resend_first_s: float = RESEND_FIRST_S,
 ) -> AsyncIterator[CoupleLink]:
     link = link_factory(mqtt_settings(config))
+    # The couple key for hellos, the link an invite made for everything else (hub.couple.link).
+    codec = CoupleCodec(
+        bytes.fromhex(config.relay.couple_key),
+        config.relay.hub_id,
+        config.relay.partner_hub_id,
+        config.hub.data_dir,
+    )
     relay = Relay(
         identity=RelayIdentity(
             person=config.hub.person,
@@ -117,16 +123,14 @@ async def open_couple_link(
         ),
         db=db,
         link=link,
-        codec=EnvelopeCodec(
-            bytes.fromhex(config.relay.couple_key), config.relay.hub_id, config.relay.partner_hub_id
-        ),
+        codec=codec,
         clock=clock,
         heartbeats=heartbeats,
         resend_first_s=resend_first_s,
     )
     arrived: asyncio.Queue[SignalRecord] = asyncio.Queue()
     signals = SignalExchange(relay=relay, db=db, clock=clock, bus=bus, deliver=arrived.put_nowait)
-    hello = HelloExchange(relay=relay, db=db, invites=InviteLedger(config.hub.data_dir), clock=clock)
+    hello = HelloExchange(relay=relay, db=db, codec=codec, data_dir=config.hub.data_dir, clock=clock)
     presence = PresenceExchange(relay=relay, db=db, bus=bus)
     moments = Moments(
         SignalLinks(db),

@@ -184,8 +184,8 @@ class Hub:
         record = self.ble.registry.by_id(button_id)
         return self.ble.feedback.listen_bound_s(record.address) if record is not None else None
 
-    async def pair(self, owner: str, timeout_s: float) -> ButtonRecord:
-        return await self.ble.pairing.pair(owner, timeout_s)
+    async def pair(self, owner: str, timeout_s: float, *, replace: bool = False) -> ButtonRecord:
+        return await self.ble.pairing.pair(owner, timeout_s, replace=replace)
 
     def stats(self, days: int) -> dict[str, Any]:
         from hub.stats.report import stats_report  # noqa: PLC0415 - numpy only when stats are asked

@@ -105,7 +105,7 @@ class HubInterface(Protocol):
         """How long ``set_listen_period`` may wait for that button (None: it always listens)."""
         ...
 
-    async def pair(self, owner: str, timeout_s: float) -> ButtonRecord:
+    async def pair(self, owner: str, timeout_s: float, *, replace: bool = False) -> ButtonRecord:
         """Pair the one button in pairing mode (PairingError says whose move it is)."""
         ...
 

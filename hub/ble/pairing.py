@@ -72,8 +72,9 @@ Register = Callable[[str, str, bytes, str], ButtonRecord]
 class PairingError(HeartlineError, RuntimeError):
     """Pairing did not happen. ``reason`` is short and stable; the message says what to do.
 
-    Reasons: ``busy``, ``no_button``, ``several_buttons``, ``connect_failed``, ``refused``,
-    ``exchange_failed``, ``unconfirmed``, ``timeout``.
+    Reasons: ``busy``, ``no_button``, ``several_buttons``, ``known`` (that address is registered:
+    pair with ``replace`` to re-key it), ``connect_failed``, ``refused``, ``exchange_failed``,
+    ``unconfirmed``, ``timeout``.
     """
 
     def __init__(self, reason: str, message: str, address: str | None = None) -> None:
@@ -135,8 +136,9 @@ class Pairing:
 
     # -- pairing ---------------------------------------------------------------------------
 
-    async def pair(self, owner: str, timeout_s: float) -> ButtonRecord:
-        """Find the one button in pairing mode within ``timeout_s``, pair it, store it for ``owner``."""
+    async def pair(self, owner: str, timeout_s: float, *, replace: bool = False) -> ButtonRecord:
+        """Find the one button in pairing mode within ``timeout_s``, pair it, store it for ``owner``.
+        A button already registered is left alone (still in pairing mode) unless ``replace``."""
         if not owner:
             raise ValueError("owner must not be empty")
         if self._lock.locked():
@@ -144,6 +146,15 @@ class Pairing:
         async with self._lock:
             sighting = await self._find(timeout_s)
             address = sighting.address
+            known = self._registry.by_address(address)
+            if known is not None and not replace:
+                raise PairingError(
+                    "known",
+                    f"button {address} is already registered (button {known.id}, {known.owner}'s); "
+                    "pairing it again replaces its key and owner: pair again with --replace "
+                    "(the dashboard asks first) while it is still in pairing mode",
+                    address,
+                )
             _LOGGER.info("pairing button %s (RSSI %d dBm) for %s", address, sighting.rssi, owner)
             try:
                 async with asyncio.timeout(self._exchange_timeout_s):

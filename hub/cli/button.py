@@ -34,6 +34,11 @@ def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     add.add_argument("--bthome", metavar="ADDRESS", required=True, help="the button's Bluetooth address")
     add.add_argument("--key", required=True, help="its 32-hex-digit BTHome encryption (bind) key")
     add.add_argument("--owner", required=True, help="whose button it is (their touches go to their partner)")
+    add.add_argument(
+        "--replace",
+        action="store_true",
+        help="re-key a button already registered at that address (its old key and owner are replaced)",
+    )
     add_hub_option(add)
     add.set_defaults(handler=_add)
     listing = button_commands.add_parser("list", help="list registered buttons with battery and last seen")
@@ -45,6 +50,11 @@ def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     pair.add_argument("--owner", required=True, help="whose button it is")
     pair.add_argument("--timeout", type=float, default=60.0, help="seconds to look for it (max 180)")
+    pair.add_argument(
+        "--replace",
+        action="store_true",
+        help="re-key a button this hub already knows (after a factory reset); else it is refused",
+    )
     add_hub_option(pair)
     pair.set_defaults(handler=_pair)
     remove = button_commands.add_parser("remove", help="forget a button")
@@ -92,7 +102,9 @@ def _listen(args: argparse.Namespace) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    return button_add(args.hub, address=args.bthome, key=args.key, owner=args.owner, kind="bthome")
+    return button_add(
+        args.hub, address=args.bthome, key=args.key, owner=args.owner, kind="bthome", replace=args.replace
+    )
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -100,7 +112,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _pair(args: argparse.Namespace) -> int:
-    return button_pair(args.hub, args.owner, args.timeout)
+    return button_pair(args.hub, args.owner, args.timeout, replace=args.replace)
 
 
 def _remove(args: argparse.Namespace) -> int:
@@ -111,10 +123,13 @@ def _key(args: argparse.Namespace) -> int:
     return button_key(args.hub, button_id=args.show, yes=args.yes)
 
 
-def button_add(hub: str, *, address: str, key: str, owner: str, kind: str) -> int:
-    created = call_hub(
-        hub, "POST", "/api/buttons", {"kind": kind, "address": address, "key": key, "owner": owner}
-    )
+def button_add(hub: str, *, address: str, key: str, owner: str, kind: str, replace: bool = False) -> int:
+    """Register a button; a known address is refused (one line naming ``--replace``) unless
+    ``replace``."""
+    body: dict[str, Any] = {"kind": kind, "address": address, "key": key, "owner": owner}
+    if replace:
+        body["replace"] = True
+    created = call_hub(hub, "POST", "/api/buttons", body)
     print(
         f"registered button {created['id']}: {created['address']} ({created['kind']}) for {created['owner']}"
     )
@@ -137,7 +152,7 @@ def button_list(hub: str, *, as_json: bool) -> int:
     return 0
 
 
-def button_pair(hub_url: str, owner: str, timeout_s: float) -> int:
+def button_pair(hub_url: str, owner: str, timeout_s: float, *, replace: bool = False) -> int:
     """Ask the hub to pair the button in pairing mode for ``owner``; prints what happened.
 
     The hub owns the adapter and the database, so this only asks it (``POST /api/buttons/pair``)
@@ -152,7 +167,7 @@ def button_pair(hub_url: str, owner: str, timeout_s: float) -> int:
             hub_url,
             "POST",
             "/api/buttons/pair",
-            {"owner": owner, "timeout_s": timeout_s},
+            {"owner": owner, "timeout_s": timeout_s, **({"replace": True} if replace else {})},
             timeout_s=timeout_s + EXCHANGE_TIMEOUT_S + HTTP_MARGIN_S,
         )
     except HubAnswerError as ex:

@@ -135,6 +135,9 @@ class WebSection:
     session_hours: float = DEFAULT_SESSION_HOURS
     require_password: bool = False  # force a login on loopback too (behind a local reverse proxy)
     metrics_public: bool = False  # let Prometheus scrape /metrics without a session (counts only)
+    # Reverse proxies (addresses or networks, e.g. "127.0.0.1") whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; none by default: the login limiter counts the socket's peer.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def login_required(self) -> bool:

@@ -261,6 +261,14 @@ def web_problems(web: WebSection) -> Iterator[Problem]:
         yield "web.session_hours", f"must be more than 0 and at most {MAX_SESSION_HOURS:.0f}"
     if web.password_hash and parse_password_hash(web.password_hash) is None:
         yield "web.password_hash", "is not a hash from `heartline web hash-password`; run it again"
+    for index, proxy in enumerate(web.trusted_proxies):
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            yield (
+                f"web.trusted_proxies[{index}]",
+                "must be an IP address or network like 127.0.0.1 or 10.0.0.0/8",
+            )
     if web.login_required and not web.password_hash:
         yield (
             "web.password_hash",

@@ -1,11 +1,13 @@
-"""The joined hub's first word to the inviting hub: its invite nonce, so the code works once.
+"""The joined hub's first word to the inviting hub: its invite nonce and its half of the link.
 
-``heartline couple join`` leaves the nonce in the data dir; at every start until the inviting hub
-answered, the hub queues one hello carrying it (durably, through the relay's outbox; a hello
-already waiting is not queued twice). The inviting hub redeems the nonce in its ledger once and
-answers with a receipt: delivered = accepted, failed = refused and why. The answer removes the
-file, accepted or refused: a refused code will not be accepted later either, and the log says
-what to do.
+``heartline couple join`` leaves the link (hub.couple.link) in the data dir; at every start until
+the inviting hub answered, the hub queues one hello carrying the nonce and its X25519 public key
+(durably, through the relay's outbox; a hello already waiting is not queued twice). The inviting
+hub redeems the nonce in its ledger once, before the expiry its ledger holds, derives the same
+link key and answers with a receipt: delivered = accepted (sealed with the new link), failed =
+refused and why (sealed with the couple key, the only key the refused device shares). The
+answer is kept in the link file, accepted or refused: a refused code will not be accepted later
+either, and the log says what to do.
 """
 
 from __future__ import annotations
@@ -16,8 +18,19 @@ from pathlib import Path
 from typing import Final
 
 from hub.clock import Clock
-from hub.couple.invite import NONCE_FILE, InviteError
+from hub.couple.invite import InviteError
 from hub.couple.ledger import InviteLedger
+from hub.couple.link import (
+    HELLO_PREFIX,
+    PUBLIC_BYTES,
+    CoupleCodec,
+    CoupleLinkState,
+    LinkFileError,
+    inviter_link,
+    read_link,
+    record_answer,
+    write_link,
+)
 from hub.events import Fate
 from hub.relay.envelope import Envelope, EnvelopeKind, new_message_id
 from hub.relay.kinds import AfterCommit, Receipt
@@ -27,8 +40,7 @@ from hub.store.database import Database
 _LOGGER = logging.getLogger(__name__)
 
 MAX_NONCE_LENGTH: Final = 64
-# Hello ids are marked, so the hello's answer (a receipt) finds its way back here.
-HELLO_PREFIX: Final = "hello-"
+__all__ = ["HELLO_PREFIX", "HelloExchange", "pending_hello", "queue_hello"]
 # Why the inviting hub refuses a hello, counted in ``rejected`` and explained in one log line.
 _REFUSALS: Final = {
     "used": (
@@ -48,39 +60,42 @@ Answered = Callable[[bool, str | None], None]
 class HelloExchange:
     """Both sides of the hello: sending ours, answering the partner's."""
 
-    def __init__(self, *, relay: Relay, db: Database, invites: InviteLedger, clock: Clock) -> None:
+    def __init__(
+        self, *, relay: Relay, db: Database, codec: CoupleCodec, data_dir: Path, clock: Clock
+    ) -> None:
         self._relay = relay
         self._db = db
-        self._invites = invites
+        self._codec = codec
+        self._data_dir = data_dir
+        self._invites = InviteLedger(data_dir)
         self._clock = clock
         self._answered: Answered | None = None
         # This hub's own hello: None until answered, then (accepted, reason).
         self.result: tuple[bool, str | None] | None = None
         relay.register(EnvelopeKind.HELLO, self, id_prefix=HELLO_PREFIX)
 
-    def send(self, nonce: str, *, answered: Answered | None = None) -> bool:
+    def send(self, link: CoupleLinkState, *, answered: Answered | None = None) -> bool:
         """Queue this hub's hello (once: False if one is already waiting for its answer).
         ``answered(accepted, reason)`` is called when the inviting hub's answer arrives."""
         self._answered = answered
         if self._relay.queued(HELLO_PREFIX):
             return False
+        body = {"nonce": link.nonce, "public": link.public.hex()}
         with self._db.transaction():
-            self._relay.enqueue(
-                EnvelopeKind.HELLO, {"nonce": nonce}, message_id=HELLO_PREFIX + new_message_id()
-            )
+            self._relay.enqueue(EnvelopeKind.HELLO, body, message_id=HELLO_PREFIX + new_message_id())
         return True
 
     # -- the relay's handler ------------------------------------------------------------
 
     def received(self, envelope: Envelope) -> AfterCommit | None:
-        """Redeem a first-time hello's nonce and answer it."""
-        nonce = envelope.body.get("nonce")
+        """Redeem a first-time hello's nonce, make the link from it, and answer it."""
+        nonce, public = envelope.body.get("nonce"), _public_key(envelope.body.get("public"))
         reason: str | None = None
-        if not isinstance(nonce, str) or not 0 < len(nonce) <= MAX_NONCE_LENGTH:
+        if not isinstance(nonce, str) or not 0 < len(nonce) <= MAX_NONCE_LENGTH or public is None:
             reason = "unknown"
         else:
             try:
-                self._invites.redeem(nonce, self._clock.now(), by=envelope.id)
+                self._redeem(nonce, public, envelope.id)
             except InviteError as ex:
                 reason = ex.reason
         if reason is None:
@@ -92,6 +107,16 @@ class HelloExchange:
         _LOGGER.warning("refused a hello from hub %s: %s", envelope.sender, why)
         self._relay.queue_receipt(envelope.id, Fate.FAILED, None, counter)
         return None
+
+    def _redeem(self, nonce: str, public: bytes, message_id: str) -> None:
+        now = self._clock.now()
+        secret = self._invites.check(nonce, now, by=message_id)
+        if secret is None:
+            return  # this very hello redeemed it already (its answer was never stored)
+        link = inviter_link(self._codec.couple_key, secret, public, nonce)
+        write_link(self._data_dir, link)  # before the code is marked used: a crash retries both
+        self._invites.redeem(nonce, now, by=message_id)
+        self._codec.linked(link)  # the answer, and everything after it, under the new link
 
     def duplicate(self, envelope: Envelope) -> None:
         """A resent hello (our answer was lost): answer the same again, at most now and then."""
@@ -108,6 +133,7 @@ class HelloExchange:
             return True  # a repeated answer to a hello already settled
         accepted = receipt.fate is Fate.DELIVERED
         self.result = (accepted, receipt.reason)
+        record_answer(self._data_dir, "accepted" if accepted else f"refused:{receipt.reason or 'refused'}")
         if accepted:
             _LOGGER.info("the partner's hub accepted our hello: the couple is joined")
         else:
@@ -123,27 +149,32 @@ class HelloExchange:
         return None
 
 
-def stored_nonce(data_dir: Path) -> str | None:
-    """The nonce of the code this hub joined with, while its hello is unanswered."""
+def _public_key(value: object) -> bytes | None:
+    if not isinstance(value, str) or len(value) != 2 * PUBLIC_BYTES:
+        return None
     try:
-        nonce = (data_dir / NONCE_FILE).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
+        return bytes.fromhex(value)
+    except ValueError:
         return None
-    if not nonce or len(nonce) > MAX_NONCE_LENGTH:
-        _LOGGER.warning("ignoring an unreadable %s in %s", NONCE_FILE, data_dir)
+
+
+def pending_hello(data_dir: Path) -> CoupleLinkState | None:
+    """The link of the code this hub joined with, while its hello is unanswered."""
+    try:
+        link = read_link(data_dir)
+    except LinkFileError as ex:
+        _LOGGER.warning("no hello: %s", ex)
         return None
-    return nonce
+    if link is None or link.role != "joiner" or link.answer is not None:
+        return None
+    return link
 
 
 def queue_hello(hello: HelloExchange, data_dir: Path) -> bool:
     """At hub start: queue the hello if this hub joined with a code not yet answered.
     True if a hello is (now or still) on its way."""
-    nonce = stored_nonce(data_dir)
-    if nonce is None:
+    link = pending_hello(data_dir)
+    if link is None:
         return False
-
-    def answered(_accepted: bool, _reason: str | None) -> None:
-        (data_dir / NONCE_FILE).unlink(missing_ok=True)
-
-    hello.send(nonce, answered=answered)
+    hello.send(link)
     return True

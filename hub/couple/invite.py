@@ -1,12 +1,15 @@
-"""The invite code: the partner hub's relay settings, sealed and with an expiry inside.
+"""The invite code: the partner hub's relay settings and the public half of a one-time key.
 
 Code = ``HL2-`` + base32(32-byte code key | SecretBox(code key) of zlib(couple key (32 bytes) |
-CA length (2 bytes) | the relay CA certificate, DER | a JSON document)). The JSON document holds
-the broker, ids, the joining hub's password, both partners' names, the expiry and a nonce. The
-code is the secret, so show it only to the partner (it holds the couple key). The expiry and the
-nonce are inside the authenticated box: a code cannot be edited to live longer, and the nonce
-lets the inviting hub recognise (and refuse) a code used a second time. Base32 keeps to QR's
-alphanumeric alphabet, so the code fits one QR a terminal can show.
+invite public key (32 bytes, X25519) | CA length (2 bytes) | the relay CA certificate, DER | a
+JSON document)). The JSON document holds the broker, ids, the joining hub's password, both
+partners' names, the expiry and a nonce. The box only catches a code copied wrong: its key is
+in the code. What makes a code work once and expire is on the inviting hub (hub.couple.ledger,
+hub.couple.link): the private half of the invite's key, the expiry that counts and whether the
+code was used are in its own record, so a code edited to live longer, or used a second time,
+cannot make the link every signal travels under. Share the code only with the partner all the
+same (it holds the partner hub's relay login). Base32 keeps to QR's alphanumeric alphabet, so
+the code fits one QR a terminal can show.
 """
 
 from __future__ import annotations
@@ -29,8 +32,7 @@ OLD_PREFIXES: Final = ("HL1",)  # codes of an older heartline: the partner needs
 _LENGTH_BYTES: Final = 2
 DEFAULT_LIFETIME: Final = timedelta(hours=24)
 KEY_BYTES: Final = SecretBox.KEY_SIZE
-# In the joined hub's data dir until the inviting hub answered its hello (hub.couple.hello).
-NONCE_FILE: Final = "invite_nonce"
+PUBLIC_BYTES: Final = 32  # an X25519 public key
 
 
 class InviteError(HeartlineError, ValueError):
@@ -51,6 +53,8 @@ class Invite:
     joiner_password: str
     expires_at: datetime
     nonce: str
+    # The public half of the X25519 key the inviting hub made for this code (hub.couple.link).
+    invite_public: bytes
     # The relay's CA certificate (DER), written beside the joining hub's config; None when the
     # inviting hub trusts the system's CAs for its broker.
     ca_der: bytes | None = None
@@ -67,6 +71,7 @@ class Invite:
         joiner_hub_id: str,
         couple_key: str,
         joiner_password: str,
+        invite_public: bytes,
         now: datetime,
         lifetime: timedelta = DEFAULT_LIFETIME,
         ca_der: bytes | None = None,
@@ -82,6 +87,7 @@ class Invite:
             joiner_password=joiner_password,
             expires_at=now + lifetime,
             nonce=secrets.token_hex(8),
+            invite_public=invite_public,
             ca_der=ca_der,
             inviter_person=inviter_person,
             joiner_person=joiner_person,
@@ -104,6 +110,7 @@ def encode(invite: Invite) -> str:
     ca = invite.ca_der or b""
     body = (
         bytes.fromhex(invite.couple_key)
+        + invite.invite_public
         + len(ca).to_bytes(_LENGTH_BYTES, "big")
         + ca
         + json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
@@ -116,9 +123,10 @@ def encode(invite: Invite) -> str:
 
 def _unpack(body: bytes) -> Invite:
     couple_key, rest = body[:KEY_BYTES], body[KEY_BYTES:]
+    invite_public, rest = rest[:PUBLIC_BYTES], rest[PUBLIC_BYTES:]
     ca_length = int.from_bytes(rest[:_LENGTH_BYTES], "big")
     ca, rest = rest[_LENGTH_BYTES : _LENGTH_BYTES + ca_length], rest[_LENGTH_BYTES + ca_length :]
-    if len(couple_key) != KEY_BYTES or len(ca) != ca_length:
+    if len(couple_key) != KEY_BYTES or len(invite_public) != PUBLIC_BYTES or len(ca) != ca_length:
         raise ValueError("truncated")
     document = json.loads(rest.decode("utf-8"))
     return Invite(
@@ -130,6 +138,7 @@ def _unpack(body: bytes) -> Invite:
         joiner_password=str(document["p"]),
         expires_at=datetime.fromisoformat(str(document["e"])),
         nonce=str(document["n"]),
+        invite_public=invite_public,
         ca_der=ca or None,
         inviter_person=str(document["ip"]),
         joiner_person=str(document["jp"]),
@@ -137,7 +146,8 @@ def _unpack(body: bytes) -> Invite:
 
 
 def decode(code: str, now: datetime) -> Invite:
-    """Open a code; InviteError if it is not one of ours, was altered, or has expired."""
+    """Open a code; InviteError if it is not one of ours, was altered, or says it has expired
+    (the inviting hub checks again against its own record: that check is the one that counts)."""
     text = "".join(code.split()).upper().replace("-", "")
     if text.startswith(OLD_PREFIXES):
         raise InviteError("outdated", "it was made by an older heartline; ask for a new one")

@@ -20,8 +20,9 @@ from hub.config.write import (
     WrittenConfig,
     write_hub_config,
 )
-from hub.couple.invite import NONCE_FILE, Invite
+from hub.couple.invite import Invite
 from hub.couple.ledger import InviteLedger
+from hub.couple.link import joiner_link, write_link
 from hub.errors import HeartlineError
 
 __all__ = ["ConfigExistsError", "InviteSetupError", "issue_invite", "partner_password", "write_joined_config"]
@@ -58,8 +59,12 @@ def _ca_der(config: HubConfig) -> bytes | None:
 
 
 def issue_invite(config: HubConfig, partner_password: str, *, lifetime: timedelta, now: datetime) -> Invite:
-    """A code for the partner's hub, recorded in this hub's ledger so it is redeemed at most once."""
+    """A code for the partner's hub, recorded in this hub's ledger (with the private half of the
+    code's one-time key) so it is redeemed at most once, before it expires."""
+    from nacl.public import PrivateKey  # noqa: PLC0415
+
     relay = config.relay
+    secret = PrivateKey.generate()
     invite = Invite.new(
         broker=relay.broker,
         couple_id=relay.couple_id,
@@ -67,13 +72,14 @@ def issue_invite(config: HubConfig, partner_password: str, *, lifetime: timedelt
         joiner_hub_id=relay.partner_hub_id,
         couple_key=relay.couple_key,
         joiner_password=partner_password,
+        invite_public=bytes(secret.public_key),
         now=now,
         lifetime=lifetime,
         ca_der=_ca_der(config),
         inviter_person=config.hub.person,
         joiner_person=config.hub.partner,
     )
-    InviteLedger(config.hub.data_dir).issued(invite)
+    InviteLedger(config.hub.data_dir).issued(invite, bytes(secret))
     return invite
 
 
@@ -86,8 +92,8 @@ def ca_pem(invite: Invite) -> bytes | None:
 def write_joined_config(
     invite: Invite, config_path: Path, home: HomeChoices, *, force: bool = False
 ) -> WrittenConfig:
-    """Write the joining hub's whole hub.toml and the relay CA beside it, and keep the invite's
-    nonce in the data dir for the first hello."""
+    """Write the joining hub's whole hub.toml and the relay CA beside it, and keep the link (its
+    own half of the one-time key agreement, hub.couple.link) in the data dir for the first hello."""
     written = write_hub_config(
         config_path,
         NewHubConfig(
@@ -105,6 +111,7 @@ def write_joined_config(
         written_by="heartline couple join",
         force=force,
     )
-    # Kept for the first hello over the relay, where the inviting hub redeems it once.
-    (home.data_dir / NONCE_FILE).write_text(invite.nonce, encoding="utf-8")
+    # For the first hello over the relay, where the inviting hub redeems the code once.
+    link = joiner_link(bytes.fromhex(invite.couple_key), invite.invite_public, invite.nonce)
+    write_link(home.data_dir, link)
     return written

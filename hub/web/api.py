@@ -86,6 +86,25 @@ class ButtonIn(_Input):
     address: Annotated[str, Field(pattern=ADDRESS_PATTERN)]
     key: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{32}$", description="16-byte AES key as hex")]
     owner: Annotated[str, Field(min_length=1, max_length=64)]
+    replace: Annotated[
+        bool, Field(description="true replaces the key and owner of a button already registered here")
+    ] = False
+
+
+KNOWN_BUTTON: Final[dict[int | str, dict[str, Any]]] = {
+    409: {"description": "A button with that address is registered; send replace: true to re-key it."}
+}
+
+
+def _refuse_a_silent_replace(hub: HubInterface, body: ButtonIn) -> None:
+    """409 when the address is registered and the body does not say ``replace``."""
+    known = next((b for b in hub.buttons() if b.address.upper() == body.address.upper()), None)
+    if known is not None and not body.replace:
+        raise HTTPException(
+            409,
+            f"button {known.id} ({known.address}, {known.owner}'s) is already registered; "
+            "replacing its key and owner needs replace: true (heartline button add --replace)",
+        )
 
 
 def hub_router(
@@ -121,9 +140,11 @@ def hub_router(
     async def buttons() -> list[ButtonOut]:
         return [button_out(r) for r in hub.buttons()]
 
-    @router.post("/api/buttons", status_code=201)
+    @router.post("/api/buttons", status_code=201, responses=KNOWN_BUTTON)
     async def add_button(body: ButtonIn) -> ButtonOut:
-        """Register a button: an off-the-shelf BTHome button (input only) or a Heartline button."""
+        """Register a button: an off-the-shelf BTHome button (input only) or a Heartline button.
+        A known address keeps its key and owner unless ``replace`` is true."""
+        _refuse_a_silent_replace(hub, body)
         return button_out(hub.add_button(body.address, body.kind, bytes.fromhex(body.key), body.owner))
 
     @router.delete("/api/buttons/{button_id}", status_code=204, responses=NOT_FOUND)

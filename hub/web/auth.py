@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import sys
 import time
@@ -68,6 +69,9 @@ LOGIN_FAILURES_TOTAL: Final = 30
 LOGIN_WINDOW_S: Final = 300.0
 MAX_LOGIN_BODY: Final = 4096  # a password and two tokens fit many times over
 UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# What a login's ``next`` may hold: printable ASCII but space and backslash (RFC 3986 path, query
+# and fragment characters, percent-encoded UTF-8 included).
+_PATH_CHARS: Final = re.compile(r"[!#-\[\]-~]*")
 
 LOGIN_PATH: Final = "/login"
 LOGOUT_PATH: Final = "/logout"
@@ -468,8 +472,14 @@ def _cross_site(request: _Request) -> bool:
 
 
 def _safe_next(target: str) -> str:
-    """Only same-site paths: "/x" yes, "//evil.example" or "https://..." no (open redirect)."""
-    if not target.startswith("/") or target.startswith(("//", "/\\", LOGIN_PATH)):
+    """Only a path on this site: "/x" yes; "//evil.example", "/\\evil", "https://...", and anything
+    with a control character, a space, a tab or a backslash no (browsers drop tabs and newlines
+    from a URL, so "/\t/evil.example" is "//evil.example" to them; CR/LF would split the header)."""
+    if (
+        not target.startswith("/")
+        or target.startswith(("//", LOGIN_PATH))
+        or not _PATH_CHARS.fullmatch(target)
+    ):
         return "/"
     return target
 

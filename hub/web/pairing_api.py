@@ -25,6 +25,7 @@ DEFAULT_TIMEOUT_S: Final = 60.0
 STATUS: Final = {
     "busy": 409,  # another pairing is running: try again after it
     "several_buttons": 409,  # the user must leave one button in pairing mode
+    "known": 409,  # already registered: pair again with replace: true to re-key it
     "refused": 409,  # the button took another key first: reset it
     "no_button": 504,  # nothing in pairing mode within the timeout
     "timeout": 504,
@@ -35,7 +36,12 @@ STATUS: Final = {
 
 RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     400: {"description": "The body is not valid JSON."},
-    409: {"description": "Busy, several buttons in pairing mode, or the button refused the key."},
+    409: {
+        "description": (
+            "Busy, several buttons in pairing mode, the button refused the key, or it is already "
+            "registered (pair again with replace: true)."
+        )
+    },
     502: {"description": "The button could not be connected to, or the exchange failed."},
     504: {"description": "No button in pairing mode within timeout_s, or the exchange timed out."},
 }
@@ -44,7 +50,7 @@ RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
 class PairingHost(Protocol):
     """What the router needs from a hub (hub.app.interface.HubInterface has it)."""
 
-    async def pair(self, owner: str, timeout_s: float) -> ButtonRecord: ...
+    async def pair(self, owner: str, timeout_s: float, *, replace: bool = False) -> ButtonRecord: ...
 
 
 def _not_a_bool(value: object) -> object:
@@ -64,6 +70,9 @@ class PairIn(BaseModel):
         ),
         BeforeValidator(_not_a_bool),
     ] = DEFAULT_TIMEOUT_S
+    replace: Annotated[
+        bool, Field(description="true re-keys a button already registered at the address found")
+    ] = False
 
 
 def pairing_router(hub: PairingHost) -> APIRouter:
@@ -73,7 +82,7 @@ def pairing_router(hub: PairingHost) -> APIRouter:
     async def pair(body: PairIn) -> ButtonOut:
         """Pair the one Heartline button in pairing mode (hold its pad 10 s, let go) for ``owner``."""
         try:
-            record = await hub.pair(body.owner, body.timeout_s)
+            record = await hub.pair(body.owner, body.timeout_s, replace=body.replace)
         except PairingError as ex:
             raise HTTPException(STATUS.get(ex.reason, 502), str(ex)) from ex
         return button_out(record)

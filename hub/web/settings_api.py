@@ -4,6 +4,9 @@ Every rejection is one line naming the setting (``{"detail": "quiet_hours.start:
 for a body of the wrong shape and for a value the hub's rules refuse. The schema states the same
 rules (patterns, choices, the known time zones), so a request it allows is accepted; the one rule
 a schema cannot say, quiet hours ending when they start, is a 409.
+
+Notification URLs are shown with their passwords and tokens masked (hub.delivery.phone); a URL
+sent back exactly as shown stands for the stored one, so saving the page keeps the secret.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from hub.config.validate import (
     URL_PROBLEM,
     time_zones,
 )
+from hub.delivery.phone import masked_url, unmask_urls
 
 GestureKind = Literal["thinking_of_you", "celebrate", "need_you"]
 AnyKind = Literal["thinking_of_you", "celebrate", "need_you", "felt_it", "shared_moment"]
@@ -109,7 +113,7 @@ class SettingsOut(BaseModel):
     timezone: str
     quiet_hours: QuietHoursOut | None
     gesture_meanings: dict[str, str]
-    notify: list[str]
+    notify: list[str] = Field(description="apprise URLs, their passwords and tokens masked")
     retention_days: int
 
 
@@ -181,7 +185,9 @@ class _OneLineErrors(APIRoute):
 
 
 def _settings_out(settings: Settings) -> SettingsOut:
-    return SettingsOut.model_validate(settings.to_json())
+    out = SettingsOut.model_validate(settings.to_json())
+    out.notify = [masked_url(url) for url in out.notify]
+    return out
 
 
 def settings_router(hub: SettingsHub) -> APIRouter:
@@ -198,7 +204,9 @@ def settings_router(hub: SettingsHub) -> APIRouter:
         quiet = body.quiet_hours
         try:
             # The body has the stored JSON's shape: one way from JSON to settings.
-            return _settings_out(hub.update_settings(Settings.from_json(body.model_dump())))
+            document = body.model_dump()
+            document["notify"] = unmask_urls(body.notify, hub.settings.to_json()["notify"])
+            return _settings_out(hub.update_settings(Settings.from_json(document)))
         except SettingsError as ex:
             conflict = quiet is not None and quiet.start == quiet.end and ex.key == "quiet_hours.end"
             raise HTTPException(409 if conflict else 422, str(ex)) from ex

@@ -33,7 +33,8 @@ class FakePairer:
         self.error = error
         self.calls: list[tuple[str, float]] = []
 
-    async def pair(self, owner: str, timeout_s: float) -> ButtonRecord:
+    async def pair(self, owner: str, timeout_s: float, *, replace: bool = False) -> ButtonRecord:
+        del replace
         self.calls.append((owner, timeout_s))
         if self.error is not None:
             raise self.error

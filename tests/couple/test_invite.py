@@ -12,17 +12,20 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from nacl.public import PrivateKey
 
 from hub.broker import certs
 from hub.cli.couple import couple_invite, couple_join, terminal_qr
 from hub.config import load_config
-from hub.couple.hello import stored_nonce
-from hub.couple.invite import NONCE_FILE, Invite, InviteError, decode, encode
+from hub.couple.hello import pending_hello
+from hub.couple.invite import Invite, InviteError, decode, encode
 from hub.couple.ledger import InviteLedger
+from hub.couple.link import LINK_FILE
 
 NOW = datetime(2025, 2, 14, 9, 0, tzinfo=UTC)
 COUPLE_KEY = secrets.token_hex(32)
 CA = certs.generate_ca()
+SECRET = PrivateKey.generate()
 
 
 def _invite() -> Invite:
@@ -33,6 +36,7 @@ def _invite() -> Invite:
         joiner_hub_id="h2b8d4e6f0a",
         couple_key=COUPLE_KEY,
         joiner_password="pw-for-sam",
+        invite_public=bytes(SECRET.public_key),
         now=NOW,
         ca_der=CA.certificate.public_bytes(Encoding.DER),
         inviter_person='Alex "A" 💕',
@@ -72,7 +76,7 @@ def test_a_changed_code_is_refused() -> None:
 def test_redeemed_once(tmp_path: Path) -> None:
     ledger = InviteLedger(tmp_path)
     invite = _invite()
-    ledger.issued(invite)
+    ledger.issued(invite, bytes(SECRET))
     ledger.redeem(invite.nonce, NOW)
     with pytest.raises(InviteError) as caught:
         ledger.redeem(invite.nonce, NOW)
@@ -148,8 +152,10 @@ ca_file = "{ca_file}"
     assert config.relay.ca_file == tmp_path / "b" / "relay-ca.crt"
     assert x509.load_pem_x509_certificate(config.relay.ca_file.read_bytes()) == CA.certificate
     assert joined.stat().st_mode & 0o077 == 0  # holds the couple key: owner only
-    nonce = (tmp_path / "b" / "data" / "invite_nonce").read_text(encoding="utf-8")
-    InviteLedger(tmp_path / "a").redeem(nonce, datetime.now(UTC))
+    link = pending_hello(tmp_path / "b" / "data")
+    assert link is not None
+    assert (tmp_path / "b" / "data" / LINK_FILE).stat().st_mode & 0o077 == 0  # holds the link key
+    InviteLedger(tmp_path / "a").redeem(link.nonce, datetime.now(UTC))
     with pytest.raises(FileExistsError, match="--force"):
         couple_join(invite, _join_args(joined, tmp_path / "b" / "data"), out)
 
@@ -157,7 +163,7 @@ ca_file = "{ca_file}"
 def test_the_same_hello_redeeming_again_is_not_a_second_use(tmp_path: Path) -> None:
     ledger = InviteLedger(tmp_path)
     invite = _invite()
-    ledger.issued(invite)
+    ledger.issued(invite, bytes(SECRET))
     ledger.redeem(invite.nonce, NOW, by="hello-1")
     ledger.redeem(invite.nonce, NOW, by="hello-1")  # its answer was never stored: same hello again
     assert ledger.redeemed_by("hello-1")
@@ -167,9 +173,7 @@ def test_the_same_hello_redeeming_again_is_not_a_second_use(tmp_path: Path) -> N
     assert caught.value.reason == "used"
 
 
-def test_stored_nonce(tmp_path: Path) -> None:
-    assert stored_nonce(tmp_path) is None
-    (tmp_path / NONCE_FILE).write_text("  abc123\n", encoding="utf-8")
-    assert stored_nonce(tmp_path) == "abc123"
-    (tmp_path / NONCE_FILE).write_text("", encoding="utf-8")
-    assert stored_nonce(tmp_path) is None
+def test_an_unreadable_link_file_is_no_pending_hello(tmp_path: Path) -> None:
+    assert pending_hello(tmp_path) is None
+    (tmp_path / LINK_FILE).write_text("{}", encoding="utf-8")
+    assert pending_hello(tmp_path) is None

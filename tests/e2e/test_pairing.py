@@ -143,7 +143,11 @@ async def test_repairing_to_the_same_hub_replaces_the_key_and_counters(
             await button.press("tap")
         await hub.wait_for_events(2)
         await button.hold(RESET_HOLD_S)
-        second = await hub.side.pairing.pair("Alex", timeout_s=WAIT_S)
+        with pytest.raises(PairingError) as known:  # a known address is re-keyed only when asked
+            await hub.side.pairing.pair("Alex", timeout_s=WAIT_S)
+        assert known.value.reason == "known"
+        assert "--replace" in str(known.value)
+        second = await hub.side.pairing.pair("Alex", timeout_s=WAIT_S, replace=True)
         assert (second.id, second.key != first.key, second.advert_counter) == (first.id, True, -1)
         await button.press("tap")
         # tap, tap, the long press the reset hold began with, then the new key's first tap:

@@ -34,8 +34,8 @@ class Host:
     def __init__(self, hub: HubEar) -> None:
         self._hub = hub
 
-    async def pair(self, owner: str, timeout_s: float) -> ButtonRecord:
-        return await self._hub.side.pairing.pair(owner, timeout_s)
+    async def pair(self, owner: str, timeout_s: float, *, replace: bool = False) -> ButtonRecord:
+        return await self._hub.side.pairing.pair(owner, timeout_s, replace=replace)
 
 
 @contextlib.asynccontextmanager

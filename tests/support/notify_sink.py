@@ -1,4 +1,5 @@
-"""pytest plugin: a local HTTP endpoint that records what apprise's ``json://`` posts to it."""
+"""pytest plugin: a local HTTP endpoint that records what apprise's ``json://`` (or ``ntfy://``,
+whose headers are kept under ``"headers"``) posts to it."""
 
 from __future__ import annotations
 
@@ -21,13 +22,19 @@ class NotifySink:
     def apprise_url(self) -> str:
         return f"json://127.0.0.1:{self.port}/notify"
 
+    @property
+    def ntfy_url(self) -> str:
+        """apprise's ntfy plugin, self-hosted mode, pointed at this sink."""
+        return f"ntfy://127.0.0.1:{self.port}/heartline-test"
+
 
 def _handler(sink: NotifySink) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
-            sink.received.append({"path": self.path, **json.loads(body or b"{}")})
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            sink.received.append({"path": self.path, **json.loads(body or b"{}"), "headers": headers})
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()

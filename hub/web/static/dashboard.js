@@ -440,13 +440,23 @@ function mountPairing() {
     submit.disabled = true;
     status.textContent = "Looking for a button in pairing mode… hold its pad 10 s, then let go.";
     status.className = "pair-status working";
+    // A button this hub already knows is re-keyed only when asked: the hub refuses it once, and
+    // the next Pair (while the button is still in pairing mode) says replace.
+    const replace = form.dataset.replace === "yes";
+    delete form.dataset.replace;
     try {
-      const button = await api("api/buttons/pair", { method: "POST", json: { owner, timeout_s: PAIR_TIMEOUT_S } });
+      const json = { owner, timeout_s: PAIR_TIMEOUT_S, ...(replace ? { replace: true } : {}) };
+      const button = await api("api/buttons/pair", { method: "POST", json });
       status.textContent = `Paired: ${button.owner}'s button ${button.address}.`;
       status.className = "pair-status saved";
       await quietly(refreshButtons);
     } catch (error) {
-      status.textContent = `Not paired: ${error.message}`;
+      if (error.message.includes("already registered")) {
+        form.dataset.replace = "yes";
+        status.textContent = `Not paired: ${error.message.split(";")[0]}. Press Pair again to replace its key and owner.`;
+      } else {
+        status.textContent = `Not paired: ${error.message}`;
+      }
       status.className = "pair-status error";
     } finally {
       submit.disabled = false;
