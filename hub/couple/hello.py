@@ -19,6 +19,7 @@ from hub.clock import Clock
 from hub.couple.invite import NONCE_FILE, InviteError
 from hub.couple.ledger import InviteLedger
 from hub.events import Fate
+from hub.relay.body import BodyField, BodySchema
 from hub.relay.envelope import Envelope, EnvelopeKind, new_message_id
 from hub.relay.kinds import AfterCommit, Receipt
 from hub.relay.relay import Relay
@@ -27,6 +28,8 @@ from hub.store.database import Database
 _LOGGER = logging.getLogger(__name__)
 
 MAX_NONCE_LENGTH: Final = 64
+# A hello's body: its invite nonce, checked before ``received`` (too long or missing: bad_hello).
+HELLO_BODY: Final[BodySchema] = {"nonce": BodyField("text", max_length=MAX_NONCE_LENGTH)}
 # Hello ids are marked, so the hello's answer (a receipt) finds its way back here.
 HELLO_PREFIX: Final = "hello-"
 # Why the inviting hub refuses a hello, counted in ``rejected`` and explained in one log line.
@@ -56,7 +59,7 @@ class HelloExchange:
         self._answered: Answered | None = None
         # This hub's own hello: None until answered, then (accepted, reason).
         self.result: tuple[bool, str | None] | None = None
-        relay.register(EnvelopeKind.HELLO, self, id_prefix=HELLO_PREFIX)
+        relay.register(EnvelopeKind.HELLO, self, body=HELLO_BODY, id_prefix=HELLO_PREFIX)
 
     def send(self, nonce: str, *, answered: Answered | None = None) -> bool:
         """Queue this hub's hello (once: False if one is already waiting for its answer).
@@ -89,7 +92,9 @@ class HelloExchange:
             return None
         counter, why = _REFUSALS.get(reason, _REFUSALS["unknown"])
         self._relay.rejected[counter] += 1
-        _LOGGER.warning("refused a hello from hub %s: %s", envelope.sender, why)
+        more = self._relay.poison.due(counter)  # a flood of bad hellos is one line a minute
+        if more is not None:
+            _LOGGER.warning("refused a hello from hub %s: %s%s", envelope.sender, why, more)
         self._relay.queue_receipt(envelope.id, Fate.FAILED, None, counter)
         return None
 
