@@ -27,6 +27,19 @@ FILE_MODE: Final = 0o600
 BUSY_TIMEOUT_MS: Final = 5000
 
 
+class DiskFullError(StoreError, sqlite3.OperationalError):
+    """A write found the disk (or the database's page limit) full. Nothing of that transaction was
+    stored; the hub keeps running and the same write works again once there is room. A
+    ``sqlite3.Error`` too, so every path that retries a failed write retries this one."""
+
+
+def is_disk_full(ex: BaseException) -> bool:
+    return (
+        isinstance(ex, sqlite3.OperationalError)
+        and getattr(ex, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    )
+
+
 class Database:
     """The hub's one SQLite connection. Used only from the hub's event loop thread."""
 
@@ -53,13 +66,22 @@ class Database:
         self._depth = 1
         try:
             yield
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        else:
             self.connection.execute("COMMIT")
+        except BaseException as ex:
+            if self.connection.in_transaction:  # a COMMIT that failed leaves it open
+                self.connection.execute("ROLLBACK")
+            if is_disk_full(ex) and not isinstance(ex, DiskFullError):
+                raise DiskFullError(self.disk_full_text()) from ex
+            raise
         finally:
             self._depth = 0
+
+    def disk_full_text(self) -> str:
+        """What a full disk means, in one line: what was not stored and what to do."""
+        return (
+            f"the disk holding {self.path.parent} is full, so nothing new can be stored; "
+            "free some space there (nothing already stored is lost, and the hub carries on by itself)"
+        )
 
     @property
     def in_transaction(self) -> bool:
