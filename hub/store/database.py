@@ -128,7 +128,9 @@ def check_file(path: Path) -> FileHealth:
 def open_database(data_dir: Path) -> Database:
     """Open (creating if needed), integrity-check and migrate the database in ``data_dir``.
 
-    Every failure is a StoreError of one line naming the directory or file and the fix."""
+    Every failure is a StoreError of one line naming the directory or file and the fix. A
+    damaged database, or one a newer Heartline wrote, is refused before anything writes to it:
+    the file is left exactly as it was, for a backup restore or a newer version."""
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as ex:
@@ -149,6 +151,7 @@ def open_database(data_dir: Path) -> Database:
     connection.row_factory = sqlite3.Row
     try:
         _check_integrity(connection, path)
+        _check_not_newer(connection, path)
         try:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
@@ -185,20 +188,30 @@ def _check_integrity(connection: sqlite3.Connection, path: Path) -> None:
         result = _quick_check(connection)
     except sqlite3.DatabaseError as ex:
         raise StoreError(
-            f"{path} is not a readable database ({ex}); move it aside and restore a backup, "
-            "or start fresh and re-pair buttons",
+            f"{path} is not a readable database ({ex}); it was left untouched: {_ASIDE}",
         ) from ex
     if result != "ok":
-        raise StoreError(f"{path} failed its integrity check ({result}); move it aside and restore a backup")
+        raise StoreError(f"{path} failed its integrity check ({result}); it was left untouched: {_ASIDE}")
 
 
-def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+# What to do with a database this hub will not use.
+_ASIDE: Final = (
+    "move it aside and restore a backup, or start fresh and re-pair buttons (the hub makes a new one)"
+)
+
+
+def _check_not_newer(connection: sqlite3.Connection, path: Path) -> None:
     version = _schema_version(connection)
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path} was written by a newer Heartline (schema {version}, this one knows "
-            f"{SCHEMA_VERSION}); upgrade Heartline",
+            f"{SCHEMA_VERSION}); it was left untouched: upgrade Heartline, or move it aside to start "
+            "fresh and re-pair buttons",
         )
+
+
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    version = _schema_version(connection)
     if version == SCHEMA_VERSION:
         return
     _LOGGER.info("migrating %s from schema %d to %d", path, version, SCHEMA_VERSION)
