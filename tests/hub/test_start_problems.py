@@ -5,6 +5,7 @@ left exactly as it was."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sqlite3
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from firmware_sim.air.server import AirServer
 from hub.store.database import DATABASE_FILE, open_database
 from hub.store.meta import MetaStore
 from hub.store.schema import SCHEMA_VERSION
@@ -22,6 +24,7 @@ from tests.support.waiting import START_S
 
 pytestmark = pytest.mark.slow  # a Python process per case
 
+HUB_RADIO = "B8:27:EB:00:00:0A"  # the radio tests.e2e.test_start_failures configures
 PROBLEMS = {
     "relay.broker": ("mqtt://127.0.0.1:9", "mqtt://127.0.0.1:99999", "has an invalid port"),
     "delivery.button_confirm_timeout_s": (None, "nan", "must be a finite number, not nan"),
@@ -135,3 +138,43 @@ def test_a_newer_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
         "start fresh",
     )
     assert _digest(path) == before
+
+
+async def _hub_on_an_air(config: Path, **relay: str) -> subprocess.CompletedProcess[str]:
+    """``heartline hub`` with a simulated air to join, so it gets past Bluetooth to the relay."""
+    air = AirServer()
+    air.place(HUB_RADIO, 0.0, 0.0)
+    async with air:
+        _join(config, air.port, relay)
+        return await asyncio.to_thread(_hub, config)
+
+
+def _join(config: Path, air_port: int, relay: dict[str, str]) -> None:
+    text = config.read_text(encoding="utf-8").replace("sim:127.0.0.1:9/", f"sim:127.0.0.1:{air_port}/")
+    for key, value in relay.items():
+        text = text.replace("[relay]\n", f"[relay]\n{key} = {value}\n")
+    config.write_text(text.replace('"mqtt://127.0.0.1:9"', '"mqtts://127.0.0.1:9"'), encoding="utf-8")
+
+
+async def test_a_ca_file_that_is_no_certificate_is_one_line(tmp_path: Path) -> None:
+    (web_port,) = free_ports(1)
+    config = _write_config(tmp_path / "hub.toml", tmp_path / "data", web_port)
+    ca = tmp_path / "ca.crt"
+    ca.write_text("this is the relay's login file, not its certificate\n", encoding="utf-8")
+    result = await _hub_on_an_air(config, ca_file=f'"{ca}"')
+    _one_line(
+        result,
+        EXIT_USAGE,
+        "relay.ca_file",
+        str(ca),
+        "is not a readable CA certificate",
+        "copy the relay's ca.crt",
+    )
+
+
+async def test_a_data_dir_file_the_hub_cannot_read_is_one_line(tmp_path: Path) -> None:
+    (web_port,) = free_ports(1)
+    config = _write_config(tmp_path / "hub.toml", tmp_path / "data", web_port)
+    (tmp_path / "data" / "invite_nonce").mkdir(parents=True)  # where `couple join` leaves a file
+    result = await _hub_on_an_air(config)
+    _one_line(result, EXIT_RUNTIME, str(tmp_path / "data" / "invite_nonce"), "Is a directory", "hub.data_dir")
