@@ -313,8 +313,12 @@ class Relay:
 
     def _store_failed(self, messages: list[Inbound], ex: sqlite3.Error) -> None:
         # Not acknowledged: retried here, and the broker redelivers them if this hub dies.
-        _LOGGER.error("cannot store %d relay messages (%s); not acknowledged, retrying", len(messages), ex)
         self.rejected["store_failed"] += len(messages)
+        more = self.poison.due("store_failed")  # retried every STORE_RETRY_S: one line a minute
+        if more is not None:
+            _LOGGER.error(
+                "cannot store %d relay messages (%s); not acknowledged, retrying%s", len(messages), ex, more
+            )
         self._unstored.extend(messages)
 
     def _one_by_one(self, opened: list[tuple[Inbound, Envelope]]) -> None:

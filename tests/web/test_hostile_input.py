@@ -9,6 +9,8 @@ import json
 import httpx
 import pytest
 
+from hub.store.database import DiskFullError
+from hub.store.meta import MetaStore
 from tests.support.homes import Homes
 from tests.support.waiting import eventually
 
@@ -73,3 +75,27 @@ async def test_a_full_disk_is_507_loses_nothing_and_recovers(client: httpx.Async
     known = {s.id for s in homes.hub_a.recent_signals(5000)}
     assert set(accepted) | {again.json()["id"]} <= known  # every 201 was kept
     await eventually(lambda: homes.hub_a.health().outbox == 0, what="the outbox to drain after recovery")
+
+
+async def test_a_touch_on_a_full_disk_is_not_sent_and_the_hub_goes_on(
+    homes: Homes, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = homes.hub_a.db.connection
+    (pages,) = db.execute("PRAGMA page_count").fetchone()
+    db.execute(f"PRAGMA max_page_count = {pages}")
+    filler = homes.hub_a.db
+    for size in (2000, 200, 20):  # every free page and then every gap in them: nothing fits
+        with pytest.raises(DiskFullError):  # noqa: PT012 - the room fills within a few rows
+            for index in range(10_000):
+                with filler.transaction():
+                    MetaStore(filler).put(f"filler-{size}-{index}", "x" * size)
+    before = len(homes.hub_a.recent_signals(100))
+    await homes.button_a.press("tap")
+    await eventually(lambda: "a touch on button" in caplog.text, what="the tap refused for the full disk")
+    assert "is full" in caplog.text
+    db.execute("PRAGMA max_page_count = 1073741823")
+    await homes.button_a.press("double_tap")
+    await eventually(lambda: len(homes.hub_a.recent_signals(100)) > before, what="the touch after recovery")
+    newest = homes.hub_a.recent_signals(100)
+    assert [s.kind.value for s in newest[: len(newest) - before]] == ["celebrate"]  # the tap was not sent
+    assert homes.hub_a.health().outbox <= 1
