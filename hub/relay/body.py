@@ -26,6 +26,9 @@ class BodyField:
     nullable: bool = False  # JSON null allowed (and kept as None)
     max_length: int = MAX_TEXT_LENGTH  # for text
     choices: Collection[str] = ()  # for choice
+    # For text a person or the partner's hub wrote freely (a name, a delivery's reason): longer
+    # is cut to max_length rather than refused, and empty is allowed.
+    lenient: bool = False
 
     def valid(self, value: object) -> bool:
         if value is None:
@@ -41,7 +44,13 @@ class BodyField:
         return sane_time(value) is not None if self.type == "time" else self._text(value)
 
     def _text(self, value: str) -> bool:
-        return 0 < len(value) <= self.max_length and _encodable(value)
+        if not _encodable(value):
+            return False
+        return self.lenient or 0 < len(value) <= self.max_length
+
+    def cleaned(self, value: Any) -> Any:
+        """A valid value as the handler gets it (lenient text cut to max_length)."""
+        return value[: self.max_length] if self.lenient and isinstance(value, str) else value
 
 
 BodySchema = Mapping[str, BodyField]
@@ -58,7 +67,7 @@ def checked_body(schema: BodySchema, body: Mapping[str, Any]) -> dict[str, Any] 
         value = body[name]
         if not spec.valid(value):
             return None
-        clean[name] = value
+        clean[name] = spec.cleaned(value)
     return clean
 
 
@@ -78,5 +87,5 @@ RECEIPT_BODY: Final[BodySchema] = {
     "channel": BodyField(
         "choice", required=False, nullable=True, choices=frozenset(c.value for c in Channel)
     ),
-    "reason": BodyField("text", required=False, nullable=True),
+    "reason": BodyField("text", required=False, nullable=True, lenient=True),
 }

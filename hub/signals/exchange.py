@@ -30,7 +30,7 @@ MAX_SENDER_LENGTH: Final = 64
 # What a signal's body may carry (hub.signals.compose writes it); checked before ``received``.
 SIGNAL_BODY: Final[BodySchema] = {
     "signal": BodyField("choice", choices=frozenset(kind.value for kind in SignalKind)),
-    "person": BodyField("text", required=False, max_length=MAX_SENDER_LENGTH),
+    "person": BodyField("text", required=False, max_length=MAX_SENDER_LENGTH, lenient=True),
     **{relation: BodyField("id", required=False) for relation in LINK_KEYS},
 }
 # Fates a receiver reports in a receipt; a signal still being delivered has none yet.
