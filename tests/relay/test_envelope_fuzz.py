@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.relay.hostile import CRASHERS, crasher, genuine, hostile, inbound, receiving_hub
+from hub.relay.envelope import Envelope
+from hub.relay.kinds import AfterCommit
+from tests.relay.hostile import CRASHERS, crasher, genuine, hostile, inbound, message_id, receiving_hub
 from tests.support.waiting import eventually
 
 # HEARTLINE_FUZZ_EXAMPLES=100000 runs the full-size campaign; benchmarks/envelope_fuzz.py times it.
@@ -47,3 +49,22 @@ async def test_random_hostile_envelopes_never_escape_and_each_is_accounted_for(t
         for kind in ("signal", "receipt", "hello", "presence"):
             assert rejected[f"bad_{kind}"] > 0, kind
         assert hub.stored(EXAMPLES)  # the receiver still works after all of them
+
+
+async def test_a_message_its_handler_raises_on_is_refused_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with receiving_hub(tmp_path) as hub:
+        signals = hub.couple.signals
+        received = signals.received
+
+        def buggy(envelope: Envelope) -> AfterCommit | None:
+            if envelope.id == message_id(2):  # a handler bug no valid input should reach
+                raise RuntimeError("a bug")
+            return received(envelope)
+
+        monkeypatch.setattr(signals, "received", buggy)
+        hub.couple.relay.receive([inbound(genuine(index), index) for index in (1, 2, 3)])
+        assert hub.link.acked == 3
+        assert [hub.stored(index) for index in (1, 2, 3)] == [True, False, True]
+        assert hub.couple.relay.rejected["handler_error"] == 1
