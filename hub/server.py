@@ -17,7 +17,7 @@ import uvicorn
 from hub.app.builder import open_hub
 from hub.app.interface import HubInterface
 from hub.config import HubConfig
-from hub.errors import StartError, StoreError
+from hub.errors import HeartlineError, StartError, StoreError
 from hub.health import BleState
 from hub.homeassistant.publisher import HomeAssistantBridge
 from hub.systemd import (
@@ -124,6 +124,10 @@ async def serve_hub(config: HubConfig, *, environ: Mapping[str, str] | None = No
                 hub = await stack.enter_async_context(open_hub(config))
             except StoreError as ex:
                 raise StartError(str(ex)) from ex
+            except HeartlineError:
+                raise  # already one line naming what and the fix
+            except OSError as ex:  # a file in the data dir the hub may not read or write
+                raise StartError(_os_error_line(ex, config)) from ex
             await _serve(hub, config, notifier, ping_every_s, stop, web_socket=web_socket)
             # Leaving the block is the hub's goodbye; past the bound, exit hard (see _exit_hard).
             deadline = loop.call_later(HUB_STOP_BOUND_S, _exit_hard, "hub")
@@ -133,6 +137,14 @@ async def serve_hub(config: HubConfig, *, environ: Mapping[str, str] | None = No
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         notifier.close()
+
+
+def _os_error_line(ex: OSError, config: HubConfig) -> str:
+    what = ex.filename or config.hub.data_dir
+    return (
+        f"cannot start: {what}: {ex.strerror or ex}; make it readable and writable by the user the hub "
+        f"runs as (its data lives in hub.data_dir, {config.hub.data_dir})"
+    )
 
 
 async def _serve(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -27,10 +28,12 @@ from hub.clock import Clock
 from hub.config import HubConfig
 from hub.heartbeats import Heartbeats
 from hub.store.buttons import ButtonRecord, ButtonRegistry
-from hub.store.database import Database
+from hub.store.database import Database, DiskFullError
 from hub.tasks import Tasks
 
 # Battery, RSSI and counters of adverts that caused no signal reach the disk this often.
+_LOGGER = logging.getLogger(__name__)
+
 INGEST_FLUSH_S: Final = 5.0
 DEFAULT_FEEDBACK_TIMEOUT_S: Final = 5.0
 
@@ -76,7 +79,10 @@ class BleSide:
     async def _flush_ingest(self) -> None:
         while True:
             await asyncio.sleep(INGEST_FLUSH_S)
-            self.ingest.flush()
+            try:
+                self.ingest.flush()
+            except DiskFullError as ex:  # kept in memory and written at a later flush
+                _LOGGER.warning("buttons' last-seen counters not saved yet: %s", ex)
 
 
 @contextlib.asynccontextmanager

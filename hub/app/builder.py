@@ -34,7 +34,7 @@ from hub.presence.share import PresenceSharer
 from hub.privacy.retention import retention_task
 from hub.signals.compose import SignalComposer
 from hub.store.buttons import ButtonRegistry
-from hub.store.database import open_database
+from hub.store.database import DiskFullError, open_database
 from hub.store.meta import MetaStore
 from hub.tasks import running
 
@@ -134,7 +134,10 @@ def _people_devices(config: HubConfig, registry: ButtonRegistry) -> dict[str, li
 
 async def _touches(ingest: AdvertIngest, composer: SignalComposer) -> None:
     async for event in ingest.events():
-        composer.touch(event)
+        try:
+            composer.touch(event)
+        except DiskFullError as ex:  # nothing of the touch was stored; the hub goes on
+            _LOGGER.error("a touch on button %d was not sent: %s", event.button_id, ex)
 
 
 async def _presence_ticks(presence: PresenceService) -> None:

@@ -173,7 +173,8 @@ class AdvertIngest:
                     battery=known.battery,
                     rssi=known.rssi,
                 )
-                known.dirty = False
+        for known in dirty:  # only once committed: a write refused (a full disk) is tried again
+            known.dirty = False
 
     def process_pending(self) -> list[TouchEvent]:
         """Decode everything queued now, synchronously (for tests, benchmarks and scenarios)."""

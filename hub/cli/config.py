@@ -1,8 +1,13 @@
-"""``heartline config check PATH``: validate a hub.toml and say what is wrong."""
+"""``heartline config check PATH``: validate a hub.toml and say everything that is wrong.
+
+Every problem is one line (``FILE: KEY: what is wrong and the fix``) on stderr, in the schema's
+order (table by table, then the rules), then one ``heartline:`` line counting them (a single
+problem is that one line, ``heartline: FILE: KEY: ...``); the exit status is then 2."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from hub.cli.parsing import Commands
@@ -18,9 +23,21 @@ def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     check.set_defaults(handler=_check)
 
 
-def _check(args: argparse.Namespace) -> int:
-    from hub.config import load_config  # noqa: PLC0415
+EXIT_CONFIG = 2
 
-    config = load_config(args.path)
-    print(f"{args.path}: ok ({len(config.buttons)} buttons, broker {config.relay.broker})")
-    return 0
+
+def _check(args: argparse.Namespace) -> int:
+    from hub.config.load import config_report  # noqa: PLC0415
+
+    config, problems = config_report(args.path)
+    if config is not None:
+        print(f"{args.path}: ok ({len(config.buttons)} buttons, broker {config.relay.broker})")
+        return 0
+    if len(problems) == 1:
+        print(f"heartline: {problems[0]}", file=sys.stderr)  # as every other command fails
+        return EXIT_CONFIG
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+    print(f"heartline: {args.path}: {count}; fix each line above and check again", file=sys.stderr)
+    return EXIT_CONFIG

@@ -51,6 +51,10 @@ MAX_NOTIFY_URLS: Final = 10
 MAX_URL_LENGTH: Final = 2000
 MAX_RETENTION_DAYS: Final = 100_000
 MAX_SESSION_HOURS: Final = 24.0 * 90
+MIN_PORT: Final = 1
+MAX_PORT: Final = 65535
+# A button that has not confirmed a buzz in this long is not going to: the phone takes over.
+MAX_CONFIRM_TIMEOUT_S: Final = 600.0
 # A topic level: no MQTT wildcards, no empty levels, nothing that starts with "$" (broker-reserved).
 TOPIC_PREFIX_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
 
@@ -193,13 +197,23 @@ def retention_problems(days: int) -> Iterator[Problem]:
 def _ble_problems(ble: BleSection) -> Iterator[Problem]:
     if not ble.transport.startswith(("bluez:", "sim:")):
         yield "ble.transport", "must be 'bluez:ADAPTER' (e.g. bluez:hci0) or 'sim:HOST:PORT'"
+    elif ble.transport.startswith("sim:"):
+        _, _, port = ble.transport[4:].partition("/")[0].rpartition(":")
+        if not port.isdigit() or not MIN_PORT <= int(port) <= MAX_PORT:
+            yield (
+                "ble.transport",
+                f"must be 'sim:HOST:PORT[/NAME]' with PORT between {MIN_PORT} and {MAX_PORT}",
+            )
     if not 2 <= ble.watchdog_silence_s <= 600:
         yield "ble.watchdog_silence_s", "must be between 2 and 600 seconds"
 
 
 def _delivery_problems(delivery: DeliverySection) -> Iterator[Problem]:
-    if delivery.button_confirm_timeout_s <= 0:
-        yield "delivery.button_confirm_timeout_s", "must be a positive number of seconds"
+    if not 0 < delivery.button_confirm_timeout_s <= MAX_CONFIRM_TIMEOUT_S:
+        yield (
+            "delivery.button_confirm_timeout_s",
+            f"must be a positive number of seconds, at most {MAX_CONFIRM_TIMEOUT_S:.0f}",
+        )
     yield from notify_problems(delivery.notify)
     if not 1 <= delivery.max_per_minute <= 600:
         yield "delivery.max_per_minute", "must be between 1 and 600 signals a minute"
@@ -223,7 +237,12 @@ def _relay_problems(relay: RelaySection) -> Iterator[Problem]:
         yield "relay.partner_hub_id", "must differ from relay.hub_id"
     yield from couple_key_problems(relay.couple_key)
     url = urlsplit(relay.broker)
-    if url.scheme not in {"mqtt", "mqtts"} or not url.hostname:
+    if _bad_port(relay.broker):
+        yield (
+            "relay.broker",
+            f"has an invalid port; use one between {MIN_PORT} and {MAX_PORT} (8883 for mqtts)",
+        )
+    elif url.scheme not in {"mqtt", "mqtts"} or not url.hostname:
         yield "relay.broker", "must look like mqtts://host:8883 (or mqtt://127.0.0.1:1883 on loopback)"
     elif url.scheme == "mqtt" and url.hostname not in LOOPBACK_HOSTS and not relay.allow_plaintext:
         yield (
@@ -255,8 +274,8 @@ def _button_problems(config: HubConfig) -> Iterator[Problem]:
 
 def web_problems(web: WebSection) -> Iterator[Problem]:
     """The dashboard's port and access control; never echoes the hash."""
-    if not 1 <= web.port <= 65535:
-        yield "web.port", "must be a TCP port between 1 and 65535"
+    if not MIN_PORT <= web.port <= MAX_PORT:
+        yield "web.port", f"must be a TCP port between {MIN_PORT} and {MAX_PORT}"
     if not 0 < web.session_hours <= MAX_SESSION_HOURS:
         yield "web.session_hours", f"must be more than 0 and at most {MAX_SESSION_HOURS:.0f}"
     if web.password_hash and parse_password_hash(web.password_hash) is None:
@@ -282,10 +301,8 @@ def web_problems(web: WebSection) -> Iterator[Problem]:
 def homeassistant_problems(ha: HomeAssistantSection) -> Iterator[Problem]:
     """The Home Assistant broker and topics; never echoes the password."""
     url = urlsplit(ha.broker)
-    try:
-        url.port  # noqa: B018 - parsing the port is the check
-    except ValueError:
-        yield "homeassistant.broker", "has an invalid port"
+    if _bad_port(ha.broker):
+        yield "homeassistant.broker", f"has an invalid port; use one between {MIN_PORT} and {MAX_PORT}"
         return
     if url.scheme not in {"mqtt", "mqtts"} or not url.hostname:
         yield "homeassistant.broker", "must look like mqtt://homeassistant.local:1883 or mqtts://host:8883"
@@ -301,6 +318,15 @@ def homeassistant_problems(ha: HomeAssistantSection) -> Iterator[Problem]:
         yield "homeassistant.username", "is required when a password is set"
     if ha.ca_file is not None and not ha.ca_file.is_file():
         yield "homeassistant.ca_file", f"{ha.ca_file} does not exist"
+
+
+def _bad_port(url: str) -> bool:
+    """True if ``url`` names a port outside MIN_PORT..MAX_PORT (or one that is no number)."""
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        return True
+    return port is not None and not MIN_PORT <= port <= MAX_PORT
 
 
 def _is_public(host: str) -> bool:

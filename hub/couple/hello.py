@@ -32,6 +32,7 @@ from hub.couple.link import (
     write_link,
 )
 from hub.events import Fate
+from hub.relay.body import BodyField, BodySchema
 from hub.relay.envelope import Envelope, EnvelopeKind, new_message_id
 from hub.relay.kinds import AfterCommit, Receipt
 from hub.relay.relay import Relay
@@ -41,6 +42,12 @@ _LOGGER = logging.getLogger(__name__)
 
 MAX_NONCE_LENGTH: Final = 64
 __all__ = ["HELLO_PREFIX", "HelloExchange", "pending_hello", "queue_hello"]
+# A hello's body: its invite nonce and the joining hub's X25519 public half (hex), checked before
+# ``received`` (too long or missing: bad_hello).
+HELLO_BODY: Final[BodySchema] = {
+    "nonce": BodyField("text", max_length=MAX_NONCE_LENGTH),
+    "public": BodyField("text", max_length=2 * PUBLIC_BYTES),
+}
 # Why the inviting hub refuses a hello, counted in ``rejected`` and explained in one log line.
 _REFUSALS: Final = {
     "used": (
@@ -72,7 +79,7 @@ class HelloExchange:
         self._answered: Answered | None = None
         # This hub's own hello: None until answered, then (accepted, reason).
         self.result: tuple[bool, str | None] | None = None
-        relay.register(EnvelopeKind.HELLO, self, id_prefix=HELLO_PREFIX)
+        relay.register(EnvelopeKind.HELLO, self, body=HELLO_BODY, id_prefix=HELLO_PREFIX)
 
     def send(self, link: CoupleLinkState, *, answered: Answered | None = None) -> bool:
         """Queue this hub's hello (once: False if one is already waiting for its answer).
@@ -104,7 +111,9 @@ class HelloExchange:
             return None
         counter, why = _REFUSALS.get(reason, _REFUSALS["unknown"])
         self._relay.rejected[counter] += 1
-        _LOGGER.warning("refused a hello from hub %s: %s", envelope.sender, why)
+        more = self._relay.poison.due(counter)  # a flood of bad hellos is one line a minute
+        if more is not None:
+            _LOGGER.warning("refused a hello from hub %s: %s%s", envelope.sender, why, more)
         self._relay.queue_receipt(envelope.id, Fate.FAILED, None, counter)
         return None
 

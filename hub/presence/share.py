@@ -26,6 +26,7 @@ from hub.bus import PartnerPresenceUpdate, UpdateBus
 from hub.clock import Clock
 from hub.events import Fate, PartnerPresence
 from hub.presence.service import PresenceState
+from hub.relay.body import BodyField, BodySchema
 from hub.relay.envelope import Envelope, EnvelopeKind, new_message_id
 from hub.relay.kinds import AfterCommit, Receipt
 from hub.relay.relay import Relay
@@ -45,6 +46,12 @@ PRESENCE_PREFIX: Final = "presence-"
 PARTNER_PRESENCE_KEY: Final = "partner_presence"
 MAX_PERSON_LENGTH: Final = 64
 MAX_SINCE_LENGTH: Final = 64
+# A presence report's body, checked before ``received`` (anything else: bad_presence).
+PRESENCE_BODY: Final[BodySchema] = {
+    "person": BodyField("text", max_length=MAX_PERSON_LENGTH),
+    "present": BodyField("bool"),
+    "since": BodyField("time", nullable=True),
+}
 
 
 class PresenceExchange:
@@ -56,7 +63,7 @@ class PresenceExchange:
         self._meta = MetaStore(db)
         self._bus = bus
         self.partner: PartnerPresence | None = self._load()
-        relay.register(EnvelopeKind.PRESENCE, self, id_prefix=PRESENCE_PREFIX)
+        relay.register(EnvelopeKind.PRESENCE, self, body=PRESENCE_BODY, id_prefix=PRESENCE_PREFIX)
 
     def send(self, person: str, *, present: bool, since: datetime | None) -> None:
         """Queue this home's person's presence, replacing any older one not yet published."""

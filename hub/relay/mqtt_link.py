@@ -36,7 +36,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from hub.broker.config import STATUS_OFFLINE, STATUS_ONLINE, inbox_topic, status_topic
 from hub.config import HubConfig
 from hub.config.schema import DEFAULT_MQTT_PORT, DEFAULT_MQTTS_PORT
-from hub.errors import RelayError
+from hub.errors import ConfigError, RelayError
 from hub.health import RelayProblem, RelayProblemKind
 from hub.relay.link_problems import connack_refusal, connect_failure, subscribe_refusal
 
@@ -77,7 +77,15 @@ def mqtt_settings(config: HubConfig) -> MqttSettings:
     url = urlsplit(relay.broker)
     tls: ssl.SSLContext | None = None
     if url.scheme == "mqtts":
-        tls = ssl.create_default_context(cafile=str(relay.ca_file) if relay.ca_file else None)
+        try:
+            tls = ssl.create_default_context(cafile=str(relay.ca_file) if relay.ca_file else None)
+        except (ssl.SSLError, OSError) as ex:  # not a certificate, or not readable by this user
+            why = getattr(ex, "strerror", None) or getattr(ex, "reason", None) or str(ex)
+            raise ConfigError(
+                "relay.ca_file",
+                f"{relay.ca_file} is not a readable CA certificate ({why}); copy the relay's ca.crt "
+                "again and make it readable by the user the hub runs as",
+            ) from ex
         tls.minimum_version = ssl.TLSVersion.TLSv1_2
     return MqttSettings(
         host=url.hostname or "127.0.0.1",

@@ -5,8 +5,9 @@ caused it) before anything is published; it leaves the outbox when the broker co
 for every kind but receipts, when the partner's receipt arrived (until then it is resent).
 Receiver: a batch is committed (inbox ids + what each message's handler stored, one
 transaction) before its PUBACKs; an id already in the inbox is acknowledged and handed to its
-handler as a duplicate. A poison message (forged, malformed) is acknowledged and counted, never
-redelivered forever.
+handler as a duplicate. A poison message (forged, malformed, out of range, a body its kind's
+schema refuses, or one its handler cannot store) is acknowledged, counted by reason and logged
+without flooding (hub.relay.poison), never redelivered forever and never fatal to the hub.
 
 What a message means is its kind's handler's business (hub.relay.kinds): the relay routes each
 kind to the handler registered for it, and each receipt to the handler that owns the id it
@@ -21,7 +22,7 @@ import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from hub.broker.config import inbox_topic
@@ -29,9 +30,11 @@ from hub.clock import Clock
 from hub.errors import EnvelopeError, RelayError
 from hub.events import Channel, Fate
 from hub.heartbeats import Heartbeats
+from hub.relay.body import RECEIPT_BODY, BodySchema, checked_body
 from hub.relay.envelope import Envelope, EnvelopeCodec, EnvelopeKind, new_message_id
 from hub.relay.kinds import AfterCommit, KindHandler, Receipt
 from hub.relay.mqtt_link import Inbound, MqttLink
+from hub.relay.poison import PoisonLog
 from hub.store.database import Database
 from hub.store.relay_queue import RESEND_FIRST_S, InboxLedger, Outbox, OutboxItem
 from hub.store.signals import SignalLog
@@ -89,6 +92,7 @@ class Relay:
         self._codec = codec
         self._clock = clock
         self._handlers: dict[EnvelopeKind, KindHandler] = {}
+        self._schemas: dict[EnvelopeKind, BodySchema] = {EnvelopeKind.RECEIPT: RECEIPT_BODY}
         self._owners: list[tuple[str, KindHandler]] = []  # (id prefix, its handler), longest first
         self._unstored: list[Inbound] = []
         self._confirmations: list[OutboxItem] = []
@@ -97,15 +101,20 @@ class Relay:
         self._wake = asyncio.Event()
         self._in_flight: set[str] = set()
         self.rejected: Counter[str] = Counter()
+        self.poison = PoisonLog(self.rejected, clock.monotonic)
 
-    def register(self, kind: EnvelopeKind, handler: KindHandler, *, id_prefix: str = "") -> None:
-        """Route ``kind`` to ``handler``; receipts for ids starting with ``id_prefix`` go there too
-        (one kind owns the empty prefix: every id no other kind marked)."""
+    def register(
+        self, kind: EnvelopeKind, handler: KindHandler, *, body: BodySchema, id_prefix: str = ""
+    ) -> None:
+        """Route ``kind`` to ``handler``, its bodies checked by ``body`` first; receipts for ids
+        starting with ``id_prefix`` go there too (one kind owns the empty prefix: every id no
+        other kind marked)."""
         if kind is EnvelopeKind.RECEIPT:
             raise ValueError("receipts are the relay's own: register the kind they answer")
         if kind in self._handlers or any(prefix == id_prefix for prefix, _ in self._owners):
             raise ValueError(f"{kind} or the id prefix {id_prefix!r} already has a handler")
         self._handlers[kind] = handler
+        self._schemas[kind] = body
         self._owners.append((id_prefix, handler))
         self._owners.sort(key=lambda owner: len(owner[0]), reverse=True)
 
@@ -262,18 +271,19 @@ class Relay:
             while not queue.empty() and len(batch) < MAX_RECEIVE_BATCH:
                 batch.append(queue.get_nowait())
             if batch:
-                self._receive(batch)
+                self.receive(batch)
 
-    def _receive(self, messages: list[Inbound]) -> None:
-        """Open, store (one transaction for the batch), then acknowledge and hand over."""
+    def receive(self, messages: list[Inbound]) -> None:
+        """Open and check, store (one transaction for the batch), then acknowledge and hand over.
+
+        The receiver loop's work, public for the benchmarks that drive it without a broker."""
         opened: list[tuple[Inbound, Envelope]] = []
         for message in messages:
             try:
-                opened.append((message, self._codec.open(message.payload)))
+                opened.append((message, self._checked(self._codec.open(message.payload))))
             except EnvelopeError as ex:
                 # Acknowledge it anyway: a forged message must not be redelivered forever.
-                self.rejected[ex.reason] += 1
-                _LOGGER.warning("%s on %s; acknowledged and dropped", ex, message.topic)
+                self.poison.refused(ex.reason, message.topic)
                 self._link.ack(message)
         if not opened:
             return
@@ -281,12 +291,52 @@ class Relay:
             with self._db.transaction():
                 afters = [self._commit(envelope) for _, envelope in opened]
         except sqlite3.Error as ex:
-            # Not acknowledged: retried here, and the broker redelivers them if this hub dies.
-            _LOGGER.error("cannot store %d relay messages (%s); not acknowledged, retrying", len(opened), ex)
-            self.rejected["store_failed"] += len(opened)
-            self._unstored.extend(message for message, _ in opened)
+            self._store_failed([message for message, _ in opened], ex)
+            return
+        except Exception:
+            self._one_by_one(opened)
             return
         for (message, _), after in zip(opened, afters, strict=True):
+            self._link.ack(message)
+            if after is not None:
+                after()
+
+    def _checked(self, envelope: Envelope) -> Envelope:
+        """The envelope with its body as its kind's schema allows it (EnvelopeError otherwise)."""
+        schema = self._schemas.get(envelope.kind)
+        if schema is None:
+            raise EnvelopeError("unhandled_kind")
+        body = checked_body(schema, envelope.body)
+        if body is None:
+            raise EnvelopeError(f"bad_{envelope.kind.value}")
+        return replace(envelope, body=body)
+
+    def _store_failed(self, messages: list[Inbound], ex: sqlite3.Error) -> None:
+        # Not acknowledged: retried here, and the broker redelivers them if this hub dies.
+        self.rejected["store_failed"] += len(messages)
+        more = self.poison.due("store_failed")  # retried every STORE_RETRY_S: one line a minute
+        if more is not None:
+            _LOGGER.error(
+                "cannot store %d relay messages (%s); not acknowledged, retrying%s", len(messages), ex, more
+            )
+        self._unstored.extend(messages)
+
+    def _one_by_one(self, opened: list[tuple[Inbound, Envelope]]) -> None:
+        """A batch a handler raised on: each message in its own transaction, so the one that
+        raises is refused as poison (acknowledged, counted ``handler_error``) and the rest land."""
+        for message, envelope in opened:
+            try:
+                with self._db.transaction():
+                    after = self._commit(envelope)
+            except sqlite3.Error as ex:
+                self._store_failed([message], ex)
+                continue
+            except Exception as ex:
+                self.poison.refused(
+                    "handler_error", message.topic, f"{envelope.kind} {envelope.id}", error=ex
+                )
+                self._link.ack(message)
+                continue
             self._link.ack(message)
             if after is not None:
                 after()
@@ -310,16 +360,11 @@ class Relay:
         return handler.received(envelope)
 
     def _apply_receipt(self, envelope: Envelope) -> None:
-        body = envelope.body
-        try:
-            ref = str(body["ref"])
-            fate = Fate(body["fate"])
-            channel = Channel(body["channel"]) if body.get("channel") else None
-        except (KeyError, ValueError):
-            self.rejected["bad_receipt"] += 1
-            return
+        body = envelope.body  # checked by RECEIPT_BODY
+        channel = body.get("channel")
         reason = body.get("reason")
-        receipt = Receipt(ref, fate, channel, str(reason) if reason else None)
+        ref = str(body["ref"])
+        receipt = Receipt(ref, Fate(body["fate"]), Channel(channel) if channel else None, reason or None)
         owner = self._owner(ref)
         if owner is not None and owner.receipt(receipt):
             self._outbox.receipt_arrived(ref)

@@ -15,6 +15,7 @@ from typing import Final
 from hub.bus import SignalUpdate, UpdateBus
 from hub.clock import Clock
 from hub.events import Direction, Fate, SignalKind, SignalRecord
+from hub.relay.body import BodyField, BodySchema
 from hub.relay.envelope import Envelope, EnvelopeKind
 from hub.relay.kinds import AfterCommit, Receipt
 from hub.relay.relay import Relay
@@ -26,6 +27,12 @@ from hub.store.signals import SignalLog
 LINK_KEYS: Final[tuple[Relation, ...]] = ("felt", "moment")
 MAX_LINK_LENGTH: Final = 64
 MAX_SENDER_LENGTH: Final = 64
+# What a signal's body may carry (hub.signals.compose writes it); checked before ``received``.
+SIGNAL_BODY: Final[BodySchema] = {
+    "signal": BodyField("choice", choices=frozenset(kind.value for kind in SignalKind)),
+    "person": BodyField("text", required=False, max_length=MAX_SENDER_LENGTH, lenient=True),
+    **{relation: BodyField("id", required=False) for relation in LINK_KEYS},
+}
 # Fates a receiver reports in a receipt; a signal still being delivered has none yet.
 _SETTLED: Final = frozenset({Fate.DELIVERED, Fate.HELD, Fate.FAILED})
 # Receipts can cross (a re-receipt of "held" after "delivered"): a fate never moves backwards.
@@ -57,7 +64,7 @@ class SignalExchange:
         self._clock = clock
         self._bus = bus
         self._deliver = deliver
-        relay.register(EnvelopeKind.SIGNAL, self)
+        relay.register(EnvelopeKind.SIGNAL, self, body=SIGNAL_BODY)
 
     def received(self, envelope: Envelope) -> AfterCommit | None:
         try:

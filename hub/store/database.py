@@ -27,6 +27,19 @@ FILE_MODE: Final = 0o600
 BUSY_TIMEOUT_MS: Final = 5000
 
 
+class DiskFullError(StoreError, sqlite3.OperationalError):
+    """A write found the disk (or the database's page limit) full. Nothing of that transaction was
+    stored; the hub keeps running and the same write works again once there is room. A
+    ``sqlite3.Error`` too, so every path that retries a failed write retries this one."""
+
+
+def is_disk_full(ex: BaseException) -> bool:
+    return (
+        isinstance(ex, sqlite3.OperationalError)
+        and getattr(ex, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    )
+
+
 class Database:
     """The hub's one SQLite connection. Used only from the hub's event loop thread."""
 
@@ -53,13 +66,22 @@ class Database:
         self._depth = 1
         try:
             yield
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        else:
             self.connection.execute("COMMIT")
+        except BaseException as ex:
+            if self.connection.in_transaction:  # a COMMIT that failed leaves it open
+                self.connection.execute("ROLLBACK")
+            if is_disk_full(ex) and not isinstance(ex, DiskFullError):
+                raise DiskFullError(self.disk_full_text()) from ex
+            raise
         finally:
             self._depth = 0
+
+    def disk_full_text(self) -> str:
+        """What a full disk means, in one line: what was not stored and what to do."""
+        return (
+            f"the disk holding {self.path.parent} is full, so nothing new can be stored; "
+            "free some space there (nothing already stored is lost, and the hub carries on by itself)"
+        )
 
     @property
     def in_transaction(self) -> bool:
@@ -106,7 +128,9 @@ def check_file(path: Path) -> FileHealth:
 def open_database(data_dir: Path) -> Database:
     """Open (creating if needed), integrity-check and migrate the database in ``data_dir``.
 
-    Every failure is a StoreError of one line naming the directory or file and the fix."""
+    Every failure is a StoreError of one line naming the directory or file and the fix. A
+    damaged database, or one a newer Heartline wrote, is refused before anything writes to it:
+    the file is left exactly as it was, for a backup restore or a newer version."""
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as ex:
@@ -127,6 +151,7 @@ def open_database(data_dir: Path) -> Database:
     connection.row_factory = sqlite3.Row
     try:
         _check_integrity(connection, path)
+        _check_not_newer(connection, path)
         try:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
@@ -163,20 +188,30 @@ def _check_integrity(connection: sqlite3.Connection, path: Path) -> None:
         result = _quick_check(connection)
     except sqlite3.DatabaseError as ex:
         raise StoreError(
-            f"{path} is not a readable database ({ex}); move it aside and restore a backup, "
-            "or start fresh and re-pair buttons",
+            f"{path} is not a readable database ({ex}); it was left untouched: {_ASIDE}",
         ) from ex
     if result != "ok":
-        raise StoreError(f"{path} failed its integrity check ({result}); move it aside and restore a backup")
+        raise StoreError(f"{path} failed its integrity check ({result}); it was left untouched: {_ASIDE}")
 
 
-def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+# What to do with a database this hub will not use.
+_ASIDE: Final = (
+    "move it aside and restore a backup, or start fresh and re-pair buttons (the hub makes a new one)"
+)
+
+
+def _check_not_newer(connection: sqlite3.Connection, path: Path) -> None:
     version = _schema_version(connection)
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path} was written by a newer Heartline (schema {version}, this one knows "
-            f"{SCHEMA_VERSION}); upgrade Heartline",
+            f"{SCHEMA_VERSION}); it was left untouched: upgrade Heartline, or move it aside to start "
+            "fresh and re-pair buttons",
         )
+
+
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    version = _schema_version(connection)
     if version == SCHEMA_VERSION:
         return
     _LOGGER.info("migrating %s from schema %d to %d", path, version, SCHEMA_VERSION)

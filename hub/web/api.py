@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.app.interface import HubInterface
 from hub.config import WebSection
+from hub.errors import StoreError
 from hub.events import SignalKind
+from hub.store.database import DiskFullError, is_disk_full
 from hub.web.allow import AllowHeader
 from hub.web.auth import AccessControl
 from hub.web.button_key_api import button_key_router
@@ -29,6 +34,8 @@ from hub.web.settings_api import settings_router
 from hub.web.sim_api import sim_router
 from hub.web.sim_controls import SimControls
 
+_LOGGER = logging.getLogger(__name__)
+
 # Server-sent events: a comment line this often keeps proxies and phones from closing the stream.
 SSE_KEEPALIVE_S: Final = 15.0
 ADDRESS_PATTERN: Final = r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"
@@ -39,6 +46,14 @@ SimId = Annotated[str, Path(pattern=r"^[\w-]{1,64}$", description="a simulated d
 
 
 NOT_FOUND: Final[dict[int | str, dict[str, Any]]] = {404: {"description": "No such button or device."}}
+# A write the hub's database could not take: the disk is full (507) or it is unavailable (503).
+STORE_FAILED: Final[dict[int | str, dict[str, Any]]] = {
+    507: {"description": "The hub's disk is full: nothing was stored or sent; free space and retry."},
+    503: {"description": "The hub's database could not be written just now; nothing was stored."},
+}
+DISK_FULL_TEXT: Final = "the hub's disk is full, so nothing new can be stored; free some space on it"
+# Where an error message repeats something the request carried: at most this much of it.
+MAX_ECHO: Final = 200
 
 
 class PartnerHubOut(BaseModel):
@@ -131,7 +146,7 @@ def hub_router(
     async def signals(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[SignalOut]:
         return [SignalOut.model_validate(r.to_json()) for r in hub.recent_signals(limit)]
 
-    @router.post("/api/signals", status_code=201)
+    @router.post("/api/signals", status_code=201, responses=STORE_FAILED)
     async def send(body: SendIn) -> SignalOut:
         """Send a signal to the partner, as a touch on this home's button would."""
         return SignalOut.model_validate(hub.send(body.kind).to_json())
@@ -199,6 +214,43 @@ def hub_app(
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(metrics_text({"home": hub}), media_type=METRICS_CONTENT_TYPE)
 
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(DiskFullError, _store_failed)
+    app.add_exception_handler(StoreError, _store_failed)
+    app.add_exception_handler(sqlite3.Error, _store_failed)
     app.add_middleware(AllowHeader)
     app.add_middleware(AccessControl, settings=auth or WebSection())
     return app
+
+
+def _safe_text(value: object) -> str:
+    """``value`` as text any JSON encoder takes: lone surrogates escaped, at most MAX_ECHO long."""
+    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_ECHO else text[:MAX_ECHO] + "…"
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """422 saying where and what, never echoing the input: what a request carried (NaN,
+    Infinity, a lone surrogate, megabytes) may not even be serialisable."""
+    del request
+    assert isinstance(exc, RequestValidationError)
+    detail = [
+        {
+            "loc": [part if isinstance(part, int) else _safe_text(part) for part in error.get("loc", ())],
+            "msg": _safe_text(error.get("msg", "invalid")),
+            "type": _safe_text(error.get("type", "invalid")),
+        }
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def _store_failed(request: Request, exc: Exception) -> Response:
+    """A write the database refused: 507 when the disk is full, 503 otherwise; one line, no
+    traceback, and nothing of the request was stored (its transaction was rolled back)."""
+    if isinstance(exc, DiskFullError) or is_disk_full(exc):
+        line, status = str(exc) if isinstance(exc, DiskFullError) else DISK_FULL_TEXT, 507
+    else:
+        line, status = f"the hub's database refused the write ({_safe_text(exc)}); nothing was stored", 503
+    _LOGGER.error("%s %s: %s", request.method, request.url.path, line)
+    return JSONResponse({"detail": line}, status_code=status)

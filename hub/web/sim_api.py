@@ -7,6 +7,9 @@ making buttons near a hub, listing them and the hubs, and placing a device near 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, HTTPException, Path
@@ -170,12 +173,18 @@ def sim_world_router(world: SimWorldControls) -> APIRouter:
 
 
 def _device_routes(router: APIRouter, sim: SimControls) -> None:
-    """Press a button and read what it played: the same for one home and for a world."""
+    """Press a button and read what it played: the same for one home and for a world.
+
+    Presses on one button take turns (a lock per button): a finger cannot make two gestures on
+    one pad at once, and two traces interleaved would be one touch the firmware reads as neither
+    gesture asked for. Each press waits for the one before it to be recognised."""
+    turns = _Turns()
 
     @router.post("/api/sim/buttons/{button_id}/press", responses=NOT_FOUND)
     async def press(button_id: SimId, body: PressIn) -> Accepted:
         try:
-            await sim.press(button_id, body.gesture)
+            async with turns.of(button_id):
+                await sim.press(button_id, body.gesture)
         except KeyError as ex:
             raise HTTPException(404, f"no simulated button {button_id!r}") from ex
         except RuntimeError as ex:  # the firmware did not recognise the touch: say what it did
@@ -188,6 +197,27 @@ def _device_routes(router: APIRouter, sim: SimControls) -> None:
             return sim.button_output(button_id)
         except KeyError as ex:
             raise HTTPException(404, f"no simulated button {button_id!r}") from ex
+
+
+class _Turns:
+    """A lock per key, kept only while someone holds or waits for it (ids come from requests)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def of(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 def _world_device_routes(router: APIRouter, world: SimWorldControls) -> None:

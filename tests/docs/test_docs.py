@@ -53,11 +53,15 @@ def test_the_example_hub_config_is_valid_once_setup_filled_in_the_key(tmp_path: 
 
 def test_config_check_says_to_run_setup_for_the_example_as_shipped() -> None:
     result = _heartline("config", "check", str(ROOT / "docs" / "hub.example.toml"))
-    # The shipped example holds a placeholder key: one line saying to run `heartline setup`.
+    # The shipped example holds placeholders: the key's line says to run `heartline setup`, the
+    # CA's that it does not exist, and a last line counts them (every problem, one line each).
     assert result.returncode == 2
-    (line,) = result.stderr.strip().splitlines()
-    assert line.startswith(f"heartline: {ROOT / 'docs' / 'hub.example.toml'}: relay.couple_key: ")
-    assert "`heartline setup`" in line
+    example = ROOT / "docs" / "hub.example.toml"
+    key, ca, count = result.stderr.strip().splitlines()
+    assert key.startswith(f"{example}: relay.couple_key: ")
+    assert "`heartline setup`" in key
+    assert ca.startswith(f"{example}: relay.ca_file: ")
+    assert count == f"heartline: {example}: 2 problems; fix each line above and check again"
 
 
 def test_config_check_refuses_the_old_example_key(tmp_path: Path) -> None:

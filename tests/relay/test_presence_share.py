@@ -123,7 +123,7 @@ async def test_a_malformed_presence_is_rejected_and_counted(mosquitto_broker: Br
         for index, body in enumerate(bodies):
             a.relay.enqueue(EnvelopeKind.PRESENCE, body, message_id=f"presence-bad{index}", seq=10 + index)
     a.relay.poke()
-    await eventually(lambda: b.relay.rejected["bad_presence"] == 4, what=f"rejections; {describe(b)}")
+    await eventually(lambda: b.relay.rejected["bad_presence"] >= 4, what=f"rejections; {describe(b)}")
     assert b.couple.presence.partner is None
     await a.stop()
     await b.stop()

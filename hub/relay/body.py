@@ -1,0 +1,91 @@
+"""A kind's body schema: the fields a body may carry, each with its type and bounds.
+
+Each kind's domain declares its schema beside its handler and registers both with the relay
+(``Relay.register(..., body=SCHEMA)``); the relay checks every body before the handler sees it.
+A body that breaks its schema is refused as ``bad_<kind>`` (acknowledged, counted, never
+handled). Keys the schema does not name are dropped, not refused: a newer partner hub may add
+one, and nothing here reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from hub.events import Channel, Fate
+from hub.relay.envelope import MAX_TEXT_LENGTH, message_id_or_none, sane_time
+
+FieldType = Literal["text", "id", "bool", "choice", "time"]
+
+
+@dataclass(frozen=True, slots=True)
+class BodyField:
+    type: FieldType
+    required: bool = True
+    nullable: bool = False  # JSON null allowed (and kept as None)
+    max_length: int = MAX_TEXT_LENGTH  # for text
+    choices: Collection[str] = ()  # for choice
+    # For text a person or the partner's hub wrote freely (a name, a delivery's reason): longer
+    # is cut to max_length rather than refused, and empty is allowed.
+    lenient: bool = False
+
+    def valid(self, value: object) -> bool:
+        if value is None:
+            return self.nullable
+        if self.type == "bool":
+            return isinstance(value, bool)
+        if not isinstance(value, str):
+            return False
+        if self.type == "id":
+            return message_id_or_none(value) is not None
+        if self.type == "choice":
+            return value in self.choices
+        return sane_time(value) is not None if self.type == "time" else self._text(value)
+
+    def _text(self, value: str) -> bool:
+        if not _encodable(value):
+            return False
+        return self.lenient or 0 < len(value) <= self.max_length
+
+    def cleaned(self, value: Any) -> Any:
+        """A valid value as the handler gets it (lenient text cut to max_length)."""
+        return value[: self.max_length] if self.lenient and isinstance(value, str) else value
+
+
+BodySchema = Mapping[str, BodyField]
+
+
+def checked_body(schema: BodySchema, body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The body's fields the schema names, each valid; None if any is missing or wrong."""
+    clean: dict[str, Any] = {}
+    for name, spec in schema.items():
+        if name not in body:
+            if spec.required:
+                return None
+            continue
+        value = body[name]
+        if not spec.valid(value):
+            return None
+        clean[name] = spec.cleaned(value)
+    return clean
+
+
+def _encodable(text: str) -> bool:
+    """False for a lone surrogate ("\\ud800" is valid JSON, but no UTF-8 can store it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# The relay's own kind: a receipt tells what became of a message we sent.
+RECEIPT_BODY: Final[BodySchema] = {
+    "ref": BodyField("id"),
+    "fate": BodyField("choice", choices=frozenset(fate.value for fate in Fate)),
+    "channel": BodyField(
+        "choice", required=False, nullable=True, choices=frozenset(c.value for c in Channel)
+    ),
+    "reason": BodyField("text", required=False, nullable=True, lenient=True),
+}
