@@ -175,6 +175,8 @@ async def test_a_ca_file_that_is_no_certificate_is_one_line(tmp_path: Path) -> N
 async def test_a_data_dir_file_the_hub_cannot_read_is_one_line(tmp_path: Path) -> None:
     (web_port,) = free_ports(1)
     config = _write_config(tmp_path / "hub.toml", tmp_path / "data", web_port)
-    (tmp_path / "data" / "invite_nonce").mkdir(parents=True)  # where `couple join` leaves a file
+    (tmp_path / "data" / "couple_link.json").mkdir(parents=True)  # where `couple join` leaves a file
     result = await _hub_on_an_air(config)
-    _one_line(result, EXIT_RUNTIME, str(tmp_path / "data" / "invite_nonce"), "Is a directory", "hub.data_dir")
+    # The couple link is the joined hub's key to its partner: unreadable, only a new join mends it
+    # (exit 2, so systemd does not retry what a restart cannot fix).
+    _one_line(result, EXIT_USAGE, str(tmp_path / "data" / "couple_link.json"), "unreadable", "couple join")

@@ -19,7 +19,9 @@ def test_bodies_a_real_hub_writes_pass_and_free_text_is_cut() -> None:
     assert receipt is not None
     assert receipt["reason"] == reason[:200]
     assert checked_body(RECEIPT_BODY, {"ref": "b" * 24, "fate": "failed", "reason": ""}) is not None
-    assert checked_body(HELLO_BODY, {"nonce": "n" * 32}) == {"nonce": "n" * 32}
+    hello = {"nonce": "n" * 32, "public": "ab" * 32}
+    assert checked_body(HELLO_BODY, hello) == hello
+    assert checked_body(HELLO_BODY, {"nonce": "n" * 32}) is None  # no public half: no link
     presence = {"person": "Sam", "present": False, "since": "2026-02-14T08:00:00.123456+01:00"}
     assert checked_body(PRESENCE_BODY, presence) == presence
 
