@@ -254,7 +254,7 @@ class SimButton:
         )
         self.radio_activity = self._ble.activity
         self._state_dir.mkdir(parents=True, exist_ok=True)
-        self.flash = BoardFlash(str(self._state_dir), speed=self._speed)
+        self.flash = BoardFlash(str(self._state_dir), speed=self._speed, stall=_stall)
         firmware = self._new_firmware()
         if self._key is None:
             pass  # unprovisioned (or keep whatever key pairing gave it): the firmware decides
@@ -701,6 +701,15 @@ def _loop_time() -> float:
         return asyncio.get_running_loop().time()
     except RuntimeError:
         return time.monotonic()
+
+
+def _stall(seconds: float) -> None:
+    """The CPU is busy for ``seconds`` (a flash write): real time, or a virtual-time loop's."""
+    advance = getattr(asyncio.get_running_loop(), "advance", None)  # VirtualTimeLoop
+    if advance is not None:
+        advance(seconds)
+    else:
+        time.sleep(seconds)
 
 
 def _aes(key: bytes) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import time
+from collections.abc import Callable
 from typing import Final
 
 from device.flash import FileStorage
@@ -25,9 +26,11 @@ ERASE_EVERY: Final = 8
 
 
 class BoardFlash:
-    def __init__(self, root: str, *, speed: float = 1.0) -> None:
+    def __init__(self, root: str, *, speed: float = 1.0, stall: Callable[[float], None] = time.sleep) -> None:
+        """``stall(seconds)`` blocks the CPU for the write (a virtual-time host moves its clock)."""
         self._files = FileStorage(root)
         self._speed = speed
+        self._stall = stall
         self.writes = 0
         self.busy_s = 0.0  # flash time the firmware spent (firmware seconds)
 
@@ -42,5 +45,5 @@ class BoardFlash:
         if self.writes % ERASE_EVERY == 0:
             cost += SECTOR_ERASE_S
         self.busy_s += cost
-        time.sleep(cost / self._speed)  # the CPU waits for the flash; so does everything else
+        self._stall(cost / self._speed)  # the CPU waits for the flash; so does everything else
         self._files.write(name, data)

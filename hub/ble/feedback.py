@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
+from bleak import BleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakError
@@ -183,13 +184,13 @@ def parse_state(value: bytes) -> ButtonState:
     return ButtonState(version, accepted, battery, rejected, claimed, gatt.OUTCOMES[outcome], writes)
 
 
-async def read_state(client: BleakClientWithServiceCache) -> ButtonState:
+async def read_state(client: BleakClient) -> ButtonState:
     """BleakError or struct.error if it cannot be read."""
     return parse_state(bytes(await client.read_gatt_char(gatt.STATE_UUID)))
 
 
 async def await_outcome(
-    client: BleakClientWithServiceCache, counter: int, before: ButtonState, within_s: float = OUTCOME_WITHIN_S
+    client: BleakClient, counter: int, before: ButtonState, within_s: float = OUTCOME_WITHIN_S
 ) -> ButtonState:
     """Re-read the state until the button has handled the write of ``counter`` (its outcome is
     on show, from a write handled after ``before`` was read) or accepted it; returns that state.

@@ -57,7 +57,7 @@ async def test_press_puts_a_decodable_advert_on_the_air(
     decoded = decode(ADDRESS, sent, KEY)
     battery = decoded.pop("battery")
     assert decoded == {"verified": True, "event": event, "packet_id": 1}
-    assert 83 <= battery <= 87  # 4.0 V is 85 %; the ADC is noisy
+    assert 80 <= battery <= 88  # 4.0 V is 85 %; the ADC is noisy (a trimmed mean: +-10 mV)
 
     assert decode(ADDRESS, sent, bytes(16))["verified"] is False
 
@@ -113,7 +113,7 @@ async def test_rejections_are_refused_and_counted(air: LoopbackAir, button: SimB
     assert status == 0
     version, accepted, battery, rejected, claimed, outcome, writes = struct.unpack(gatt.STATE_FORMAT, value)
     assert (version, accepted, rejected, claimed, gatt.OUTCOMES[outcome], writes) == (2, 5, 5, 4, "replay", 6)
-    assert 83 <= battery <= 87
+    assert 80 <= battery <= 88
 
 
 async def test_provisioning_is_refused_once_keyed(air: LoopbackAir, button: SimButton) -> None:
