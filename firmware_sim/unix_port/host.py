@@ -85,9 +85,12 @@ class PortState:
 
 @dataclass(slots=True, frozen=True)
 class HeapUse:
-    """The port's GC heap: its size and the highest use sampled since boot (bytes)."""
+    """The port's GC heap: its size and the highest use sampled since boot (bytes): ``peak`` as
+    allocated (garbage included: the GC lets it grow to the heap before it collects), ``live``
+    just after a collection (what must fit, or the firmware gets MemoryError)."""
 
     peak: int
+    live: int
     heap: int
 
 
@@ -282,7 +285,7 @@ class UnixPortButton:
     async def heap_use(self) -> HeapUse:
         """The firmware's GC heap high-water mark so far, and the heap's size."""
         reply = await self._ask("heap")
-        return HeapUse(int(reply["peak"]), int(reply["heap"]))
+        return HeapUse(int(reply["peak"]), int(reply["live"]), int(reply["heap"]))
 
     async def _ask(self, op: str) -> dict[str, Any]:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()

@@ -25,6 +25,7 @@ from firmware_sim.loopback_air import LoopbackAir
 from firmware_sim.shims import bluetooth, clock, flash, irq, machine
 from firmware_sim.shims.cryptolib import aes
 from firmware_sim.shims.threadsafe import ThreadSafeFlag
+from firmware_sim.unix_port import UnixPortButton
 from tests.device.vectors import service_info
 from tests.support.waiting import eventually
 
@@ -272,3 +273,33 @@ async def test_a_loop_that_stops_feeding_the_watchdog_is_reset(
             lambda: sim.watchdog_resets >= 1 and sim.board.reset_cause() == machine.WDT_RESET,
             what="the watchdog to bite and the board to boot again",
         )
+
+
+# --- the same board under the real MicroPython unix port ------------------------------------
+
+
+async def test_the_unix_port_handles_a_command_in_its_heap_with_the_irq_on_a_thread(
+    air: LoopbackAir, tmp_path: Path
+) -> None:
+    async with UnixPortButton(air=air.address, address=ADDRESS, key=KEY, state_dir=tmp_path) as port:
+        await booted_port(air)
+        assert await air.command(ADDRESS, frame(1)) == "accepted"
+        assert (await port.wait_for_output()).pattern == "felt_it"
+        assert await air.command(ADDRESS, frame(1)) == "replay"  # the handler is still there
+        state = await port.state()
+        assert (state.cmd_counter, state.irq_failures) == (1, 0)
+        heap = await port.heap_use()
+        assert heap.heap <= 128 * 1024  # -X heapsize=128K: what a C3 leaves MicroPython
+        assert 0 < heap.live <= heap.peak <= heap.heap
+
+
+async def test_the_unix_port_names_itself_in_the_scan_response(air: LoopbackAir, tmp_path: Path) -> None:
+    async with UnixPortButton(air=air.address, address=ADDRESS, key=KEY, state_dir=tmp_path):
+        await booted_port(air)
+        await air.wait_for(lambda: air.peers[ADDRESS].scan_response is not None)
+        assert air.peers[ADDRESS].scan_response == b"\x08\x09HL-80A5"
+        assert await air.command(ADDRESS, frame(1) * 3) == "malformed"  # cut to 32 bytes
+
+
+async def booted_port(air: LoopbackAir) -> None:
+    await air.wait_for(lambda: ADDRESS in air.peers and bool(air.peers[ADDRESS].services))
