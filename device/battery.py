@@ -87,16 +87,19 @@ class Meter:
 
     def __init__(self, adc):
         self._adc = adc
-        self.percent = read_percent(adc)
+        self.mv = read_mv(adc)
+        self.percent = percent_from_mv(self.mv)
         self.level = level(self.percent)
 
     def sample(self, under_load=False):
         """Take a reading; returns the percentage. Under load (radio or motor busy) the cell
         can only read low, so such a reading is taken only if it is higher than the last one
         (a charger plugged in), never lower."""
-        percent = read_percent(self._adc)
-        if under_load and percent <= self.percent:
+        mv = read_mv(self._adc)
+        if under_load and mv <= self.mv:
             return self.percent
+        self.mv = mv
+        percent = percent_from_mv(mv)
         self.percent = percent
         self.level = level(percent, self.level)
         return percent

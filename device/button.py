@@ -443,8 +443,10 @@ class Button:
                 await self._haptics.play(pattern, rgb, ds, level != battery.NORMAL)
 
     def _cell_mv(self):
-        # The cell's voltage, for the motor's duty (device/haptic.py): read as battery.py reads it.
-        return battery.read_mv(self._adc)
+        # The cell's resting voltage, for the motor's duty (device/haptic.py): read now if the
+        # radio is quiet, else the last resting reading (under the radio's load it reads low).
+        self._sample_battery(self._adv != _ADV_IDLE or bool(self._conns))
+        return self._meter.mv
 
     def _battery_level(self):
         # Sampled with the motor off (between patterns). While a hub is connected (it just
