@@ -1,7 +1,7 @@
 # BTHome v2 encrypted advertisement builder (https://bthome.io/format/, /encryption/).
 #
 #   AD flags (0x06) | short name "HL" | service data 0xFCD2:
-#     device info 0x41 (v2, encrypted, not trigger based)
+#     device info 0x45 (v2, encrypted, trigger based: it advertises only when touched)
 #     AES-CCM(objects) where objects = 0x00 packet id | 0x01 battery % | 0x3A button event
 #     counter u32le | mic (4)
 #   nonce = mac (6, display order) | d2 fc | device info | counter u32le
@@ -16,7 +16,9 @@ except ImportError:  # CPython
 from device import ccm
 
 UUID16 = const(0xFCD2)
-DEVICE_INFO = const(0x41)  # bits 5-7 = 2 (version), bit 0 = encrypted, bit 2 = 0 (not sleepy)
+# bits 5-7 = 2 (version), bit 2 = trigger based (events at irregular intervals: receivers treat
+# the device as sleepy and do not expect regular updates), bit 0 = encrypted.
+DEVICE_INFO = const(0x45)
 OBJ_PACKET_ID = const(0x00)
 OBJ_BATTERY = const(0x01)
 OBJ_BUTTON = const(0x3A)
@@ -28,6 +30,7 @@ EVENT_LONG_PRESS = const(0x04)  # long press
 
 AD_FLAGS = const(0x01)
 AD_SHORT_NAME = const(0x08)
+AD_COMPLETE_NAME = const(0x09)
 AD_SERVICE_DATA_16 = const(0x16)
 FLAGS_LE_ONLY = const(0x06)  # LE general discoverable, BR/EDR not supported
 SHORT_NAME = b"HL"
@@ -65,6 +68,17 @@ def advert(encrypt_block, mac, counter, packet_id, battery, event):
     if len(out) > MAX_ADV_LEN:
         raise ValueError("advert longer than 31 bytes")
     return out
+
+
+def gap_name(mac):
+    """The button's GAP name: "HL-" and the last two address bytes in hex ("HL-80A5")."""
+    return "HL-%02X%02X" % (mac[4], mac[5])
+
+
+def scan_response(mac):
+    """Scan response of the idle and event adverts: the complete name, so a person can tell
+    buttons apart in a phone's scanner (the advert itself has no room for it)."""
+    return ad_structure(AD_COMPLETE_NAME, gap_name(mac).encode())
 
 
 def idle_advert():

@@ -8,7 +8,8 @@
 #   led          neopixel-like, led[0] = (r, g, b); led.write()
 #   battery_adc  ADC-like, read_uv()
 #   storage      read(name) -> bytes | None, write(name, data)   (device.flash.FileStorage)
-#   clock        ticks_ms(), ticks_diff(a, b), async sleep_ms(ms)  (device.clock.BoardClock)
+#   clock        ticks_ms(), ticks_diff(a, b), ticks_add(t, ms), async sleep_ms(ms)
+#                (device.clock.BoardClock; ticks wrap, so every deadline is a ticks_add)
 #   aes          aes(key) -> encrypt_block(16 bytes) -> 16 bytes   (cryptolib.aes(key, 1).encrypt)
 #   listener     optional listener(kind, value) for "gesture", "advert", "feedback", "reject",
 #                "cue" (a local haptic cue's name), "pairing" (a provisioning status name) and
@@ -28,7 +29,16 @@
 # run() is a coroutine: the touch loop samples every SAMPLE_MS while a touch is in progress
 # or an advert burst runs, and otherwise sleeps until the touch IC's output rises (a pin irq
 # that only sets a flag), so the CPU can stay in light sleep between touches. Feedback plays
-# in its own task. BLE irq callbacks only verify, persist and queue.
+# in its own task.
+#
+# The BLE irq runs on the BLE stack's own task (NimBLE's FreeRTOS task on an ESP32), not in the
+# asyncio loop, on a small stack; an exception out of it makes MicroPython drop the handler for
+# good. So the irq only copies what it was given (bytes(...)) into a small bounded queue and
+# sets an asyncio.ThreadSafeFlag (a plain asyncio.Event set from another task does not wake a
+# sleeping loop); it cannot raise (it counts what went wrong instead). The radio task verifies
+# commands, persists counters, writes the state characteristic and acts. Since a write is
+# acknowledged before it is verified, every command write's outcome (accepted, or refused and
+# why, by the counter the frame claimed) is published in the state characteristic.
 #
 # Low battery (thresholds in device/battery.py): below LOW_PERCENT feedback plays dimmed and
 # without the lingering glow, and each touch is followed by one amber blink ("charge me");
@@ -72,7 +82,10 @@ class Button:
         self._gestures = GestureRecognizer(clock.ticks_diff)
         self._mac = b""
         self._handles = (0, 0, 0)
+        self._meter = None  # battery.Meter, from boot
         self._battery = 100
+        self._outcome = (0, gatt.OUTCOME_NONE)  # (counter claimed, OUTCOME_*) of the last write
+        self._writes = 0  # command writes handled since boot
         self._adv = _ADV_IDLE
         self._burst_started = 0
         # What goes on the air between events; device/sleep.py swaps in its listen advert.
@@ -83,7 +96,12 @@ class Button:
         self.on_listen_period = None
         self.storage = storage  # device/sleep.py keeps the power mode file beside the state
         self._pending = []
-        self._wake = asyncio.Event()
+        self._wake = asyncio.ThreadSafeFlag()
+        # Radio events as the irq copied them: (event, conn, handle, value bytes or None).
+        self._radio_events = []
+        self._radio_flag = asyncio.ThreadSafeFlag()
+        self.irq_errors = 0  # exceptions the irq caught (it must never raise)
+        self.irq_dropped = 0  # radio events dropped because the queue was full
         self._conns = set()
         self._random = random_bytes if random_bytes is not None else urandom
         self._hold = _HOLD_NONE
@@ -92,10 +110,8 @@ class Button:
         self._pair_secret = None
         self._pair_public = None
         self._hub_public = None
-        self._pair_wake = asyncio.Event()
-        # Set by the touch pin's rising-edge irq. ThreadSafeFlag on a board (safe from a hard
-        # irq); the hosts' pin irqs run on the event loop, where an Event does the same job.
-        self._touched = asyncio.ThreadSafeFlag() if hasattr(asyncio, "ThreadSafeFlag") else asyncio.Event()
+        self._pair_wake = asyncio.ThreadSafeFlag()
+        self._touched = asyncio.ThreadSafeFlag()  # set by the touch pin's rising-edge irq
         self._edge_wake = hasattr(touch, "irq")
         if self._edge_wake:
             touch.irq(handler=self._on_touch_edge, trigger=touch.IRQ_RISING)
@@ -113,9 +129,12 @@ class Button:
     def _boot(self):
         self._ble.active(True)
         self._mac = bytes(self._ble.config("mac")[1])
+        self._ble.config(gap_name=bthome.gap_name(self._mac))
+        self._scan_response = bthome.scan_response(self._mac)
         self._ble.irq(self._irq)
         self._handles = gatt.register(self._ble)
-        self._battery = battery.read_percent(self._adc)
+        self._meter = battery.Meter(self._adc)  # at boot the radio is quiet, the motor off
+        self._battery = self._meter.percent
         self._haptics.off()
         self._publish_state()
         if self.state.key is None:
@@ -125,7 +144,8 @@ class Button:
 
     async def run(self):
         self._boot()
-        await asyncio.gather(self._touch_loop(), self._feedback_loop(), self._pairing_loop())
+        await asyncio.gather(self._touch_loop(), self._feedback_loop(), self._pairing_loop(),
+                             self._radio_loop())
 
     @property
     def pairing_status(self):
@@ -144,6 +164,7 @@ class Button:
     def busy(self):
         """Something is going on that a deep sleep would cut short."""
         return (not self._gestures.idle() or self._adv != _ADV_IDLE or bool(self._pending)
+                or bool(self._radio_events)
                 or self._haptics.playing or bool(self._conns)
                 or self._pairing in (pairing.PREPARING, pairing.OPEN, pairing.DERIVING))
 
@@ -167,10 +188,9 @@ class Button:
             self._watch_hold(now)
             if self._adv == _ADV_BURST and clock.ticks_diff(now, self._burst_started) >= timing.BURST_MS:
                 self._advertise_idle()
+                self._sample_battery()  # the burst is over: the cell is at rest again
             if self._edge_wake and self._adv == _ADV_IDLE and self._gestures.idle():
                 await self._touched.wait()  # nothing to time: sleep until the pad is touched
-                if hasattr(self._touched, "clear"):
-                    self._touched.clear()
             else:
                 await clock.sleep_ms(timing.SAMPLE_MS)
 
@@ -182,24 +202,27 @@ class Button:
         if self._encrypt is None:
             return  # not provisioned: nothing may go on the air unencrypted
         state = self.state
-        self._battery = battery.read_percent(self._adc)
+        # The last resting reading: sampled now, during a burst or a hub's connection, the
+        # cell would read its sag under the radio's load, not its charge.
+        self._sample_battery(self._adv != _ADV_IDLE or bool(self._conns))
         state.adv_counter += 1
         state.packet_id = (state.packet_id + 1) & 0xFF
         state.save()  # durable before it is on the air: a counter is never reused
         data = bthome.advert(self._encrypt, self._mac, state.adv_counter, state.packet_id,
                              self._battery, code)
-        self._ble.gap_advertise(timing.BURST_INTERVAL_US, adv_data=data)
+        self._ble.gap_advertise(timing.BURST_INTERVAL_US, adv_data=data, resp_data=self._scan_response)
         self._adv = _ADV_BURST
         self._burst_started = now
         self._emit("advert", data)
-        if battery.level(self._battery) == battery.LOW:
+        if self._meter.level == battery.LOW:
             self._cue(CUE_LOW_BATTERY)  # after the advert is on the air, never before it
 
     def _advertise_idle(self):
         if self._pairing == pairing.OPEN:
             self._ble.gap_advertise(timing.PAIRING_INTERVAL_US, adv_data=pairing.pairing_advert())
         else:
-            self._ble.gap_advertise(self.idle_interval_us, adv_data=self.idle_data)
+            self._ble.gap_advertise(self.idle_interval_us, adv_data=self.idle_data,
+                                    resp_data=self._scan_response)
         self._adv = _ADV_IDLE
 
     # --- factory reset and pairing --------------------------------------------------------
@@ -238,7 +261,7 @@ class Button:
         self._pair_secret = None
         self._pair_public = None
         self._hub_public = None
-        self._pair_until = self._clock.ticks_ms() + timing.PAIRING_WINDOW_MS
+        self._pair_until = self._clock.ticks_add(self._clock.ticks_ms(), timing.PAIRING_WINDOW_MS)
         self._set_pairing(pairing.PREPARING)
 
     def _set_pairing(self, status):
@@ -259,7 +282,6 @@ class Button:
             status = self._pairing
             if status in (pairing.CLOSED, pairing.PAIRED):
                 await self._pair_wake.wait()
-                self._pair_wake.clear()
                 continue
             if status == pairing.OPEN:
                 if clock.ticks_diff(clock.ticks_ms(), self._pair_until) >= 0:
@@ -309,42 +331,70 @@ class Button:
     # --- GATT -----------------------------------------------------------------------------
 
     def _irq(self, event, data):
+        # The BLE stack's task, not the loop: copy, queue, signal; never raise, never write
+        # flash, never touch asyncio but the ThreadSafeFlag. The tuple's memoryviews are only
+        # valid during this call, hence bytes(...).
+        try:
+            value = None
+            handle = 0
+            if event == gatt.IRQ_GATTS_WRITE:
+                handle = data[1]
+                value = bytes(self._ble.gatts_read(handle))
+            elif event != gatt.IRQ_CENTRAL_CONNECT and event != gatt.IRQ_CENTRAL_DISCONNECT:
+                return gatt.ATT_OK
+            if len(self._radio_events) < timing.MAX_RADIO_EVENTS:
+                self._radio_events.append((event, data[0], handle, value))
+            else:
+                self.irq_dropped += 1
+            self._radio_flag.set()
+        except Exception:  # noqa: BLE001 - an exception here would disable the handler for good
+            self.irq_errors += 1
+        return gatt.ATT_OK
+
+    async def _radio_loop(self):
+        while True:
+            await self._radio_flag.wait()
+            while self._radio_events:
+                event, conn, handle, value = self._radio_events.pop(0)
+                self._on_radio(event, conn, handle, value)
+                await self._clock.sleep_ms(0)  # one event at a time: the touch loop runs between
+
+    def _on_radio(self, event, conn, handle, value):
         if event == gatt.IRQ_CENTRAL_CONNECT:
-            self._conns.add(data[0])
+            self._conns.add(conn)
         elif event == gatt.IRQ_CENTRAL_DISCONNECT:
-            self._conns.discard(data[0])
+            self._conns.discard(conn)
             # MicroPython stops advertising on connect; resume so others can find us.
             if self._adv == _ADV_IDLE:
                 self._advertise_idle()
-        elif event == gatt.IRQ_GATTS_WRITE:
-            handle = data[1]
-            if handle == self._handles[0]:
-                return self._on_command(self._ble.gatts_read(handle))
-            if handle == self._handles[2]:
-                return self._on_provision(self._ble.gatts_read(handle))
-        return gatt.ATT_OK
+        elif handle == self._handles[0]:
+            self._writes += 1
+            self._on_command(value)
+        elif handle == self._handles[2]:
+            self._on_provision(value)
 
-    def _reject(self, reason, status):
+    def _reject(self, reason, counter):
         self.state.rejected[reason] += 1
+        self._outcome = (counter, gatt.outcome_code(reason))
         self._publish_state()
         self._emit("reject", reason)
-        return status
 
     def _on_command(self, frame):
+        # The counter the frame claims (its clear header), so the hub can find its outcome.
+        claimed = int.from_bytes(frame[1:5], "little") if len(frame) >= command.HEADER_LEN else 0
         if self._encrypt is None:
-            return self._reject(command.REASON_BAD_MIC, gatt.ATT_INSUFFICIENT_AUTHENTICATION)
+            return self._reject(command.REASON_BAD_MIC, claimed)
         try:
             counter, op, fields = command.unpack_command(self._encrypt, self._mac, frame)
         except command.CommandError as err:
-            if err.reason == command.REASON_MALFORMED:
-                return self._reject(err.reason, gatt.ATT_INVALID_ATTRIBUTE_LENGTH)
-            return self._reject(err.reason, gatt.ATT_INSUFFICIENT_AUTHENTICATION)
+            return self._reject(err.reason, claimed)
         if counter <= self.state.cmd_counter:
-            return self._reject("replay", gatt.ATT_INSUFFICIENT_AUTHENTICATION)
+            return self._reject("replay", counter)
         if op == command.OP_LISTEN and self.on_listen_period is None:
-            return self._reject(command.REASON_UNSUPPORTED, gatt.ATT_WRITE_NOT_PERMITTED)
+            return self._reject(command.REASON_UNSUPPORTED, counter)
         self.state.cmd_counter = counter
         self.state.save()  # durable before acting: a replay after reboot is still refused
+        self._outcome = (counter, gatt.OUTCOME_ACCEPTED)
         self._publish_state()
         if op == command.OP_LISTEN:
             self.on_listen_period(fields[0])
@@ -352,7 +402,7 @@ class Button:
             pattern, rgb, ds = fields
             self._pending.append((pattern, rgb, ds, False))
             self._wake.set()
-        return gatt.ATT_OK
+        return None
 
     def _on_provision(self, value):
         # One hub public key per pairing window; a keyed button, a closed window, or a second
@@ -361,18 +411,19 @@ class Button:
         # status back at once, so nobody can plant a fake "button public key" for a hub to read.
         if self._pairing != pairing.OPEN:
             self._publish_pairing()
-            return gatt.ATT_WRITE_NOT_PERMITTED
+            return
         try:
             self._hub_public = pairing.parse_hub_key(value)
         except ValueError:
             self._publish_pairing()
-            return gatt.ATT_INVALID_ATTRIBUTE_LENGTH
+            return
         self._set_pairing(pairing.DERIVING)  # the pairing task does the slow part
-        return gatt.ATT_OK
 
     def _publish_state(self):
         state = self.state
-        value = gatt.state_value(state.cmd_counter, self._battery, state.rejected_total())
+        outcome_counter, outcome = self._outcome
+        value = gatt.state_value(state.cmd_counter, self._battery, state.rejected_total(),
+                                 outcome_counter, outcome, self._writes)
         self._ble.gatts_write(self._handles[1], value)
 
     # --- feedback -------------------------------------------------------------------------
@@ -380,7 +431,6 @@ class Button:
     async def _feedback_loop(self):
         while True:
             await self._wake.wait()
-            self._wake.clear()
             while self._pending:
                 pattern, rgb, ds, local = self._pending.pop(0)
                 rgb = colour_for(pattern, rgb)
@@ -393,16 +443,22 @@ class Button:
                 await self._haptics.play(pattern, rgb, ds, level != battery.NORMAL)
 
     def _cell_mv(self):
-        # The cell's voltage, for the motor's duty (device/haptic.py): read as battery.py reads it.
-        return self._adc.read_uv() * battery.DIVIDER // 1000
+        # The cell's resting voltage, for the motor's duty (device/haptic.py): read now if the
+        # radio is quiet, else the last resting reading (under the radio's load it reads low).
+        self._sample_battery(self._adv != _ADV_IDLE or bool(self._conns))
+        return self._meter.mv
 
     def _battery_level(self):
-        # Read with the motor off (between patterns), so the voltage is the resting one.
-        percent = battery.read_percent(self._adc)
+        # Sampled with the motor off (between patterns). While a hub is connected (it just
+        # wrote this command) or a burst runs the cell sags: only a better reading counts.
+        self._sample_battery(self._adv != _ADV_IDLE or bool(self._conns))
+        return self._meter.level
+
+    def _sample_battery(self, under_load=False):
+        percent = self._meter.sample(under_load)
         if percent != self._battery:
             self._battery = percent
             self._publish_state()
-        return battery.level(percent)
 
     def _emit(self, kind, value):
         if self._listener is not None:

@@ -12,6 +12,8 @@ class Button:
     idle_interval_us: int
     on_listen_period: Callable[[int], None] | None
     storage: Storage
+    irq_errors: int
+    irq_dropped: int
     def __init__(
         self,
         ble: Any,

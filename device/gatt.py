@@ -30,8 +30,20 @@ ATT_WRITE_NOT_PERMITTED = const(0x03)
 ATT_INSUFFICIENT_AUTHENTICATION = const(0x05)  # bad MIC or replayed counter
 ATT_INVALID_ATTRIBUTE_LENGTH = const(0x0D)  # malformed frame
 
-STATE_VERSION = const(1)
-STATE_FORMAT = "<BIBH"  # version, last accepted command counter, battery %, rejected count
+STATE_VERSION = const(2)
+# version, last accepted command counter, battery %, rejected count, then the outcome of the
+# last command write the firmware handled: the counter that frame claimed (0 if it had none),
+# what became of it (OUTCOME_*), and how many command writes it has handled since boot (u8,
+# wrapping: a replayed frame claims a counter whose earlier outcome is still on show). The
+# firmware verifies a write in a task after the stack has acknowledged it, so this is how a
+# hub learns what happened to its own command.
+STATE_FORMAT = "<BIBHIBB"
+STATE_LEN = const(14)
+OUTCOME_NONE = const(0)  # no command written since boot
+OUTCOME_ACCEPTED = const(1)
+# Refusals, by device.state.REASONS: OUTCOME_REFUSED + index.
+OUTCOME_REFUSED = const(2)
+OUTCOMES = ("none", "accepted", "malformed", "bad_mic", "replay", "unsupported")
 KEY_LEN = const(16)
 COMMAND_BUFFER = const(32)  # attribute buffer: twice a v1 frame, room for longer future ops
 PROVISION_BUFFER = const(40)  # a 33-byte hub key write or the 34-byte status (device/pairing.py)
@@ -55,5 +67,11 @@ def register(ble):
     return command, state, provision
 
 
-def state_value(cmd_counter, battery, rejected):
-    return struct.pack(STATE_FORMAT, STATE_VERSION, cmd_counter, battery, min(rejected, 0xFFFF))
+def state_value(cmd_counter, battery, rejected, outcome_counter=0, outcome=OUTCOME_NONE, writes=0):
+    return struct.pack(STATE_FORMAT, STATE_VERSION, cmd_counter, battery, min(rejected, 0xFFFF),
+                       outcome_counter, outcome, writes & 0xFF)
+
+
+def outcome_code(reason):
+    """OUTCOME_* for a refusal reason name (device.state.REASONS)."""
+    return OUTCOMES.index(reason)

@@ -11,8 +11,21 @@ ATT_INSUFFICIENT_AUTHENTICATION: int
 ATT_INVALID_ATTRIBUTE_LENGTH: int
 STATE_VERSION: int
 STATE_FORMAT: str
+STATE_LEN: int
+OUTCOME_NONE: int
+OUTCOME_ACCEPTED: int
+OUTCOME_REFUSED: int
+OUTCOMES: tuple[str, ...]
 KEY_LEN: int
 COMMAND_BUFFER: int
 PROVISION_BUFFER: int
 
-def state_value(cmd_counter: int, battery: int, rejected: int) -> bytes: ...
+def state_value(
+    cmd_counter: int,
+    battery: int,
+    rejected: int,
+    outcome_counter: int = ...,
+    outcome: int = ...,
+    writes: int = ...,
+) -> bytes: ...
+def outcome_code(reason: str) -> int: ...

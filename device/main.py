@@ -1,8 +1,6 @@
 # Board entry for the reference board (Seeed XIAO ESP32-C3, see hardware/ble-spec.md).
 # Deploy the package and this entry:  mpremote cp -r device : + cp device/main.py :main.py
 # Pins are the only board-specific facts; everything else is injected into Button.
-import asyncio
-
 import bluetooth
 import cryptolib
 import esp32
@@ -10,7 +8,7 @@ import machine
 import neopixel
 from micropython import const
 
-from device import sleep
+from device import sleep, watchdog
 from device.button import Button
 from device.clock import BoardClock
 from device.flash import FileStorage
@@ -52,12 +50,14 @@ def build():
 def main():
     button = build()
     mode, period = sleep.read_mode(FileStorage("/"), POWER_MODE, LISTEN_PERIOD_S)
+    clock = BoardClock()
     if mode == sleep.WEARABLE and hasattr(esp32, "wake_on_gpio"):
         touch = machine.Pin(TOUCH_PIN, machine.Pin.IN)
-        runner = sleep.Wearable(button, machine, esp32, touch, BoardClock(), period)
-        asyncio.run(runner.run())
+        firmware = sleep.Wearable(button, machine, esp32, touch, clock, period).run()
     else:  # a puck, or an image too old to wake a C3 on a pin: always listening
-        asyncio.run(button.run())
+        firmware = button.run()
+    # Fed while awake; an unhandled exception in any firmware task resets the board.
+    watchdog.run_supervised(firmware, machine, clock)
 
 
 if __name__ == "__main__":

@@ -47,14 +47,6 @@ except ImportError:  # CPython without the simulator's shims
         return value
 
 
-try:
-    from time import ticks_add
-except ImportError:  # CPython: the simulator's ticks never wrap
-
-    def ticks_add(a, b):
-        return a + b
-
-
 from device import bthome, gatt, timing
 
 PUCK = "puck"  # on USB power: always listening (the plain firmware)
@@ -188,6 +180,7 @@ class Wearable:
         # Feed the gesture recognizer what the boot hid: a touch that began BOOT_MS ago, and
         # (if the pad is already up) its release just now. Same recognizer, same rules.
         gestures = self._button.gestures
+        ticks_add = self._clock.ticks_add
         began = ticks_add(now, -BOOT_MS)
         gestures.update(1, began)
         gestures.update(1, ticks_add(began, timing.DEBOUNCE_MS))
@@ -242,11 +235,11 @@ class Wearable:
 
     async def _session(self, length):
         clock = self._clock
-        until = ticks_add(clock.ticks_ms(), length)
+        until = clock.ticks_add(clock.ticks_ms(), length)
         while True:
             now = clock.ticks_ms()
             if self._button.busy():
-                until = max_deadline(clock, until, ticks_add(now, LINGER_MS))
+                until = max_deadline(clock, until, clock.ticks_add(now, LINGER_MS))
             elif clock.ticks_diff(now, until) >= 0:
                 break
             await clock.sleep_ms(POLL_MS)
@@ -258,7 +251,6 @@ class Wearable:
         self._apply_new_period()
         self._esp32.wake_on_gpio((self._touch,), TOUCH_WAKE_LEVEL)
         self._board.deepsleep(self.period_s * 1000)
-
 
     def _apply_new_period(self):
         period, self._new_period = self._new_period, None

@@ -40,6 +40,19 @@ DEFAULT_GLOW_MS = const(3000)
 MAX_GLOW_MS = const(25500)
 # Commands waiting to be played; more are dropped (the hub re-sends on no confirmation).
 MAX_PENDING_FEEDBACK = const(4)
+# Radio events the BLE irq has copied and not yet handled (device/button.py). The irq runs on
+# the BLE stack's own task; it only queues. A hub writes one command per connection, so a
+# connect, a write, a disconnect and room for a provisioning write is plenty; more are dropped
+# and counted (the hub sees no outcome for its counter and tries again).
+MAX_RADIO_EVENTS = const(6)
+
+# Watchdog (device/watchdog.py): machine.WDT resets the board if the event loop stops feeding
+# it for WDT_TIMEOUT_MS. Fed every WDT_FEED_MS by a task, so a loop stuck in a task that never
+# yields resets the board (a dead main task resets it at once, through the supervisor). The
+# slowest honest step is the pairing key pair (~1-2 s of curve arithmetic on a C3), far inside
+# the timeout; a feed every 10 s costs a puck one CPU wake more per 10 s.
+WDT_TIMEOUT_MS = const(30000)
+WDT_FEED_MS = const(10000)
 
 # Factory reset: hold the pad at least this long, then let go. The button ticks and glows red
 # when the hold reaches it ("let go now to reset"). It fires on release, not while held, so a

@@ -12,17 +12,27 @@ Under the host the firmware's touch loop samples the shimmed pin every ``SAMPLE_
 ``key=None`` is a button fresh from the factory: no key, in pairing mode from power-on, waiting
 for a hub to pair it (``hub.ble.pairing``). :meth:`SimButton.hold` drives the long hold that
 factory-resets a button.
+
+The board is as strict as an ESP32-C3 (``firmware_sim/shims``): the BLE irq runs on its own
+thread and is dropped for good if it raises, flash writes take time and are refused from the
+irq, the battery ADC is noisy and sags while the radio transmits, ticks start just before
+they wrap, oversize writes are cut to the characteristic's buffer, and adverts connect only if
+they are connectable. The firmware runs under its watchdog (``device/watchdog.py``): a task that
+raises or a loop that stops feeding ``machine.WDT`` reboots the board, as it would a real one
+(``board_resets`` counts them); flash survives, RAM does not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import Any, Final, Literal, Self
 
 from firmware_sim.air import protocol
@@ -32,9 +42,15 @@ install_shims()
 
 from device import command, gesture, pairing, sleep, timing  # noqa: E402 - firmware imports need the shims first
 from device.button import Button  # noqa: E402
-from device.flash import FileStorage  # noqa: E402
 from firmware_sim.shims import bluetooth, cryptolib, esp32, machine, neopixel  # noqa: E402
 from firmware_sim.shims.clock import LoopClock  # noqa: E402
+from firmware_sim.shims.flash import BoardFlash  # noqa: E402
+
+_watchdog: ModuleType | None
+try:
+    _watchdog = importlib.import_module("device.watchdog")
+except ImportError:  # a firmware from before its watchdog: it runs unsupervised
+    _watchdog = None
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,6 +67,8 @@ RECOGNISE_TIMEOUT_S: Final = 3.0
 # milliseconds, the bound is for a machine busy with other work.
 WAIT_S: Final = 30.0
 KEY_LEN: Final = 16
+# A board's boot after a reset (ROM, bootloader, MicroPython, main.py), in firmware time.
+RESET_BOOT_MS: Final = 300
 
 # Touch traces in firmware milliseconds: (level, duration) steps. Each touch starts with
 # contact bounce shorter than the firmware's 20 ms debounce.
@@ -179,12 +197,23 @@ class SimButton:
         self.touch = machine.Pin(1, machine.Pin.IN)
         self.motor = machine.PWM(machine.Pin(2), now=_loop_time)
         self.led = neopixel.NeoPixel(machine.Pin(3), 1, now=_loop_time)
-        self.battery = machine.ADC(machine.Pin(4), microvolts=battery_mv * 1000 // 2)
+        self.battery = machine.ADC(
+            machine.Pin(4),
+            microvolts=battery_mv * 1000 // 2,
+            noise_uv=machine.ADC.NOISE_UV,
+            sag_uv=machine.ADC.SAG_UV,
+            load=self._radio_busy,
+            seed=zlib.crc32(address.upper().encode()),
+        )
         if power_mode not in sleep.MODES:
             raise ValueError(f"power_mode must be one of {sleep.MODES}")
         self.power_mode: PowerMode = power_mode
         self.listen_period_s = listen_period_s
-        self.board = machine.SleepBoard()  # deep sleep, wake reason, RTC memory (wearable)
+        # Deep sleep, wake reason, RTC memory (wearable); the watchdog and reset (every button).
+        self.board = machine.SleepBoard(now=_loop_time)
+        self.board_resets = 0  # board resets: a firmware task raised, or the watchdog bit
+        self.watchdog_resets = 0
+        self.flash: BoardFlash | None = None
         self.esp32 = esp32.Esp32(self.board)
         self.power = PowerLog()
 
@@ -225,17 +254,8 @@ class SimButton:
         )
         self.radio_activity = self._ble.activity
         self._state_dir.mkdir(parents=True, exist_ok=True)
-        firmware = Button(
-            self._ble,
-            self.touch,
-            self.motor,
-            self.led,
-            self.battery,
-            FileStorage(str(self._state_dir)),
-            self._clock,
-            _aes,
-            self._on_firmware_event,
-        )
+        self.flash = BoardFlash(str(self._state_dir), speed=self._speed, stall=_stall)
+        firmware = self._new_firmware()
         if self._key is None:
             pass  # unprovisioned (or keep whatever key pairing gave it): the firmware decides
         elif firmware.state.key is None:
@@ -473,14 +493,76 @@ class SimButton:
             self.pairing_log.append(str(value))
             self._pairing_changed.set()
 
+    @property
+    def irq_failures(self) -> int:
+        """Times the radio dropped the firmware's irq handler because it raised."""
+        return self._ble.irq_failures if self._ble is not None else 0
+
+    def _radio_busy(self) -> bool:
+        return self._ble is not None and self._ble.transmitting()
+
     async def _run_firmware(self, firmware: Button) -> None:
+        while True:
+            self._firmware = firmware
+            cause = await self._run_board(firmware.run())
+            if cause is None:
+                return  # the firmware returned: on a board, the REPL
+            await self._reboot(cause)
+            firmware = self._new_firmware()
+
+    async def _run_board(self, main: Any) -> int | None:
+        """Run one boot's firmware as main.py does, under its watchdog; returns the cause of
+        the reset that ended it (None if it returned). Deep sleep passes through."""
+        if _watchdog is None:
+            try:
+                await main
+            except Exception:
+                _LOGGER.exception("%s: firmware crashed", self._address)
+                raise
+            return None
+        clock = self._require_clock()
+        wdt = self.board.WDT(timeout=timing.WDT_TIMEOUT_MS)
+        run = asyncio.create_task(_watchdog.supervise(main, wdt, clock), name=f"main {self._address}")
+        dog = asyncio.create_task(self._watch(wdt, clock.speed), name=f"wdt {self._address}")
         try:
-            await firmware.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            _LOGGER.exception("%s: firmware crashed", self._address)
-            raise
+            await asyncio.wait((run, dog), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (run, dog):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+        if not run.cancelled() and run.done() and run.exception() is None:
+            return None
+        if dog.done() and not dog.cancelled():
+            self.watchdog_resets += 1
+            _LOGGER.warning("%s: watchdog not fed for %d ms: reset", self._address, timing.WDT_TIMEOUT_MS)
+            return machine.WDT_RESET
+        error = run.exception()
+        if isinstance(error, machine.DeepSleepEnteredError | machine.BoardResetError):
+            raise error
+        # What device.watchdog.run_supervised does with it: print, then machine.reset().
+        _LOGGER.error("%s: firmware failed, resetting the board", self._address, exc_info=error)
+        try:
+            self.board.reset()
+        except machine.BoardResetError as reset:
+            return reset.cause
+        return machine.HARD_RESET
+
+    async def _watch(self, wdt: machine.WDT, speed: float) -> None:
+        """Returns when the watchdog expires (it wakes only at the deadline of the last feed)."""
+        while True:
+            left = -wdt.overdue_s(speed)
+            if left <= 0:
+                return
+            await asyncio.sleep(left)
+
+    async def _reboot(self, cause: int) -> None:
+        self.board_resets += 1
+        if self._ble is not None:
+            self._ble.reset()
+        await asyncio.sleep(RESET_BOOT_MS / 1000 / self._speed)
+        self.board.booted(cause)
 
     # --- the wearable's deep sleep (device/sleep.py) ---------------------------------------
 
@@ -498,13 +580,14 @@ class SimButton:
         """A fresh boot: the firmware's RAM is gone; flash and RTC memory are kept."""
         assert self._ble is not None
         assert self._clock is not None
+        assert self.flash is not None
         return Button(
             self._ble,
             self.touch,
             self.motor,
             self.led,
             self.battery,
-            FileStorage(str(self._state_dir)),
+            self.flash,
             self._clock,
             _aes,
             self._on_firmware_event,
@@ -518,11 +601,15 @@ class SimButton:
             self._firmware = firmware
             runner = sleep.Wearable(firmware, self.board, self.esp32, self.touch, clock, self.listen_period_s)
             try:
-                await runner.run()
+                cause = await self._run_board(runner.run())
             except machine.DeepSleepEnteredError as entered:
                 request = entered
             else:
-                return  # the firmware returned: on a board, the REPL
+                if cause is None:
+                    return  # the firmware returned: on a board, the REPL
+                await self._reboot(cause)
+                firmware = self._new_firmware()
+                continue
             self.power.fell_asleep(loop.time())
             await asyncio.sleep(0)  # the old firmware's tasks finish their cancellation
             reason = await self._sleep(request, clock.speed)
@@ -580,7 +667,8 @@ class SimButton:
             return _radio_off(message)
         try:
             if op == "connect":
-                ble.deliver_connect(int(message["conn"]), str(message.get("central", "")))
+                if not ble.deliver_connect(int(message["conn"]), str(message.get("central", ""))):
+                    return {"op": "disconnect", "conn": int(message["conn"])}  # not connectable
             elif op == "disconnect":
                 ble.deliver_disconnect(int(message["conn"]))
             elif op == "write":
@@ -613,6 +701,15 @@ def _loop_time() -> float:
         return asyncio.get_running_loop().time()
     except RuntimeError:
         return time.monotonic()
+
+
+def _stall(seconds: float) -> None:
+    """The CPU is busy for ``seconds`` (a flash write): real time, or a virtual-time loop's."""
+    advance = getattr(asyncio.get_running_loop(), "advance", None)  # VirtualTimeLoop
+    if advance is not None:
+        advance(seconds)
+    else:
+        time.sleep(seconds)
 
 
 def _aes(key: bytes) -> Any:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final, Self
 
+from device import gatt
 from firmware_sim.air import protocol
 
 _LOGGER = logging.getLogger(__name__)
@@ -23,6 +25,7 @@ _LOGGER = logging.getLogger(__name__)
 CENTRAL_ADDRESS: Final = "C0:FF:EE:00:00:01"  # the implicit central's address
 RESPONSE_TIMEOUT_S: Final = 5.0  # a peripheral in the same process answers in milliseconds
 WAIT_S: Final = 30.0  # wait_for()'s default: generous, for a machine busy with other work
+POLL_S: Final = 0.005  # command(): how often it reads the state while the button verifies
 
 
 class LoopbackAirError(RuntimeError):
@@ -38,6 +41,8 @@ class _Peer:
     tx_power: int
     services: list[dict[str, Any]] = field(default_factory=list)
     advertising: bytes | None = None
+    scan_response: bytes | None = None  # with the current advert
+    dropped: set[int] = field(default_factory=set)  # connections the peripheral ended or refused
 
 
 class LoopbackAir:
@@ -127,6 +132,34 @@ class LoopbackAir:
         rsp = await self._request(address, {"op": "read", "conn": conn, "handle": handle})
         return int(rsp["status"]), bytes.fromhex(rsp.get("data", ""))
 
+    async def command(self, address: str, data: bytes, within_s: float = WAIT_S) -> str:
+        """Write a command frame on a fresh connection and return its outcome as the button's
+        state characteristic reports it (``device.gatt.OUTCOMES``: "accepted", "replay", ...),
+        polling the state until the button has handled the write."""
+        conn = await self.connect(address)
+        state = self.handle(address, gatt.STATE_UUID)
+        try:
+            before = await self.state(address, conn, state)
+            status = await self.write(address, conn, self.handle(address, gatt.COMMAND_UUID), data)
+            if status:
+                return f"att_error_{status:#04x}"
+            async with asyncio.timeout(within_s):
+                while True:
+                    after = await self.state(address, conn, state)
+                    if after[6] != before[6]:
+                        break
+                    await asyncio.sleep(POLL_S)
+            return gatt.OUTCOMES[after[5]]
+        finally:
+            await self.disconnect(address, conn)
+
+    async def state(self, address: str, conn: int, handle: int) -> tuple[int, ...]:
+        """The state characteristic, unpacked (``device.gatt.STATE_FORMAT``)."""
+        status, value = await self.read(address, conn, handle)
+        if status:
+            raise LoopbackAirError(f"{address} refused to read its state: ATT {status:#04x}")
+        return tuple(struct.unpack(gatt.STATE_FORMAT, value))
+
     # --- internals ----------------------------------------------------------------------
 
     def _peer(self, address: str) -> _Peer:
@@ -189,7 +222,11 @@ class LoopbackAir:
         op = message["op"]
         if op == "adv":
             peer.advertising = bytes.fromhex(message["data"])
+            resp = message.get("resp")
+            peer.scan_response = bytes.fromhex(resp) if resp is not None else None
             self.adverts.append((peer.address, peer.advertising))
+        elif op == "disconnect":
+            peer.dropped.add(int(message["conn"]))
         elif op == "adv_stop":
             peer.advertising = None
         elif op == "gatt":

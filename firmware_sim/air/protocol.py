@@ -11,7 +11,8 @@ Every radio opens with::
 
 Peripheral (a button or wearable) -> air::
 
-    {"op": "adv", "data": HEX}            advertising payload (AD structures), as gap_advertise
+    {"op": "adv", "data": HEX[, "resp": HEX]}   advertising payload (AD structures) and scan
+                                          response, as gap_advertise
     {"op": "adv_stop"}                    stop advertising
     {"op": "gatt", "services": [{"uuid": U, "chars": [{"uuid": U, "handle": N,
                                  "props": ["read", "write", "notify"]}]}]}
@@ -45,7 +46,7 @@ Any radio, or a ``control`` client (the demo, a scenario, a test) -> air::
 
 Air -> central::
 
-    {"op": "adv", "addr": ADDR, "data": HEX, "rssi": R}
+    {"op": "adv", "addr": ADDR, "data": HEX, "rssi": R[, "resp": HEX]}
     {"op": "notify", "conn": C, "handle": N, "data": HEX}
     {"op": "disconnected", "conn": C}
 

@@ -278,6 +278,11 @@ class AirServer:
     def _on_adv(self, radio: _Radio, message: dict[str, Any]) -> None:
         data = str(message["data"])
         bytes.fromhex(data)  # validate before spreading it to every scanner
+        resp = message.get("resp")
+        heard: dict[str, Any] = {"op": "adv", "addr": radio.addr, "data": data}
+        if resp is not None:
+            bytes.fromhex(str(resp))
+            heard["resp"] = str(resp)  # the scan response an active scanner asks for
         self.adverts_sent += 1
         for other in self._radios.values():
             if other.role != "central" or not other.scanning or other.stalled:
@@ -286,7 +291,7 @@ class AirServer:
             if rssi is None:
                 continue
             self.adverts_heard += 1
-            other.send({"op": "adv", "addr": radio.addr, "data": data, "rssi": rssi})
+            other.send({**heard, "rssi": rssi})
 
     def _on_adv_stop(self, radio: _Radio, message: dict[str, Any]) -> None:
         del radio, message  # adverts are not latched in the air; nothing to stop

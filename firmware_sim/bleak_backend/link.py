@@ -177,7 +177,9 @@ class AirLink:
     def _handle(self, message: dict[str, Any]) -> None:
         op = message["op"]
         if op == "adv":
-            data = bytes.fromhex(str(message["data"]))
+            # Scanning is active (as BlueZ's and bleak's default): the scan response's AD
+            # structures arrive with the advert, merged as BlueZ merges them into one device.
+            data = bytes.fromhex(str(message["data"])) + bytes.fromhex(str(message.get("resp", "")))
             for handler in list(self._advert_handlers.values()):
                 handler(str(message["addr"]), data, int(message["rssi"]))
         elif op == "rsp":

@@ -8,11 +8,13 @@ simulator builds one set per simulated button and injects them into ``device.but
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from types import ModuleType
 from typing import Final
 
 from firmware_sim.shims import bluetooth, cryptolib, esp32, machine, micropython, neopixel
+from firmware_sim.shims.threadsafe import ThreadSafeFlag
 
 # Board module name -> shim. Only names CPython does not already provide.
 BOARD_MODULES: Final[dict[str, ModuleType]] = {
@@ -26,7 +28,10 @@ BOARD_MODULES: Final[dict[str, ModuleType]] = {
 
 
 def install() -> None:
-    """Make the board module names importable; idempotent, never replaces a real module."""
+    """Make the board module names importable, and give CPython's asyncio MicroPython's
+    ``ThreadSafeFlag``; idempotent, never replaces a real module."""
+    if not hasattr(asyncio, "ThreadSafeFlag"):
+        setattr(asyncio, "ThreadSafeFlag", ThreadSafeFlag)  # noqa: B010 - asyncio has no such name
     for name, module in BOARD_MODULES.items():
         existing = sys.modules.get(name)
         if existing is None:

@@ -6,11 +6,25 @@ what would go on the radio goes to an :class:`AirLink` instead (the simulated bu
 turns it into air protocol messages). The host feeds the air's requests back in through the
 ``deliver_*`` methods, which raise the same irq events a board's stack would.
 
+As strict as an ESP32-C3 running stock MicroPython with NimBLE:
+
+* The irq handler runs on the radio's own thread (:class:`firmware_sim.shims.irq.IrqThread`),
+  never in the event loop, as on the board's NimBLE task. asyncio used from there is refused
+  (:func:`firmware_sim.shims.irq.guard_loop`); ``asyncio.ThreadSafeFlag`` wakes the loop.
+* An exception out of the handler is logged and the handler is dropped for good: MicroPython's
+  ``invoke_irq_handler`` (``extmod/modbluetooth.c``) prints it and sets the handler to None, so
+  the board hears no further radio events until it reboots. ``irq_failures`` counts them.
+* A write longer than the characteristic's buffer (``gatts_set_buffer``, default 20) is cut to
+  the buffer, as NimBLE's access callback copies at most the buffer's length.
+* ``connectable`` and ``resp_data`` are honoured: the scan response goes on the air with the
+  advert (an active scanner merges them), and a central cannot connect while the advert is
+  non-connectable.
+
 Two deliberate differences from stock MicroPython, both documented in hardware/ble-spec.md:
 
 * A non-zero return from the ``_IRQ_GATTS_WRITE`` handler is answered to the central as
-  that ATT error. (A board's stack acks writes before the irq runs, so there the hub confirms
-  a command by reading the state characteristic.)
+  that ATT error. (The firmware returns 0 and reports each command's outcome in its state
+  characteristic, which is what a hub reads on any stack.)
 * Advertising is modelled as the payload being re-sent to the air every advertising interval
   (at least every ``min_repeat_s``), since the air protocol carries payloads, not timing.
 """
@@ -24,6 +38,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
+
+from firmware_sim.shims.irq import IrqThread, guard_loop, in_irq
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -192,6 +208,13 @@ class BLE:
         self.activity = RadioActivity()
         self._active = False
         self._irq: IrqHandler | None = None
+        self.irq_failures = 0  # handlers dropped after raising (as modbluetooth.c does)
+        self._irq_thread = IrqThread(f"nimble {self._address}")
+        self._loop = asyncio.get_running_loop()
+        guard_loop(self._loop)
+        self.connectable = False  # whether the current advert accepts connections
+        self.scan_response: bytes | None = None
+        self._adv_interval_us: int | None = None
         self._attrs: dict[int, _Attribute] = {}
         self._next_handle = 1
         self._adv_task: asyncio.Task[None] | None = None
@@ -224,22 +247,40 @@ class BLE:
         resp_data: bytes | None = None,
         connectable: bool = True,
     ) -> None:
-        del resp_data, connectable  # scan responses are not modelled; all adverts connect
         self._require_active()
+        payload = bytes(adv_data or b"")
+        response = bytes(resp_data) if resp_data else None
+        if len(payload) > 31 or len(response or b"") > 31:
+            raise ValueError("legacy advertising and scan response data are at most 31 bytes each")
+        if not self._on_loop():  # the irq thread: the controller takes it from any task
+            self._loop.call_soon_threadsafe(
+                self._start_advertising, interval_us, payload, response, connectable
+            )
+            return
+        self._start_advertising(interval_us, payload, response, connectable)
+
+    def _start_advertising(
+        self, interval_us: int | None, payload: bytes, response: bytes | None, connectable: bool
+    ) -> None:
         self._stop_advertising(announce=interval_us is None)
         if interval_us is None:
             return
-        payload = bytes(adv_data or b"")
-        if len(payload) > 31:
-            raise ValueError("legacy advertising data is at most 31 bytes")
         self.advertising = payload
+        self.scan_response = response
+        self.connectable = bool(connectable)
+        self._adv_interval_us = interval_us
         self.activity.start_advertising(_now(), interval_us, len(payload))
         interval_s = interval_us / 1e6
         floor = self._slow_repeat_s if interval_s >= SLOW_INTERVAL_S else self._min_repeat_s
         period = max(interval_s, floor) / self._speed
-        self._adv_task = asyncio.get_running_loop().create_task(
-            self._advertise(payload, period), name=f"adv {self._address}"
+        self._adv_task = self._loop.create_task(
+            self._advertise(payload, response, period), name=f"adv {self._address}"
         )
+
+    def transmitting(self) -> bool:
+        """The radio is busy: a fast advertising burst or a connection (the cell sags)."""
+        fast = self._adv_interval_us is not None and self._adv_interval_us < SLOW_INTERVAL_S * 1e6
+        return fast or bool(self._connections)
 
     def gatts_register_services(
         self, services: tuple[tuple[UUID, tuple[tuple[UUID, int], ...]], ...]
@@ -277,23 +318,30 @@ class BLE:
 
     def gatts_notify(self, conn_handle: int, value_handle: int, data: bytes | None = None) -> None:
         value = self._attr(value_handle).value if data is None else bytes(data)
-        self._link.send({"op": "notify", "conn": conn_handle, "handle": value_handle, "data": value.hex()})
+        self._send({"op": "notify", "conn": conn_handle, "handle": value_handle, "data": value.hex()})
 
     def gap_disconnect(self, conn_handle: int) -> bool:
         if conn_handle not in self._connections:
             return False
+        if not self._on_loop():
+            self._loop.call_soon_threadsafe(self.gap_disconnect, conn_handle)
+            return True
         self._link.send({"op": "disconnect", "conn": conn_handle})
         self.deliver_disconnect(conn_handle)
         return True
 
     # --- the air's side: what a central did ---------------------------------------------
 
-    def deliver_connect(self, conn: int, central: str) -> None:
+    def deliver_connect(self, conn: int, central: str) -> bool:
+        """A central connects; False (refused) while the advert is not connectable."""
+        if not self.connectable or self.advertising is None:
+            return False
         self._connections.add(conn)
         self.activity.connected(_now(), conn)
         # A MicroPython peripheral stops advertising when a central connects.
         self._stop_advertising(announce=True)
         self._fire(IRQ_CENTRAL_CONNECT, (conn, 0, bytes.fromhex(central.replace(":", ""))))
+        return True
 
     def deliver_disconnect(self, conn: int) -> None:
         if conn in self._connections:
@@ -308,9 +356,7 @@ class BLE:
             return ATT_INVALID_HANDLE
         if not attr.flags & (FLAG_WRITE | FLAG_WRITE_NO_RESPONSE):
             return ATT_WRITE_NOT_PERMITTED
-        if len(data) > attr.buffer:
-            return ATT_INVALID_ATTRIBUTE_LENGTH
-        attr.value = bytes(data)
+        attr.value = bytes(data[: attr.buffer])  # NimBLE keeps what fits the buffer
         status = self._fire(IRQ_GATTS_WRITE, (conn, handle))
         return status or ATT_OK
 
@@ -322,6 +368,18 @@ class BLE:
             return ATT_READ_NOT_PERMITTED, b""
         return ATT_OK, attr.value
 
+    def reset(self) -> None:
+        """The board rebooted: the controller forgets its links, advert, GATT table and irq."""
+        for conn in list(self._connections):
+            self._link.send({"op": "disconnect", "conn": conn})
+            self.activity.disconnected(_now(), conn)
+        self._connections.clear()
+        self._stop_advertising(announce=True)
+        self._attrs.clear()
+        self._next_handle = 1
+        self._irq = None
+        self._active = False
+
     async def aclose(self) -> None:
         """Stop background advertising (the host calls this when the button stops)."""
         task, self._adv_task = self._adv_task, None
@@ -330,19 +388,37 @@ class BLE:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._active = False
+        self._irq_thread.close()
 
     # --- internals ----------------------------------------------------------------------
 
     def _fire(self, event: int, data: tuple[Any, ...]) -> int:
-        if self._irq is None:
+        handler = self._irq
+        if handler is None:
             return ATT_OK
         try:
-            result = self._irq(event, data)
+            result = self._irq_thread.run(lambda: handler(event, data))
         except Exception:
-            # On a board an exception in the irq is printed and the stack carries on.
-            _LOGGER.exception("%s: firmware irq handler raised for event %d", self._address, event)
+            # modbluetooth.c prints the exception and sets the handler to None: no more events.
+            _LOGGER.exception(
+                "%s: the irq handler raised for event %d; it is disabled until the board reboots",
+                self._address,
+                event,
+            )
+            if self._irq is handler:
+                self._irq = None
+            self.irq_failures += 1
             return ATT_UNLIKELY_ERROR
         return int(result or 0)
+
+    def _on_loop(self) -> bool:
+        return not in_irq()
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if self._on_loop():
+            self._link.send(message)
+        else:
+            self._loop.call_soon_threadsafe(self._link.send, message)
 
     def _attr(self, handle: int) -> _Attribute:
         try:
@@ -362,9 +438,14 @@ class BLE:
         if announce and self.advertising is not None:
             self._link.send({"op": "adv_stop"})
         self.advertising = None
+        self.scan_response = None
+        self.connectable = False
+        self._adv_interval_us = None
 
-    async def _advertise(self, payload: bytes, period: float) -> None:
-        message = {"op": "adv", "data": payload.hex()}
+    async def _advertise(self, payload: bytes, response: bytes | None, period: float) -> None:
+        message: dict[str, Any] = {"op": "adv", "data": payload.hex()}
+        if response:
+            message["resp"] = response.hex()
         while True:
             self._link.send(message)
             await asyncio.sleep(period)

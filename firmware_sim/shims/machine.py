@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from typing import Final
@@ -86,24 +87,103 @@ class PWM:
 
 
 class ADC:
+    """The battery ADC: what the pin sees, read as an ESP32-C3's ADC1 reads it.
+
+    Each conversion is noisy (gaussian, ``noise_uv`` sigma: Espressif quotes tens of mV of
+    spread between single conversions on the C3's ADC even after calibration), now and then
+    spikes by ``SPIKE_UV`` (a conversion caught by a switching edge), and sags by ``sag_uv``
+    while ``load()`` is true: the radio's transmit bursts draw ~20-30 mA more from a cell with
+    a few hundred milliohms of internal resistance and a protection FET in series. All of it
+    from a seeded generator: the same seed, the same readings. ``noise_uv=0`` and no load is
+    the exact pin voltage."""
+
     ATTN_0DB: Final = 0
     ATTN_11DB: Final = 3
+    NOISE_UV: Final = 10_000  # at the pin: 20 mV at the cell through the 1:2 divider
+    SAG_UV: Final = 40_000  # at the pin while the radio transmits: 80 mV at the cell
+    SPIKE_UV: Final = 100_000
+    SPIKE_EVERY: Final = 32  # about one conversion in this many
 
-    def __init__(self, pin: Pin | int, *, microvolts: int = 2_000_000) -> None:
+    def __init__(
+        self,
+        pin: Pin | int,
+        *,
+        microvolts: int = 2_000_000,
+        noise_uv: int = 0,
+        sag_uv: int = 0,
+        load: Callable[[], bool] | None = None,
+        seed: int = 0,
+    ) -> None:
         self.pin = pin
         # At the ADC pin, i.e. after the 1:2 divider: 2.0 V here is a 4.0 V cell.
         self.microvolts = microvolts
+        self.noise_uv = noise_uv
+        self.sag_uv = sag_uv
+        self.load = load
+        self._random = random.Random(seed)
+        self.conversions = 0
 
     def atten(self, value: int) -> None:
         del value
 
     def read_uv(self) -> int:
-        return self.microvolts
+        self.conversions += 1
+        uv = self.microvolts
+        if self.load is not None and self.load():
+            uv -= self.sag_uv
+        if self.noise_uv:
+            uv += int(self._random.gauss(0.0, self.noise_uv))
+            if self._random.randrange(self.SPIKE_EVERY) == 0:
+                uv += self._random.choice((-self.SPIKE_UV, self.SPIKE_UV))
+        return max(uv, 0)
 
     def read_u16(self) -> int:
         # Full scale ~3.1 V at 11 dB attenuation on the ESP32-C3.
-        return min(DUTY_MAX, self.microvolts * DUTY_MAX // 3_100_000)
+        return min(DUTY_MAX, self.read_uv() * DUTY_MAX // 3_100_000)
 
+
+# --- watchdog and reset (device/watchdog.py) --------------------------------------------------
+
+
+class BoardResetError(BaseException):
+    """machine.reset() or the watchdog: the board reboots. A BaseException, as deep sleep is,
+    so the firmware's own ``except Exception`` cannot swallow a reset; the host reboots it."""
+
+    def __init__(self, cause: int, why: str) -> None:
+        super().__init__(why)
+        self.cause = cause
+
+
+class WDT:
+    """machine.WDT(timeout=ms): once started it cannot be stopped; feed() it or the board
+    resets (ports/esp32/machine_wdt.c: the ESP-IDF task watchdog, panic on expiry). The host
+    checks ``expired()`` on its own clock and reboots the board."""
+
+    def __init__(
+        self,
+        id: int = 0,  # noqa: A002 - the board's keyword
+        timeout: int = 5000,
+        *,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        del id
+        if timeout <= 0:
+            raise ValueError("WDT timeout too short")
+        self.timeout_ms = timeout
+        self._now = now
+        self.fed_at = now()
+        self.feeds = 0
+
+    def feed(self) -> None:
+        self.fed_at = self._now()
+        self.feeds += 1
+
+    def overdue_s(self, speed: float = 1.0) -> float:
+        """Seconds of host time past the timeout (negative: time left)."""
+        return self._now() - self.fed_at - self.timeout_ms / 1000 / speed
+
+
+Watchdog = WDT  # the class, for annotations inside SleepBoard (whose method is named WDT)
 
 # --- deep sleep (device/sleep.py) -------------------------------------------------------------
 # What ports/esp32/modmachine.c answers, as numbers: mp_machine_reset_cause's reset_reason_t and
@@ -161,8 +241,11 @@ class SleepBoard:
     PWRON_RESET: Final = PWRON_RESET
     TIMER_WAKE: Final = TIMER_WAKE
 
-    def __init__(self) -> None:
+    def __init__(self, *, now: Callable[[], float] = time.monotonic) -> None:
         self.rtc_memory = b""
+        self._now = now
+        self.watchdog: Watchdog | None = None  # started by the firmware; gone at the next boot
+        self.resets = 0
         self.wake_pins: frozenset[int] = frozenset()
         self.wake_level = True
         self._reset = PWRON_RESET
@@ -196,6 +279,15 @@ class SleepBoard:
         wake_pins, self.wake_pins = self.wake_pins, frozenset()  # the next boot sets them again
         raise DeepSleepEnteredError(ms, wake_pins, self.wake_level)
 
+    def WDT(self, id: int = 0, timeout: int = 5000) -> Watchdog:  # noqa: N802, A002 - the board's names
+        self.watchdog = Watchdog(id, timeout, now=self._now)
+        return self.watchdog
+
+    def reset(self) -> None:
+        """machine.reset(): never returns; the host reboots the board (cause HARD_RESET)."""
+        self.resets += 1
+        raise BoardResetError(HARD_RESET, "machine.reset()")
+
     def lightsleep(self, ms: int | None = None) -> None:
         del ms
         raise OSError("machine.lightsleep() stops the BLE controller; device/sleep.py uses deepsleep")
@@ -210,6 +302,10 @@ def deepsleep(ms: int | None = None) -> None:
 
 def reset_cause() -> int:
     return _DEFAULT_BOARD.reset_cause()
+
+
+def reset() -> None:
+    _DEFAULT_BOARD.reset()
 
 
 def wake_reason() -> int:

@@ -1,5 +1,12 @@
-"""The button firmware under the real MicroPython unix port, bridged to the simulated air."""
+"""The unmodified firmware under the real MicroPython unix port (see host.py)."""
 
-from firmware_sim.unix_port.host import PortState, UnixPortButton, UnixPortError, find_micropython
+from firmware_sim.unix_port.host import (
+    HEAP,
+    HeapUse,
+    PortState,
+    UnixPortButton,
+    UnixPortError,
+    find_micropython,
+)
 
-__all__ = ["PortState", "UnixPortButton", "UnixPortError", "find_micropython"]
+__all__ = ["HEAP", "HeapUse", "PortState", "UnixPortButton", "UnixPortError", "find_micropython"]

@@ -7,6 +7,11 @@ lacks (``board/board.upy``). The port joins the air as a peripheral itself and c
 to a control socket this class serves on loopback, over which the host presses gestures and
 hears what the firmware did (gestures, adverts, feedback, motor and LED changes).
 
+The port runs in a heap the size of what an ESP32-C3 leaves MicroPython (``HEAP``, passed as
+``-X heapsize=``), on a strict board (``board/``): the BLE irq on its own thread, dropped if it
+raises; flash slow and refused from the irq; ticks near their wrap; a noisy battery ADC; the
+firmware supervised and rebooted as ``device/main.py`` does.
+
 The process is started by pid and always stopped by :meth:`stop` (``quit``, then SIGKILL to
 that pid if it has not exited within ``STOP_TIMEOUT_S``). It also exits by itself when the
 control socket closes, so a crashed host leaves nothing behind.
@@ -46,6 +51,13 @@ STATE_TIMEOUT_S: Final = 30.0
 WAIT_S: Final = 30.0  # wait_for_output()'s default
 KEY_LEN: Final = 16
 STDERR_TAIL_LINES: Final = 40  # enough of a MicroPython traceback to say what went wrong
+# The MicroPython heap an ESP32-C3 leaves after boot with BLE active: the C3 has 400 KiB of
+# SRAM; ESP-IDF, the NimBLE host and controller and the WiFi/BT coexistence buffers take most
+# of it, and the esp32 port gives MicroPython's GC what is left (ports/esp32/main.c sizes the
+# heap from the largest free internal block). On a C3 `gc.mem_free()` after
+# `bluetooth.BLE().active(True)` reports on the order of 128 KiB; the unix port is 64-bit, so the
+# same objects take up to twice the room here: the limit is if anything stricter than a board.
+HEAP: Final = "128K"
 
 
 class UnixPortError(SimButtonError):
@@ -68,6 +80,18 @@ class PortState:
     adv_counter: int
     rejected: dict[str, int]
     provisioned: bool
+    irq_failures: int
+
+
+@dataclass(slots=True, frozen=True)
+class HeapUse:
+    """The port's GC heap: its size and the highest use sampled since boot (bytes): ``peak`` as
+    allocated (garbage included: the GC lets it grow to the heap before it collects), ``live``
+    just after a collection (what must fit, or the firmware gets MemoryError)."""
+
+    peak: int
+    live: int
+    heap: int
 
 
 class UnixPortButton:
@@ -85,6 +109,7 @@ class UnixPortButton:
         tx_power: int = -4,
         battery_mv: int = 4000,
         micropython: str | None = None,
+        heap: str = HEAP,
     ) -> None:
         if len(key) != KEY_LEN:
             raise ValueError("a button key is 16 bytes")
@@ -97,6 +122,8 @@ class UnixPortButton:
         self._tx_power = tx_power
         self._battery_mv = battery_mv
         self._micropython = micropython
+        self._heap = heap
+        self.board_resets: list[str] = []  # why the board rebooted ("watchdog", "task failed")
         self._process: asyncio.subprocess.Process | None = None
         self._server: asyncio.Server | None = None
         self._connected: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] | None
@@ -105,7 +132,7 @@ class UnixPortButton:
         self._tasks: list[asyncio.Task[None]] = []
         self._stderr: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
         self._changed = asyncio.Condition()
-        self._state_reply: asyncio.Future[dict[str, Any]] | None = None
+        self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._outputs: list[Feedback] = []
         self.gestures: list[str] = []  # every gesture the firmware recognised
         self.adverts: list[bytes] = []  # every new event advert the firmware built
@@ -135,6 +162,8 @@ class UnixPortButton:
         config_path = self._prepare(control_port)
         self._process = await asyncio.create_subprocess_exec(
             self._micropython or find_micropython(),
+            "-X",
+            f"heapsize={self._heap}",
             str(config_path.with_name("entry.py")),
             str(config_path),
             cwd=str(REPO),
@@ -244,22 +273,31 @@ class UnixPortButton:
 
     async def state(self) -> PortState:
         """Ask the firmware for its persistent state."""
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._state_reply = future
-        self._send({"op": "state"})
-        try:
-            async with asyncio.timeout(STATE_TIMEOUT_S):
-                reply = await future
-        except TimeoutError as ex:
-            raise UnixPortError(f"{self._address}: no state reply; {self.output_tail()}") from ex
-        finally:
-            self._state_reply = None
+        reply = await self._ask("state")
         return PortState(
             int(reply["cmd"]),
             int(reply["adv"]),
             {str(k): int(v) for k, v in dict(reply["rejected"]).items()},
             bool(reply["provisioned"]),
+            int(reply.get("irq_failures", 0)),
         )
+
+    async def heap_use(self) -> HeapUse:
+        """The firmware's GC heap high-water mark so far, and the heap's size."""
+        reply = await self._ask("heap")
+        return HeapUse(int(reply["peak"]), int(reply["live"]), int(reply["heap"]))
+
+    async def _ask(self, op: str) -> dict[str, Any]:
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._replies[op] = future
+        self._send({"op": op})
+        try:
+            async with asyncio.timeout(STATE_TIMEOUT_S):
+                return await future
+        except TimeoutError as ex:
+            raise UnixPortError(f"{self._address}: no {op} reply; {self.output_tail()}") from ex
+        finally:
+            self._replies.pop(op, None)
 
     def output_tail(self) -> str:
         """The port's last lines of output (tracebacks land here)."""
@@ -348,10 +386,12 @@ class UnixPortButton:
                 )
             elif kind == "reject":
                 self.rejections.append(str(value))
+            elif kind == "board_reset":
+                self.board_resets.append(str(value))
         elif op == "motor":
             self.motor_trace.append((now, int(message["duty"])))
         elif op == "led":
             rgb = message["rgb"]
             self.led_trace.append((now, (int(rgb[0]), int(rgb[1]), int(rgb[2]))))
-        elif op == "state" and self._state_reply is not None and not self._state_reply.done():
-            self._state_reply.set_result(message)
+        elif op in self._replies and not self._replies[op].done():
+            self._replies[op].set_result(message)

@@ -2,9 +2,13 @@
 
 Per command: connect, read the button's state (its last accepted command counter), reserve a
 newer counter durably *before* writing (a crash can only skip a counter, never reuse one), write
-with response, and read the state again. The command counts as confirmed only when the button
-reports that counter as accepted: on stock MicroPython a GATT write is acknowledged before the
-firmware checks it, so the write's own status proves nothing on real hardware.
+with response, and read the state again until the button has handled the write. The command
+counts as confirmed only when the button reports that counter as accepted: a GATT write is
+acknowledged by the stack and verified afterwards, in a firmware task, so the write's own status
+proves nothing. The state carries the outcome of the last command write the button handled (the
+counter it claimed, accepted or why refused, and a count of handled writes), so the hub re-reads
+it (``await_outcome``: a few ms apart at first, backing off, bounded by ``OUTCOME_WITHIN_S``)
+until its own counter's outcome is there.
 
 A sleepy button (a wearable in deep sleep between listen windows, ``device/sleep.py``) only
 listens for a moment every listen period; its listen advert carries the period. ``ListenWindows``
@@ -26,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
+from bleak import BleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakError
@@ -53,6 +58,14 @@ WINDOW_GRACE_FRACTION: Final = 0.1
 
 # FeedbackError.reason of a listen-period command to a button that has no listen window.
 ALWAYS_LISTENING: Final = "always_listening"
+
+# How long a button may take to handle a write it acknowledged: verification, a flash write
+# (a sector erase is ~45 ms) and its state update take tens of ms on an ESP32-C3; the bound is
+# generous, for a button busy playing a pattern or a loaded host.
+OUTCOME_WITHIN_S: Final = 5.0
+# Re-reads of the state while waiting: the first soon after the write, then backing off.
+OUTCOME_FIRST_POLL_S: Final = 0.01
+OUTCOME_MAX_POLL_S: Final = 0.2
 
 # How a command fails when the button's radio was not there (a sleepy one may have just slept).
 UNREACHED: Final = frozenset({"out_of_range", "connect_failed", "state_unreadable", "timeout"})
@@ -148,6 +161,50 @@ class ListenWindows:
 
 def _now() -> float:
     return asyncio.get_running_loop().time()
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonState:
+    """The button's state characteristic (``device.gatt.STATE_FORMAT``, hardware/ble-spec.md)."""
+
+    version: int
+    accepted: int  # last accepted command counter
+    battery: int
+    rejected: int
+    outcome_counter: int  # the counter the last handled command write claimed
+    outcome: str  # device.gatt.OUTCOMES: "none", "accepted", "bad_mic", ...
+    writes: int  # command writes handled since the button booted (u8, wrapping)
+
+
+def parse_state(value: bytes) -> ButtonState:
+    """struct.error if it is not a state value."""
+    version, accepted, battery, rejected, claimed, outcome, writes = struct.unpack(gatt.STATE_FORMAT, value)
+    if not 0 <= outcome < len(gatt.OUTCOMES):
+        raise struct.error(f"unknown command outcome {outcome}")
+    return ButtonState(version, accepted, battery, rejected, claimed, gatt.OUTCOMES[outcome], writes)
+
+
+async def read_state(client: BleakClient) -> ButtonState:
+    """BleakError or struct.error if it cannot be read."""
+    return parse_state(bytes(await client.read_gatt_char(gatt.STATE_UUID)))
+
+
+async def await_outcome(
+    client: BleakClient, counter: int, before: ButtonState, within_s: float = OUTCOME_WITHIN_S
+) -> ButtonState:
+    """Re-read the state until the button has handled the write of ``counter`` (its outcome is
+    on show, from a write handled after ``before`` was read) or accepted it; returns that state.
+    TimeoutError if it has not within ``within_s``."""
+    pause = OUTCOME_FIRST_POLL_S
+    async with asyncio.timeout(within_s):
+        while True:
+            state = await read_state(client)
+            if state.accepted == counter:
+                return state
+            if state.outcome_counter == counter and state.writes != before.writes:
+                return state
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, OUTCOME_MAX_POLL_S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,20 +339,30 @@ class FeedbackSender:
     async def _command(self, button: ButtonRecord, frame_for: FrameFor) -> None:
         client = await self._connect(button)
         try:
-            accepted_before = await self._accepted_counter(client, button)
-            counter = self._registry.next_command_counter(button.id, at_least=accepted_before)
+            before = await self._state(client, button)
+            counter = self._registry.next_command_counter(button.id, at_least=before.accepted)
             frame = frame_for(counter)
             try:
                 await client.write_gatt_char(gatt.COMMAND_UUID, frame, response=True)
             except BleakError as ex:
                 reason = "rejected" if _is_authentication_refusal(ex) else "write_failed"
                 raise FeedbackError(button.address, reason, str(ex)) from ex
-            accepted = await self._accepted_counter(client, button)
-            if accepted != counter:
+            try:
+                after = await await_outcome(client, counter, before)
+            except (BleakError, struct.error) as ex:
+                raise FeedbackError(button.address, "state_unreadable", str(ex)) from ex
+            except TimeoutError as ex:
+                raise FeedbackError(
+                    button.address,
+                    "unconfirmed",
+                    f"no outcome for counter {counter} within {OUTCOME_WITHIN_S:g} s",
+                ) from ex
+            if after.accepted != counter:
                 raise FeedbackError(
                     button.address,
                     "rejected",
-                    f"button accepted counter {accepted}, not {counter}; re-pair it if its key changed",
+                    f"button refused counter {counter} ({after.outcome}; it last accepted {after.accepted});"
+                    " re-pair it if its key changed",
                 )
         finally:
             try:
@@ -319,13 +386,11 @@ class FeedbackSender:
             raise FeedbackError(button.address, "connect_failed", str(ex)) from ex
 
     @staticmethod
-    async def _accepted_counter(client: BleakClientWithServiceCache, button: ButtonRecord) -> int:
+    async def _state(client: BleakClientWithServiceCache, button: ButtonRecord) -> ButtonState:
         try:
-            value = await client.read_gatt_char(gatt.STATE_UUID)
-            _version, counter, _battery, _rejected = struct.unpack(gatt.STATE_FORMAT, value)
+            return await read_state(client)
         except (BleakError, struct.error) as ex:
             raise FeedbackError(button.address, "state_unreadable", str(ex)) from ex
-        return int(counter)
 
 
 def _is_authentication_refusal(ex: BleakError) -> bool:

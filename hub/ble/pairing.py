@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from device import command, gatt, pairing
+from hub.ble.feedback import await_outcome, read_state
 from hub.ble.transport import BleTransport
 from hub.clock import Clock
 from hub.errors import HeartlineError
@@ -314,17 +315,19 @@ class Pairing:
             CONFIRM_DECISECONDS,
         )
         try:
+            before = await read_state(client)
             await client.write_gatt_char(gatt.COMMAND_UUID, frame, response=True)
-        except BleakError as ex:
-            raise _unconfirmed(address, str(ex)) from ex
-        if await self._accepted_counter(client, address) != counter:
+            # The button verifies in a task after the write is acknowledged: await its outcome.
+            accepted = (await await_outcome(client, counter, before)).accepted
+        except (BleakError, struct.error, TimeoutError) as ex:
+            raise _unconfirmed(address, str(ex) or "no outcome from the button") from ex
+        if accepted != counter:
             raise _unconfirmed(address, "the button did not accept it")
 
     @staticmethod
     async def _accepted_counter(client: BleakClientWithServiceCache, address: str) -> int:
         try:
-            value = await client.read_gatt_char(gatt.STATE_UUID)
-            _version, counter, _battery, _rejected = struct.unpack(gatt.STATE_FORMAT, bytes(value))
+            counter = (await read_state(client)).accepted
         except (BleakError, struct.error) as ex:
             raise PairingError(
                 "exchange_failed", f"could not read button {address}'s state ({ex}); pair again", address

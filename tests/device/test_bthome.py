@@ -58,7 +58,7 @@ def test_advert_layout() -> None:
     assert ad.flags == 0x06
     assert ad.name == "HL"
     service = ad.service_data["0000fcd2-0000-1000-8000-00805f9b34fb"]
-    assert service[0] == 0x41
+    assert service[0] == 0x45  # v2, trigger based, encrypted
     assert service[-8:-4] == (1).to_bytes(4, "little")
 
 

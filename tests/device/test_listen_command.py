@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 from hypothesis import given
 from hypothesis import strategies as st
 
-from device import command, gatt, sleep
+from device import command, sleep
 from firmware_sim.button import SimButton
 from firmware_sim.loopback_air import LoopbackAir
 from firmware_sim.scenario.virtual_time import run_virtual
@@ -140,14 +140,6 @@ def virtual(test: Callable[[], Awaitable[T]]) -> T:
     return run_virtual(main())
 
 
-async def _write(air: LoopbackAir, frame: bytes) -> int:
-    conn = await air.connect(ADDRESS)
-    try:
-        return await air.write(ADDRESS, conn, air.handle(ADDRESS, gatt.COMMAND_UUID), frame)
-    finally:
-        await air.disconnect(ADDRESS, conn)
-
-
 def test_a_puck_refuses_a_listen_command_and_keeps_its_counter(tmp_path: Path) -> None:
     async def scene() -> None:
         async with (
@@ -155,13 +147,12 @@ def test_a_puck_refuses_a_listen_command_and_keeps_its_counter(tmp_path: Path) -
             SimButton(air=air.address, address=ADDRESS, key=KEY, state_dir=tmp_path) as puck,
         ):
             await air.wait_for(lambda: ADDRESS in air.peers and bool(air.peers[ADDRESS].services))
-            status = await _write(air, command.pack_listen(_block(KEY), MAC, 1, 300))
-            assert status == gatt.ATT_WRITE_NOT_PERMITTED
+            assert await air.command(ADDRESS, command.pack_listen(_block(KEY), MAC, 1, 300)) == "unsupported"
             assert puck.rejections[command.REASON_UNSUPPORTED] == 1
             assert puck.last_command_counter == 0  # refused: the counter is not spent
             assert not (tmp_path / sleep.MODE_FILE).exists()
             feedback = command.pack_feedback(_block(KEY), MAC, 1, command.PATTERN_FELT_IT, (0, 0, 0), 0)
-            assert await _write(air, feedback) == gatt.ATT_OK
+            assert await air.command(ADDRESS, feedback) == "accepted"
 
     virtual(scene)
 
@@ -181,12 +172,12 @@ def test_a_wearable_sleeps_its_new_period_and_refuses_a_replay(tmp_path: Path) -
         ):
             await air.wait_for(lambda: ADDRESS in air.peers and bool(air.peers[ADDRESS].services))
             frame = command.pack_listen(_block(KEY), MAC, 5, 300)
-            assert await _write(air, frame) == gatt.ATT_OK
+            assert await air.command(ADDRESS, frame) == "accepted"
             assert wearable.last_command_counter == 5
             assert not (tmp_path / sleep.MODE_FILE).exists()  # only in memory while it listens
-            assert await _write(air, frame) == gatt.ATT_INSUFFICIENT_AUTHENTICATION
+            assert await air.command(ADDRESS, frame) == "replay"
             replayed_as_feedback = command.pack_feedback(_block(KEY), MAC, 5, 1, (0, 0, 0), 0)
-            assert await _write(air, replayed_as_feedback) == gatt.ATT_INSUFFICIENT_AUTHENTICATION
+            assert await air.command(ADDRESS, replayed_as_feedback) == "replay"
             assert wearable.rejections["replay"] == 2
             await wearable.wait_for_deep_sleep()
             assert (tmp_path / sleep.MODE_FILE).read_bytes() == b"wearable 300"

@@ -30,15 +30,13 @@ from firmware_sim.loopback_air import LoopbackAir
 from firmware_sim.shims.cryptolib import aes
 from hub.ble import pairing as hub_pairing
 from tests.device.vectors import REPO
-from tests.support.waiting import eventually
+from tests.support.waiting import eventually, eventually_async
 
 KEY: Final = bytes.fromhex("231d39c1d7cc1ab1aee224cd096db932")
 ADDRESS: Final = "54:48:E6:8F:80:A5"
 MAC: Final = command.mac_bytes(ADDRESS)
 # Firmware time runs this much faster than the test's, so a 10 s hold takes half a second.
 SPEED: Final = 20.0
-ATT_WRITE_NOT_PERMITTED: Final = 0x03
-ATT_INVALID_ATTRIBUTE_LENGTH: Final = 0x0D
 
 # RFC 7748 section 5.2 and 6.1 vectors.
 RFC_SCALAR: Final = bytes.fromhex("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4")
@@ -178,13 +176,21 @@ async def pair_by_hand(air: LoopbackAir, sim: SimButton) -> bytes:
         await air.disconnect(ADDRESS, conn)
 
 
-async def command_status(air: LoopbackAir, key: bytes, counter: int) -> int:
+async def command_status(air: LoopbackAir, key: bytes, counter: int) -> str:
+    """The outcome the button reports for a felt-it command ("accepted", "bad_mic", ...)."""
     frame = command.pack_feedback(aes(key, 1).encrypt, MAC, counter, 4, (0, 255, 0), 10)
-    conn = await air.connect(ADDRESS)
-    try:
-        return await air.write(ADDRESS, conn, air.handle(ADDRESS, gatt.COMMAND_UUID), frame)
-    finally:
-        await air.disconnect(ADDRESS, conn)
+    return await air.command(ADDRESS, frame)
+
+
+async def provisioning_becomes(air: LoopbackAir, conn: int, status: int) -> bytes:
+    """Wait until the provisioning value shows ``status`` (the firmware puts it back after a
+    refused write); returns the public key it carries."""
+
+    async def shown() -> bytes | None:
+        got, public = await read_provisioning(air, conn)
+        return public if got == status else None
+
+    return await eventually_async(shown, what=f"provisioning status {status}")
 
 
 async def test_fresh_button_is_in_pairing_mode_and_advertises_it(air: LoopbackAir, tmp_path: Path) -> None:
@@ -207,7 +213,7 @@ async def test_pairing_derives_the_same_key_on_both_sides_without_sending_it(
         assert sim.pairing_log == ["preparing", "open", "deriving", "paired"]
         # The key never crossed the air: it is in no advert and no value the button exposed.
         assert not any(key in advert for advert in air.adverts_from(ADDRESS))
-        assert await command_status(air, key, 1) == 0
+        assert await command_status(air, key, 1) == "accepted"
         assert (await sim.wait_for_output()).pattern == "felt_it"
         await sim.press("tap")
         assert len(sim.adverts) == 1
@@ -223,9 +229,11 @@ async def test_a_keyed_button_refuses_every_provisioning_write(air: LoopbackAir,
         conn = await air.connect(ADDRESS)
         handle = air.handle(ADDRESS, gatt.PROVISION_UUID)
         hub_key = pairing.hub_key_value(raw_public(X25519PrivateKey.generate()))
-        assert await air.write(ADDRESS, conn, handle, hub_key) == ATT_WRITE_NOT_PERMITTED
-        assert await air.write(ADDRESS, conn, handle, KEY) == ATT_WRITE_NOT_PERMITTED
-        assert (await read_provisioning(air, conn)) == (pairing.CLOSED, bytes(32))
+        # The stack takes every write; the firmware refuses it and puts its status back.
+        assert await air.write(ADDRESS, conn, handle, hub_key) == 0
+        assert await provisioning_becomes(air, conn, pairing.CLOSED) == bytes(32)
+        assert await air.write(ADDRESS, conn, handle, KEY) == 0
+        assert await provisioning_becomes(air, conn, pairing.CLOSED) == bytes(32)
         assert sim.key == KEY
 
 
@@ -235,13 +243,19 @@ async def test_only_one_hub_key_per_window(air: LoopbackAir, tmp_path: Path) -> 
         await sim.wait_for_pairing("open")
         conn = await air.connect(ADDRESS)
         handle = air.handle(ADDRESS, gatt.PROVISION_UUID)
-        assert await air.write(ADDRESS, conn, handle, bytes(16)) == ATT_INVALID_ATTRIBUTE_LENGTH
-        first = pairing.hub_key_value(raw_public(X25519PrivateKey.generate()))
+        button_public = (await read_provisioning(air, conn))[1]
+        assert await air.write(ADDRESS, conn, handle, bytes(16)) == 0  # too short: refused
+        assert await provisioning_becomes(air, conn, pairing.OPEN) == button_public
+        hub = X25519PrivateKey.generate()
+        first = pairing.hub_key_value(raw_public(hub))
         second = pairing.hub_key_value(raw_public(X25519PrivateKey.generate()))
         assert await air.write(ADDRESS, conn, handle, first) == 0
-        assert await air.write(ADDRESS, conn, handle, second) == ATT_WRITE_NOT_PERMITTED
+        assert await air.write(ADDRESS, conn, handle, second) == 0  # refused: one key per window
         await sim.wait_for_pairing("paired")
-        assert await air.write(ADDRESS, conn, handle, second) == ATT_WRITE_NOT_PERMITTED
+        assert await air.write(ADDRESS, conn, handle, second) == 0
+        assert await provisioning_becomes(air, conn, pairing.PAIRED) == button_public
+        shared = hub.exchange(X25519PublicKey.from_public_bytes(button_public))
+        assert sim.key == hub_derive(shared, MAC, button_public, raw_public(hub))  # the first key
 
 
 async def test_a_low_order_hub_key_closes_the_window_unkeyed(air: LoopbackAir, tmp_path: Path) -> None:
@@ -261,7 +275,7 @@ async def test_factory_reset_wipes_key_and_counters_and_opens_pairing(
 ) -> None:
     async with SimButton(air=air.address, address=ADDRESS, key=KEY, state_dir=tmp_path, speed=SPEED) as sim:
         await booted(air, sim)
-        assert await command_status(air, KEY, 5) == 0
+        assert await command_status(air, KEY, 5) == "accepted"
         await sim.press("tap")
         assert sim.last_command_counter == 5
         await sim.hold(timing.FACTORY_RESET_MS / 1000 + 1)
@@ -270,7 +284,7 @@ async def test_factory_reset_wipes_key_and_counters_and_opens_pairing(
         assert sim.key is None
         assert sim.last_command_counter == 0
         await sim.wait_for_pairing("open")
-        assert await command_status(air, KEY, 6) == 0x05  # the old key is refused now
+        assert await command_status(air, KEY, 6) == "bad_mic"  # the old key is refused now
         conn = await air.connect(ADDRESS)
         value = (await air.read(ADDRESS, conn, air.handle(ADDRESS, gatt.STATE_UUID)))[1]
         await air.disconnect(ADDRESS, conn)
@@ -287,11 +301,11 @@ async def test_new_key_after_reset_starts_fresh_counters(air: LoopbackAir, tmp_p
     async with SimButton(air=air.address, address=ADDRESS, key=KEY, state_dir=tmp_path, speed=SPEED) as sim:
         await booted(air, sim)
         await sim.press("tap")
-        assert await command_status(air, KEY, 9) == 0
+        assert await command_status(air, KEY, 9) == "accepted"
         await sim.hold(timing.FACTORY_RESET_MS / 1000 + 1)
         key = await pair_by_hand(air, sim)
         assert key != KEY
-        assert await command_status(air, key, 1) == 0
+        assert await command_status(air, key, 1) == "accepted"
         await sim.press("tap")
         assert int.from_bytes(sim.adverts[-1][-8:-4], "little") == 1
 
@@ -316,7 +330,8 @@ async def test_pairing_window_closes_and_a_hold_reopens_it(air: LoopbackAir, tmp
         conn = await air.connect(ADDRESS)
         handle = air.handle(ADDRESS, gatt.PROVISION_UUID)
         hub_key = pairing.hub_key_value(raw_public(X25519PrivateKey.generate()))
-        assert await air.write(ADDRESS, conn, handle, hub_key) == ATT_WRITE_NOT_PERMITTED
+        assert await air.write(ADDRESS, conn, handle, hub_key) == 0
+        assert await provisioning_becomes(air, conn, pairing.CLOSED) == bytes(32)  # refused
         await air.disconnect(ADDRESS, conn)
         assert sim.key is None
         assert air.adverts_from(ADDRESS)[-1] != pairing.pairing_advert()

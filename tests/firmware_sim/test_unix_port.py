@@ -57,7 +57,8 @@ async def test_touch_advert_hub_haptic_round_trip(hub: HubEar, port_button: Unix
     event = await hub.next_event()
     assert decode(ADDRESS, port_button.adverts[-1], KEY)["event"] == "press"
     assert (event.address, event.gesture, event.owner) == (ADDRESS, Gesture.TAP, "Alex")
-    assert event.battery == 85
+    assert event.battery is not None
+    assert 80 <= event.battery <= 88  # 4.0 V: 85 %, read through a noisy ADC
 
     await hub.send_feedback(ADDRESS, SignalKind.NEED_YOU)
     played = await port_button.wait_for_output()
