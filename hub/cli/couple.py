@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 
     from hub.couple.invite import Invite
 
-# A terminal QR wider than this wraps and cannot be scanned; the --qr file has no such limit.
-MAX_TERMINAL_QR_COLUMNS: Final = 100
+# A terminal QR wider than this wraps and cannot be scanned; the --qr file has no such limit. A
+# code with a relay CA is a version 18 or 19 symbol (97 or 101 columns with its quiet zone; the
+# CA's signature and the random keys move it by a few bytes), so the limit leaves room for both.
+MAX_TERMINAL_QR_COLUMNS: Final = 110
 CODE_FILE_MODE: Final = 0o600  # the code holds the couple key
 
 

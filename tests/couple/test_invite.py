@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from nacl.public import PrivateKey
 
 from hub.broker import certs
-from hub.cli.couple import couple_invite, couple_join, terminal_qr
+from hub.cli.couple import MAX_TERMINAL_QR_COLUMNS, couple_invite, couple_join, terminal_qr
 from hub.config import load_config
 from hub.couple.hello import pending_hello
 from hub.couple.invite import Invite, InviteError, decode, encode
@@ -139,7 +139,7 @@ ca_file = "{ca_file}"
     assert qr in out.getvalue()  # the QR printed is the code printed, for a phone to scan
     assert decode(code.replace("-", ""), datetime.now(UTC)) == decode(code, datetime.now(UTC))
     width = max(len(line) for line in qr.splitlines())
-    assert width <= 100, f"the QR is {width} columns: too wide for a terminal"
+    assert width <= MAX_TERMINAL_QR_COLUMNS, f"the QR is {width} columns: too wide for a terminal"
     joined = tmp_path / "b" / "hub.toml"
     invite = decode(code, datetime.now(UTC))
     assert couple_join(invite, _join_args(joined, tmp_path / "b" / "data"), out) == 0
