@@ -61,6 +61,7 @@ mutations = st.one_of(
 )
 
 
+@pytest.mark.slow  # hundreds of generated adverts
 @settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(data=mutations)
 def test_random_and_mutated_adverts_never_become_touches(ingest: AdvertIngest, data: bytes) -> None:

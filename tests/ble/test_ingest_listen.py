@@ -87,6 +87,7 @@ def test_a_malformed_listen_advert_is_rejected_with_its_reason(
     assert record.last_seen is None
 
 
+@pytest.mark.slow  # hundreds of generated adverts
 @settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(data=st.one_of(st.binary(max_size=24), st.builds(sleep.listen_data, st.integers(0, 0xFFFF))))
 def test_random_listen_records_never_crash_and_are_counted_once(db: Database, data: bytes) -> None:

@@ -102,6 +102,7 @@ def test_setup_writes_a_relay_and_one_login_per_hub(base: Path) -> None:
     assert first.password not in (relay / "relay.toml").read_text()
 
 
+@pytest.mark.slow  # a relay setup and a real mosquitto
 def test_ports_and_no_local_listener(base: Path) -> None:
     _setup(base / "r1", "--port", "9883", "--bind", "192.0.2.1", "--local-port", "11883")
     conf = (base / "r1" / "mosquitto.conf").read_text().splitlines()
@@ -114,6 +115,7 @@ def test_ports_and_no_local_listener(base: Path) -> None:
     ]
 
 
+@pytest.mark.slow  # several relay setups, each with its certificates
 def test_setup_never_replaces_a_relay_silently(base: Path) -> None:
     relay = base / "relay"
     _setup(relay)
@@ -131,6 +133,7 @@ def test_setup_never_replaces_a_relay_silently(base: Path) -> None:
     assert not (relay / "couple-2").exists()  # the old logins belonged to the replaced CA
 
 
+@pytest.mark.slow  # two relay setups with their certificates
 def test_add_couple_keeps_the_ca_and_every_existing_login(base: Path) -> None:
     relay = base / "relay"
     _setup(relay)
@@ -307,6 +310,7 @@ def _uid_of(pid: int) -> int:
     return int(line.split()[1])
 
 
+@pytest.mark.slow  # a relay setup and a real mosquitto
 def test_two_couples_on_one_relay_stay_apart(mosquitto_binary: Path, base: Path) -> None:
     relay = base / "relay"
     tls_port, local_port = free_ports(2)

@@ -14,6 +14,7 @@ from hub.config.write import new_couple_key
 GENERATED_KEYS = 50_000
 
 
+@pytest.mark.slow  # thousands of generated keys
 def test_every_generated_key_passes() -> None:
     rejected = [
         key.hex() for key in (secrets.token_bytes(32) for _ in range(GENERATED_KEYS)) if weak_key_reason(key)

@@ -87,6 +87,7 @@ def test_every_mpy_is_bytecode_the_pinned_release_loads(board_bundle: Bundle) ->
         assert name.replace(".mpy", ".py").encode() in data
 
 
+@pytest.mark.slow  # two builds of the bundle
 def test_the_board_bundle_is_the_host_bundle_byte_for_byte(board_bundle: Bundle, tmp_path: Path) -> None:
     """What makes running it under the unix port honest: the bytes are the board's."""
     host = bundle.build(tmp_path / "host", march=HOST_ARCH)
@@ -117,6 +118,7 @@ def test_headers_the_board_would_refuse_are_named() -> None:
         MpyHeader.parse(b"\x00\x06\x00\x1f")
 
 
+@pytest.mark.slow  # a build of the bundle
 def test_a_module_that_does_not_compile_is_one_line_naming_it(tmp_path: Path) -> None:
     source = tmp_path / "device"
     shutil.copytree(REPO / "device", source, ignore=shutil.ignore_patterns("__pycache__"))
@@ -139,6 +141,7 @@ def test_a_device_directory_with_sources_is_not_taken_for_a_bundle(tmp_path: Pat
     assert (out / "device" / "notes.py").read_text() == "mine"
 
 
+@pytest.mark.slow  # two builds of the bundle
 def test_a_rebuild_leaves_no_stale_module(tmp_path: Path) -> None:
     out = tmp_path / "firmware"
     (out / "device").mkdir(parents=True)
@@ -174,6 +177,7 @@ def test_make_firmware_runs_the_bundle_module() -> None:
     assert ".venv/bin/python -m firmware_sim.bundle --out somewhere/firmware" in dry.stdout.splitlines()
 
 
+@pytest.mark.slow  # make firmware's own process, compiling every module
 def test_the_command_prints_the_files_and_the_lines_that_copy_them(tmp_path: Path) -> None:
     """Run as `make firmware` runs it: every file it wrote, then the mpremote lines for them."""
     result = _bundle_cli("--out", str(tmp_path / "firmware"))

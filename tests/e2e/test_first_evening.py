@@ -142,6 +142,7 @@ def test_join_from_a_code_file_and_a_second_couple(evening: Path) -> None:
     assert lee.relay.couple_id != load_config(evening / "alex" / "hub.toml").relay.couple_id
 
 
+@pytest.mark.slow  # real heartline commands, one after another
 def test_the_wrong_login_and_missing_answers_are_one_line(evening: Path) -> None:
     homes = _first_evening(evening)
     own_login = homes.alex.parent / "hub-a.login"

@@ -10,6 +10,8 @@ import ast
 from pathlib import Path
 from typing import Final
 
+import pytest
+
 import hub
 
 HUB: Final = Path(hub.__file__).parent
@@ -40,6 +42,7 @@ def _modules_outside_store() -> dict[str, ast.AST]:
     }
 
 
+@pytest.mark.slow  # parses every module
 def test_no_module_outside_the_store_runs_sql() -> None:
     findings = [
         f"hub/{name}:{line}: {what}"

@@ -37,6 +37,7 @@ async def test_unserialisable_input_is_a_plain_client_error(
     assert "input" not in json.dumps(detail)
 
 
+@pytest.mark.slow  # three presses in real firmware time
 async def test_concurrent_presses_on_one_button_each_get_their_gesture(
     client: httpx.AsyncClient, homes: Homes
 ) -> None:
