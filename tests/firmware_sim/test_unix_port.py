@@ -18,6 +18,7 @@ from firmware_sim.unix_port.host import BOARD_DIR
 from hub.clock import SystemClock
 from hub.events import Gesture, SignalKind
 from tests.device.vectors import decode
+from tests.support.waiting import eventually
 
 # The firmware on the real MicroPython unix port, as a process per button.
 pytestmark = pytest.mark.slow
@@ -63,8 +64,9 @@ async def test_touch_advert_hub_haptic_round_trip(hub: HubEar, port_button: Unix
     await hub.send_feedback(ADDRESS, SignalKind.NEED_YOU)
     played = await port_button.wait_for_output()
     assert played.pattern == "need_you"
-    assert any(duty > 0 for _, duty in port_button.motor_trace)
-    assert played.rgb in [rgb for _, rgb in port_button.led_trace]
+    # The port reports the pattern as it starts; the motor and LED changes follow on its output.
+    await eventually(lambda: any(duty > 0 for _, duty in port_button.motor_trace), what="the motor running")
+    await eventually(lambda: played.rgb in [rgb for _, rgb in port_button.led_trace], what="the LED lit")
     state = await port_button.state()
     assert state.cmd_counter == 1
     assert state.adv_counter == 1
