@@ -3,7 +3,8 @@
 Each hub is written a TOML file as an installer would (``[hub]``, ``[ble]`` on the simulated air,
 ``[relay]`` to the test mosquitto as one of :data:`tests.support.mosquitto.COUPLE`'s hubs,
 ``[web]``, ``[[buttons]]``), started as ``python -m hub.cli hub --config FILE`` and stopped by its
-own pid (SIGTERM, then SIGKILL past a bound).
+own pid (SIGTERM, then SIGKILL past a bound). A failing test's report carries the log of every
+hub it started (this module is a pytest plugin, listed in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+
+import pytest
 
 from tests.support.homes import COUPLE_KEY
 from tests.support.mosquitto import COUPLE, Broker
@@ -27,6 +30,8 @@ from tests.support.waiting import START_S
 STOP_BOUND_S: Final = 15.0
 # Printed by hub.server once the web app listens and Bluetooth has settled.
 READY_LINE: Final = "hub ready on http://"
+# The logs of the hubs the running test started (each xdist worker is its own process).
+_STARTED_LOGS: list[tuple[str, Path]] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +148,24 @@ async def hub_process(
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     running = HubProcess(spec, process, log)
+    _STARTED_LOGS.append((spec.person, log))
     try:
         await running.ready()
         yield running
     finally:
         await running.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed:
+        for person, log in _STARTED_LOGS:
+            if log.exists():
+                text = log.read_text("utf-8", "replace")
+                report.sections.append((f"{person}'s hub log ({call.when})", text))
+    if call.when == "teardown":
+        _STARTED_LOGS.clear()
+    return report

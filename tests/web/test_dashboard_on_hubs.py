@@ -8,6 +8,7 @@ Uses Debian's ``chromium`` through Playwright's ``executable_path``; nothing is 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, async_playwright, expect
 
 from firmware_sim.air.radio_model import RadioConditions
 from firmware_sim.air.server import AirServer
@@ -136,6 +137,41 @@ async def test_a_touch_sent_from_one_hubs_page_arrives_live_on_the_others(
     await alex.get_by_role("button", name="Log out").click()
     await expect(alex).to_have_url(re.compile(r"/login$"))
     assert (await alex.request.get(f"{alex_hub.url}/api/health")).status == 401
+
+
+async def test_a_late_answer_to_send_never_moves_the_line_back(
+    hubs: tuple[HubProcess, HubProcess], browser: Browser
+) -> None:
+    """The answer to "Send a touch" says "queued"; the live stream may have moved the line on to
+    delivered before that answer lands (a busy machine). Held back here until it has: the line
+    stays delivered."""
+    alex_hub, _ = hubs
+    alex = await logged_in(browser, alex_hub)
+    await expect(alex.locator(".health")).to_contain_text("relay connected", timeout=EXPECT_MS)
+    await expect(alex.locator(".partner-hub")).to_contain_text("Sam's hub: online", timeout=EXPECT_MS)
+    sent = alex.locator('.feed li[data-direction="sent"]')
+    live_delivered = asyncio.Event()
+    answered: list[str] = []
+
+    async def answer_late(route: Route) -> None:
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        response = await route.fetch()
+        answered.append((await response.json())["fate"])
+        await live_delivered.wait()
+        await route.fulfill(response=response)
+
+    await alex.route("**/api/signals", answer_late)
+    await alex.get_by_role("button", name=re.compile("^Send a touch")).click()
+    # The stream alone puts the line up and moves it on to delivered.
+    await expect(sent.locator(".fate")).to_have_text("delivered · button", timeout=EXPECT_MS)
+    live_delivered.set()
+    # The send button is enabled again once the late answer has been shown.
+    await expect(alex.get_by_role("button", name=re.compile("^Send a touch"))).to_be_enabled()
+    assert answered == ["queued"]
+    await expect(sent).to_have_count(1)
+    await expect(sent.locator(".fate")).to_have_text("delivered · button")
 
 
 async def test_a_fresh_button_is_paired_from_the_page_and_removed_again(

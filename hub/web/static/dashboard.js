@@ -116,9 +116,23 @@ function signalItem(signal) {
   return item;
 }
 
+// How far along a fate is; the hub's own order (hub/signals/exchange.py), where a fate never
+// moves back.
+const FATE_RANK = { queued: 0, sent: 1, received: 2, held: 3, delivered: 4, failed: 4 };
+
+// The answer to "Send a touch" and the live stream race: the stream may already have moved the
+// line on to sent or delivered when the (older) answer lands. An older copy never moves it back.
+function isOlderThanShown(item, signal) {
+  const shown = Date.parse(item.dataset.updatedAt);
+  const incoming = Date.parse(signal.updated_at);
+  if (incoming !== shown) return incoming < shown; // false when either is unreadable
+  return (FATE_RANK[signal.fate] ?? 0) < (FATE_RANK[item.dataset.fate] ?? 0);
+}
+
 function fillSignal(item, signal) {
   item.dataset.direction = signal.direction;
   item.dataset.fate = signal.fate;
+  item.dataset.updatedAt = signal.updated_at;
   item.querySelector(".what").textContent = describe(signal);
   const fate = item.querySelector(".fate");
   fate.textContent = fateText(signal);
@@ -134,7 +148,7 @@ function fillSignal(item, signal) {
 function renderSignal(signal) {
   const existing = pane.querySelector(`li[data-id="${CSS.escape(signal.id)}"]`);
   if (existing) {
-    fillSignal(existing, signal);
+    if (!isOlderThanShown(existing, signal)) fillSignal(existing, signal);
     return;
   }
   const feed = $(".feed");
