@@ -18,7 +18,7 @@ from firmware_sim.air.server import AirServer
 from hub.store.database import DATABASE_FILE, open_database
 from hub.store.meta import MetaStore
 from hub.store.schema import SCHEMA_VERSION
-from tests.e2e.test_start_failures import EXIT_RUNTIME, EXIT_USAGE, _hub, _one_line, _write_config
+from tests.support.failed_start import EXIT_RUNTIME, EXIT_USAGE, one_line_failure, run_hub, write_start_config
 from tests.support.mosquitto import free_ports
 from tests.support.waiting import START_S
 
@@ -47,7 +47,7 @@ def _check(path: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def wrong_config(tmp_path: Path) -> Path:
     (web_port,) = free_ports(1)
-    path = _write_config(tmp_path / "hub.toml", tmp_path / "data", web_port)
+    path = write_start_config(tmp_path / "hub.toml", tmp_path / "data", web_port)
     text = path.read_text(encoding="utf-8").replace(f"port = {web_port}", "port = 0")
     text = text.replace('"mqtt://127.0.0.1:9"', '"mqtt://127.0.0.1:99999"')
     text += 'colour = "blue"\n[delivery]\nbutton_confirm_timeout_s = nan\nfelt_it_window_s = inf\n'
@@ -67,14 +67,14 @@ def test_config_check_reports_every_problem(wrong_config: Path) -> None:
 
 
 def test_the_hub_refuses_it_in_one_line_counting_the_rest(wrong_config: Path) -> None:
-    line = _one_line(_hub(wrong_config), EXIT_USAGE, str(wrong_config))
+    line = one_line_failure(run_hub(wrong_config), EXIT_USAGE, str(wrong_config))
     assert line.endswith(
         f"(and {len(PROBLEMS) - 1} more: `heartline config check {wrong_config}` lists every one)"
     )
 
 
 @pytest.mark.parametrize("damage", ["directory", "latin-1"])
-def test_config_check_on_a_directory_or_non_utf8_file_is_one_line(tmp_path: Path, damage: str) -> None:
+def test_config_check_on_a_directory_or_non_utf8_file_isone_line_failure(tmp_path: Path, damage: str) -> None:
     path = tmp_path
     if damage == "latin-1":
         path = tmp_path / "hub.toml"
@@ -102,15 +102,15 @@ def _a_real_database(data: Path) -> Path:
 
 def test_a_damaged_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
     (web_port,) = free_ports(1)
-    config = _write_config(tmp_path / "hub.toml", tmp_path / "data", web_port)
+    config = write_start_config(tmp_path / "hub.toml", tmp_path / "data", web_port)
     path = _a_real_database(tmp_path / "data")
     raw = bytearray(path.read_bytes())
     page = 4096
     raw[page * 3 : page * 3 + 64] = b"\xa5" * 64  # a table page overwritten, as a bad SD card does
     path.write_bytes(bytes(raw))
     before = _digest(path)
-    line = _one_line(
-        _hub(config), EXIT_RUNTIME, str(path), "left untouched", "restore a backup", "start fresh"
+    line = one_line_failure(
+        run_hub(config), EXIT_RUNTIME, str(path), "left untouched", "restore a backup", "start fresh"
     )
     assert "integrity" in line or "not a readable database" in line
     assert _digest(path) == before
@@ -118,7 +118,7 @@ def test_a_damaged_database_is_refused_and_left_untouched(tmp_path: Path) -> Non
 
 def test_a_newer_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
     (web_port,) = free_ports(1)
-    config = _write_config(tmp_path / "hub.toml", tmp_path / "data", web_port)
+    config = write_start_config(tmp_path / "hub.toml", tmp_path / "data", web_port)
     (tmp_path / "data").mkdir()
     path = tmp_path / "data" / DATABASE_FILE
     # As a newer Heartline might leave it: its own tables, a rollback journal rather than WAL
@@ -129,8 +129,8 @@ def test_a_newer_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     db.close()
     before = _digest(path)
-    _one_line(
-        _hub(config),
+    one_line_failure(
+        run_hub(config),
         EXIT_RUNTIME,
         "written by a newer Heartline",
         "left untouched",
@@ -146,7 +146,7 @@ async def _hub_on_an_air(config: Path, **relay: str) -> subprocess.CompletedProc
     air.place(HUB_RADIO, 0.0, 0.0)
     async with air:
         _join(config, air.port, relay)
-        return await asyncio.to_thread(_hub, config)
+        return await asyncio.to_thread(run_hub, config)
 
 
 def _join(config: Path, air_port: int, relay: dict[str, str]) -> None:
@@ -156,13 +156,13 @@ def _join(config: Path, air_port: int, relay: dict[str, str]) -> None:
     config.write_text(text.replace('"mqtt://127.0.0.1:9"', '"mqtts://127.0.0.1:9"'), encoding="utf-8")
 
 
-async def test_a_ca_file_that_is_no_certificate_is_one_line(tmp_path: Path) -> None:
+async def test_a_ca_file_that_is_no_certificate_isone_line_failure(tmp_path: Path) -> None:
     (web_port,) = free_ports(1)
-    config = _write_config(tmp_path / "hub.toml", tmp_path / "data", web_port)
+    config = write_start_config(tmp_path / "hub.toml", tmp_path / "data", web_port)
     ca = tmp_path / "ca.crt"
     ca.write_text("this is the relay's login file, not its certificate\n", encoding="utf-8")
     result = await _hub_on_an_air(config, ca_file=f'"{ca}"')
-    _one_line(
+    one_line_failure(
         result,
         EXIT_USAGE,
         "relay.ca_file",
@@ -172,11 +172,13 @@ async def test_a_ca_file_that_is_no_certificate_is_one_line(tmp_path: Path) -> N
     )
 
 
-async def test_a_data_dir_file_the_hub_cannot_read_is_one_line(tmp_path: Path) -> None:
+async def test_a_data_dir_file_the_hub_cannot_read_isone_line_failure(tmp_path: Path) -> None:
     (web_port,) = free_ports(1)
-    config = _write_config(tmp_path / "hub.toml", tmp_path / "data", web_port)
+    config = write_start_config(tmp_path / "hub.toml", tmp_path / "data", web_port)
     (tmp_path / "data" / "couple_link.json").mkdir(parents=True)  # where `couple join` leaves a file
     result = await _hub_on_an_air(config)
     # The couple link is the joined hub's key to its partner: unreadable, only a new join mends it
     # (exit 2, so systemd does not retry what a restart cannot fix).
-    _one_line(result, EXIT_USAGE, str(tmp_path / "data" / "couple_link.json"), "unreadable", "couple join")
+    one_line_failure(
+        result, EXIT_USAGE, str(tmp_path / "data" / "couple_link.json"), "unreadable", "couple join"
+    )
