@@ -17,32 +17,23 @@ import argparse
 import asyncio
 import contextlib
 import http.server
-import shutil
 import statistics
 import sys
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
 import httpx
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from benchmarks.footprint import HUB_RADIO, broker, child, wait_healthy, write_config
 from benchmarks.timing import table
 from firmware_sim.air.server import AirServer
 from hub.demo.broker import free_port
+from tests.support.chromium import ChromiumMissingError, headless_chromium
 
-CHROMIUM_FLAGS: Final = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Signals already in the log when the page opens, so "feed filled" has lines to draw.
 SEEDED_SIGNALS: Final = 6
 PAGE_TIMEOUT_MS: Final = 30_000
@@ -133,19 +124,6 @@ def blank_page_server() -> Iterator[str]:
         thread.join()
 
 
-@contextlib.asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        raise SystemExit("chromium not found: install Debian's chromium (`make test` does as root)")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
 async def paint_times(browser: Browser, url: str, *, dashboard: bool) -> tuple[float, float | None]:
     """(first contentful paint, feed filled or None) in ms from navigation start, fresh context."""
     context = await browser.new_context()
@@ -195,7 +173,7 @@ async def measure(runs: int) -> list[list[object]]:
                     (
                         await client.post(f"{url}api/signals", json={"kind": "thinking_of_you"})
                     ).raise_for_status()
-                async with chromium() as browser:
+                async with headless_chromium() as browser:
                     await paint_times(browser, url, dashboard=True)  # warm: imports, caches, first stats
                     dashboard = [await paint_times(browser, url, dashboard=True) for _ in range(runs)]
                     baseline = [(await paint_times(browser, blank, dashboard=False))[0] for _ in range(runs)]
@@ -231,7 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs = 5 if args.quick else args.runs
     print(f"dashboard on a real hub, headless Chromium, median of {runs}", flush=True)
-    rows = asyncio.run(measure(runs))
+    try:
+        rows = asyncio.run(measure(runs))
+    except ChromiumMissingError as missing:
+        raise SystemExit(str(missing)) from None
     print(table(["measure", "dashboard", "baseline", "baseline is"], rows))
     return 0
 

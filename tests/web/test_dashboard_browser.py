@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from playwright.sync_api import Browser, Frame, FrameLocator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Frame, FrameLocator, Page, expect
 
+from tests.support.chromium import headless_chromium_sync
 from tests.support.demo_process import RunningDemo
 
 # Headless Chromium against the demo as a real process.
@@ -24,15 +25,6 @@ pytestmark = pytest.mark.slow
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 EXPECT_MS: Final = 30_000  # what a page shows within a second; generous for a busy machine
-CHROMIUM_FLAGS: Final = [
-    "--no-sandbox",  # CI runs as root
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",  # the machine has no internet: no update or sync calls
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def home(page: Page, home_id: str) -> FrameLocator:
@@ -47,15 +39,8 @@ def home_frame(page: Page, home_id: str) -> Frame:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.fail("chromium not found; `make test` installs Debian's chromium", pytrace=False)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with headless_chromium_sync() as launched:
+        yield launched
 
 
 @pytest.fixture

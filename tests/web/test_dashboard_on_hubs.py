@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Final
 
 import pytest
-from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from firmware_sim.air.radio_model import RadioConditions
 from firmware_sim.air.server import AirServer
 from firmware_sim.button import SimButton
 from hub.web.auth import hash_password
+from tests.support.chromium import headless_chromium
 from tests.support.homes import BUTTON_B, HOME_A, HOME_B, HUB_RADIO_A, HUB_RADIO_B
 from tests.support.hub_process import HubButton, HubProcess, HubSpec, hub_process
 from tests.support.mosquitto import Broker, free_ports
@@ -34,15 +34,6 @@ PASSWORD: Final = "correct horse battery"
 PASSWORD_HASH: Final = hash_password(PASSWORD, log2_n=10, p=1)
 NEW_BUTTON: Final = "C0:FF:EE:00:00:1A"
 EXPECT_MS: Final = 30_000  # what a page shows within a second; generous for a busy machine
-CHROMIUM_FLAGS: Final = [
-    "--no-sandbox",  # CI runs as root
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",  # the machine has no internet: no update or sync calls
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -81,15 +72,8 @@ async def hubs(
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.fail("chromium not found; `make test` installs Debian's chromium", pytrace=False)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with headless_chromium() as launched:
+        yield launched
 
 
 async def logged_in(browser: Browser, hub: HubProcess) -> Page:

@@ -9,18 +9,18 @@ Uses Debian's ``chromium`` through Playwright's ``executable_path``; nothing is 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Final
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from firmware_sim.air.radio_model import RadioConditions
 from firmware_sim.air.server import AirServer
 from firmware_sim.button import SimButton
 from hub.web.auth import hash_password
+from tests.support.chromium import headless_chromium
 from tests.support.homes import HOME_A, HUB_RADIO_A
 from tests.support.hub_process import HubButton, HubProcess, HubSpec, hub_process
 from tests.support.mosquitto import Broker, free_ports
@@ -33,15 +33,6 @@ WEARABLE: Final = "54:48:E6:8F:80:C7"
 KEY: Final = bytes.fromhex("8c1f2e3d4a5b6c7d8e9fa0b1c2d3e4f5")
 PERIOD_S: Final = 10  # the shortest: its next window comes soon in real time
 EXPECT_MS: Final = 60_000  # one listen window, generous for a busy machine
-CHROMIUM_FLAGS: Final = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -71,15 +62,8 @@ async def hub(mosquitto_broker: Broker, tmp_path: Path) -> AsyncIterator[HubProc
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.fail("chromium not found; `make test` installs Debian's chromium", pytrace=False)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with headless_chromium() as launched:
+        yield launched
 
 
 async def test_the_period_is_set_from_the_page(hub: HubProcess, browser: Browser) -> None:
