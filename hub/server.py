@@ -7,7 +7,6 @@ import contextlib
 import errno
 import logging
 import os
-import signal
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Final
@@ -27,6 +26,7 @@ from hub.systemd import (
     run_watchdog,
     watchdog_interval,
 )
+from hub.tasks import stop_on_signals
 from hub.web.api import hub_app
 
 _LOGGER = logging.getLogger(__name__)
@@ -112,14 +112,12 @@ async def serve_hub(config: HubConfig, *, environ: Mapping[str, str] | None = No
     database cannot be used."""
     notifier = SystemdNotifier.from_environ(environ)
     ping_every_s = watchdog_interval(environ)
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     web_socket = bind_web_socket(config.web.listen, config.web.port)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     notifier.status("starting")
     try:
         async with contextlib.AsyncExitStack() as stack:
+            stop = stack.enter_context(stop_on_signals())
             try:
                 hub = await stack.enter_async_context(open_hub(config))
             except StoreError as ex:
@@ -134,8 +132,6 @@ async def serve_hub(config: HubConfig, *, environ: Mapping[str, str] | None = No
         deadline.cancel()
     finally:
         web_socket.close()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         notifier.close()
 
 

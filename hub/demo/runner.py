@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import socket
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -31,6 +29,7 @@ from hub.demo.world import (
 )
 from hub.errors import HeartlineError
 from hub.server import web_server
+from hub.tasks import stop_on_signals
 from hub.web.demo_app import DemoHome, demo_app
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ async def _run(options: DemoOptions, data_dir: Path, started: asyncio.Event | No
     _check_port_free(options.port)
     identity = DemoIdentity.load_or_create(data_dir)
     async with contextlib.AsyncExitStack() as stack:
-        stop = stack.enter_context(_stop_on_signals())
+        stop = stack.enter_context(stop_on_signals())
         broker_url = options.broker
         if broker_url is None:
             broker = EmbeddedBroker()
@@ -103,20 +102,6 @@ async def _play_days(homes: dict[str, DemoHome], speed: float) -> None:
         await play_day(
             sims, speed, names=names, on_beat=lambda beat: print(f"script: {beat.text}", flush=True)
         )
-
-
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[asyncio.Event]:
-    """An event set by Ctrl-C or SIGTERM, so the demo stops in order instead of dying."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        yield stop
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
 
 
 def _check_port_free(port: int) -> None:

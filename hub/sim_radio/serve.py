@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from hub.config import WebSection
 from hub.errors import HeartlineError
 from hub.server import web_server
 from hub.sim_radio.world import SimWorld
+from hub.tasks import stop_on_signals
 from hub.web.allow import AllowHeader
 from hub.web.auth import AccessControl
 from hub.web.sim_api import sim_world_router
@@ -65,7 +65,7 @@ async def serve_radio(options: RadioOptions, *, started: asyncio.Event | None = 
         data_dir = options.data_dir or Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="heartline-radio-"))
         )
-        stop = stack.enter_context(_stop_on_signals())
+        stop = stack.enter_context(stop_on_signals())
         control = stack.enter_context(_listening(options.control_port, "--control-port"))
         world = SimWorld(data_dir)
         try:
@@ -117,16 +117,3 @@ def _listening(port: int, option: str) -> Iterator[socket.socket]:
 def _port_taken(port: int, option: str, ex: OSError) -> HeartlineError:
     reason = ex.strerror or str(ex)
     return HeartlineError(f"port {port} on {HOST} is not free ({reason}); pass {option} with a free one")
-
-
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[asyncio.Event]:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        yield stop
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
