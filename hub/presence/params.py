@@ -56,14 +56,13 @@ DENSE_SPAN_INTERVALS: Final = 60.0
 REFERENCE_S: Final = 60.0
 # Odds, were the device still here at the share of adverts heard lately, of a silence this long.
 # 1e-4: a wearable heard at 1 Hz half the time has left after 13 s of silence; one heard one
-# advert in twenty (the garden behind a body) after 180 s. The benchmark sweep (docs/presence.md)
-# put the knee of departure delay against live flaps between 1e-4 and 1e-6; the floor below
-# matters more.
+# advert in twenty (the garden behind a body) after 180 s. The benchmark sweep (docs/presence.md):
+# 1e-6 costs 3 s of departure delay for 0.15 fewer live flaps a day; the floor below matters more.
 EXIT_MISS_ODDS: Final = 1e-4
 # The floor of that rule. Coexistence bursts on a Pi (~4 an hour, ~15 s, 90 % lost) take the
 # reference down to one advert in ten: a gap is forgiven only beyond DEAF_GAP_S, so part of a
-# burst still reads as the device's own silence. 20 s keeps a burst from being a departure
-# about 99 times in 100 (the benchmark's live flaps) and a departure within 45 s.
+# burst still reads as the device's own silence. 20 s: about one live flap a day on the
+# benchmark, departures at 38 s median (15 s: 1.8 flaps, 33 s; 30 s: 0.5 flaps, 49 s).
 EXIT_MIN_S: Final = 20.0
 # The cap of that rule: the fallback's longest timeout (a device that really vanished).
 EXIT_MAX_S: Final = 240.0
@@ -106,7 +105,8 @@ EXIT_STRONG_S: Final = 240.0
 DEAF_GAP_S: Final = 3.0
 # At most this much deaf time is forgiven per silence. Scanner stalls last a minute or so (the
 # watchdog restarts the scan after ``ble.watchdog_silence_s``); the long tail of a stalled
-# bluetoothd reaches several minutes. 900 s covers all but ~1 stall in 700.
+# bluetoothd reaches several minutes. 900 s covers all but ~1 stall in 700 (300 s, the old cap,
+# let the longer stalls split a stay: 0.045 spurious sessions a day instead of 0.015).
 DEAF_CREDIT_CAP_S: Final = 900.0
 
 # A person heard again within this long of their last advert never left: the two sessions are
