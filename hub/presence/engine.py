@@ -1,4 +1,5 @@
-"""The incremental presence engine: one advert in, at most one transition out, O(1) and no numpy.
+"""The incremental presence engine: one advert in, at most one transition out, no numpy; O(1)
+per advert but for one deaf-time clock per tracked person (a couple: two).
 
 Each tracked subject (a person: all their wearables feed one tracker) keeps small ring buffers
 (last LEVEL_WINDOW RSSI values, last DENSE_COUNT advert times) and a block of INTERVAL_BLOCK gaps
