@@ -57,7 +57,7 @@ class Outcome:
 
 def heartline(trace: Trace) -> Outcome:
     until = float(trace.seconds)
-    deaf = DeafMeasure.from_streams([trace.person_times, trace.other_times], until)
+    deaf = DeafMeasure.from_streams([trace.other_times], until)
     r = recompute(trace.person_times, trace.person_rssi, deaf, until)
     return Outcome(r.arrive, r.leave, r.enter_at, r.exit_at)
 

@@ -36,7 +36,7 @@ OTHER = "OTHER"
 def _numpy(traces: list[Trace], until: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     sessions = {}
     for index, trace in enumerate(traces):
-        deaf = DeafMeasure.from_streams([trace.person_times, trace.other_times], until)
+        deaf = DeafMeasure.from_streams([trace.other_times], until)
         result = recompute(trace.person_times, trace.person_rssi, deaf, until)
         sessions[f"p{index}"] = (result.arrive, np.where(np.isnan(result.leave), until, result.leave))
     return sessions

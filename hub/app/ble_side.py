@@ -116,7 +116,14 @@ async def open_ble_side(
             transport=transport,
             registry=registry,
             scanning=ScanSupervisor(
-                transport, heard, clock, silence_s=options.silence_s, heartbeats=heartbeats
+                transport,
+                heard,
+                clock,
+                silence_s=options.silence_s,
+                heartbeats=heartbeats,
+                # The registered buttons go where their owners go: their silence alone may be
+                # an empty home, not a deaf radio (hub.ble.scanning).
+                carried=lambda address: registry.by_address(address) is not None,
             ),
             ingest=ingest,
             pairing=pairing,

@@ -5,6 +5,20 @@ with no error, or bluetoothd answers ``InProgress`` forever, until someone power
 adapter. The supervisor notices silence (no advert from *any* device, ours or a neighbour's,
 for ``silence_s``) and escalates: restart the scan, then power-cycle the adapter, then give up
 loudly (health says what to check) and try again from the start a while later.
+
+But silence is also what an empty home sounds like: when the only devices around are the
+people's own buttons and they carry them out, nothing is left to hear. Given ``carried`` (is
+this address a device that goes where its owner goes: the hub's registered buttons), the
+supervisor first asks whether the silence is explained before it escalates:
+
+* the adapter's own state, where the stack has one (BlueZ: ``Powered``, ``Discovering`` while
+  scanning actively, ``PowerState``): an adapter that says it is off or not scanning is a fault;
+* a *reference*: any device heard in the REFERENCE_LOOKBACK_S before the silence that is not
+  carried (a neighbour's phone or TV, any device that stays put). Had one been heard, it would
+  still be heard: the radio is deaf, escalate. Had only carried devices been heard, their owners
+  left: health says QUIET ("no one's buttons in range", not an error) and the adapter is left
+  alone, but for a scan restart every QUIET_RESCAN_S (cheap, and it clears a stalled discovery
+  that nothing else could reveal in a home with nothing else on the air).
 """
 
 from __future__ import annotations
@@ -46,6 +60,14 @@ ERROR_IN_PROGRESS: Final = "org.bluez.Error.InProgress"
 ERROR_NOT_READY: Final = "org.bluez.Error.NotReady"
 
 STEPS: Final = ("restart scan", "power-cycle adapter")
+# A device heard this long before the silence still tells whether it is explained: a reference
+# that was there ten minutes ago is there now (neighbours' devices do not walk off together).
+REFERENCE_LOOKBACK_S: Final = 600.0
+# In a quiet home, restart the scan this often (never power-cycle): BlueZ discovery that stalled
+# silently comes back with a restart, and without a reference nothing else would tell.
+QUIET_RESCAN_S: Final = 1800.0
+QUIET_DETAIL: Final = "no one's buttons in range"
+QUIET_RESCAN: Final = "restart scan (quiet)"
 
 
 def classify(ex: BaseException) -> str:
@@ -72,7 +94,11 @@ class ScanSupervisor:
         *,
         silence_s: float = DEFAULT_SILENCE_S,
         heartbeats: Heartbeats | None = None,
+        carried: Callable[[str], bool] | None = None,
+        quiet_rescan_s: float = QUIET_RESCAN_S,
     ) -> None:
+        """``carried(address)``: the device goes where its owner goes (a registered button), so
+        its silence may be an empty home. Without it every silence is the radio's fault."""
         self._heartbeats = heartbeats or Heartbeats()
         self._transport = transport
         self._on_advert = on_advert
@@ -87,9 +113,15 @@ class ScanSupervisor:
         self.mode: str | None = None if transport.supports_passive else "active"
         self.recoveries: Counter[str] = Counter()  # by step, for /metrics
         self.errors: Counter[str] = Counter()  # by classify() name
+        self._carried = carried
+        self.quiet_rescan_s = quiet_rescan_s
+        self._recent: dict[str, float] = {}  # address -> last heard, within REFERENCE_LOOKBACK_S
 
     def _heard(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
-        self._last_heard = self._clock.monotonic()
+        now = self._clock.monotonic()
+        self._last_heard = now
+        if self._carried is not None:
+            self._recent[device.address] = now
         self._on_advert(device, advertisement)
 
     async def run(self) -> None:
@@ -120,10 +152,20 @@ class ScanSupervisor:
                 if step:
                     _LOGGER.info("BLE adverts are back after '%s'", STEPS[step - 1])
                     step = 0
+                elif self.health.state is BleState.QUIET:
+                    _LOGGER.info("BLE adverts are back: someone's button is in range again")
                 self.health = BleHealth(BleState.OK)
                 continue
             if now - self._acted_at < self.silence_s:
                 continue  # the last step has not had its full window yet
+            if not step and await self._quiet(silent_for):
+                if now - self._acted_at >= self.quiet_rescan_s:
+                    self.recoveries[QUIET_RESCAN] += 1
+                    with contextlib.suppress(TransportError):
+                        await self._restart()
+                    self._acted_at = self._clock.monotonic()
+                    self.health = BleHealth(BleState.QUIET, QUIET_DETAIL)
+                continue
             if step == len(STEPS):
                 break
             action = STEPS[step]
@@ -145,6 +187,50 @@ class ScanSupervisor:
         _LOGGER.error("%s; trying again in %.0f s", self.health, RETRY_AFTER_GIVING_UP_S)
         self._heartbeats.beat("ble-scanner", RETRY_AFTER_GIVING_UP_S + START_BUDGET_S)
         await asyncio.sleep(RETRY_AFTER_GIVING_UP_S)
+
+    def recent_devices(self) -> set[str]:
+        """Addresses heard within REFERENCE_LOOKBACK_S of the last advert (when judging)."""
+        return set(self._recent)
+
+    async def _quiet(self, silent_for: float) -> bool:
+        """Is this silence an empty home rather than a deaf radio? Sets health when it is."""
+        if self._carried is None:
+            return False
+        why = await self._adapter_fault()
+        if why is not None:
+            _LOGGER.warning("no BLE adverts for %.0f s and the adapter %s", silent_for, why)
+            return False
+        since = self._last_heard - REFERENCE_LOOKBACK_S
+        for address, at in list(self._recent.items()):
+            if at < since:
+                del self._recent[address]
+        references = [address for address in self._recent if not self._carried(address)]
+        if references:
+            return False  # a device that stays put went silent with the rest: the radio is deaf
+        if self.health.state is not BleState.QUIET:
+            _LOGGER.info(
+                "no BLE adverts for %.0f s, and the last devices heard were people's buttons "
+                "(%s): nobody is in range, the adapter is left alone",
+                silent_for,
+                ", ".join(sorted(self._recent)) or "none yet",
+            )
+            self.health = BleHealth(BleState.QUIET, QUIET_DETAIL)
+        return True
+
+    async def _adapter_fault(self) -> str | None:
+        """What the adapter's own state says is wrong, or None (fine, or nothing to ask)."""
+        try:
+            state = await self._transport.adapter_state()
+        except (TransportError, BleakError, OSError, TimeoutError) as ex:
+            self.errors[classify(ex)] += 1
+            return f"did not answer ({ex})"
+        if state is None:
+            return None
+        if not state.powered or state.power_state == "off-blocked":
+            return f"is off (Powered={state.powered}, PowerState={state.power_state})"
+        if self.mode == "active" and not state.discovering:
+            return "is not scanning (Discovering=false)"
+        return None
 
     async def _restart(self) -> None:
         await self._stop()

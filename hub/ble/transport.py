@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
 from bleak import BleakClient, BleakScanner
@@ -34,6 +35,16 @@ DBUS_TIMEOUT_S: Final = 10.0
 DEFAULT_SIM_NAME: Final = "HUB"
 
 
+@dataclass(frozen=True, slots=True)
+class AdapterState:
+    """What the adapter says of itself (BlueZ ``org.bluez.Adapter1``: ``Powered``,
+    ``Discovering``, and since BlueZ 5.66 ``PowerState``, "off-blocked" under rfkill)."""
+
+    powered: bool
+    discovering: bool
+    power_state: str | None = None
+
+
 class BleTransport(Protocol):
     spec: str
     # True where the stack can scan passively (BlueZ advertisement monitors); the scan
@@ -53,6 +64,10 @@ class BleTransport(Protocol):
 
     async def power_cycle(self) -> None:
         """Turn the adapter off and on again (the recovery a person would do by hand)."""
+        ...
+
+    async def adapter_state(self) -> AdapterState | None:
+        """The adapter's own state, or None where the stack has none to tell (the sim)."""
         ...
 
 
@@ -111,6 +126,37 @@ class BlueZTransport:
         finally:
             bus.disconnect()
 
+    async def adapter_state(self) -> AdapterState:
+        from dbus_fast import BusType, Message, MessageType  # noqa: PLC0415 - Linux only
+        from dbus_fast.aio import MessageBus  # noqa: PLC0415
+
+        async with asyncio.timeout(DBUS_TIMEOUT_S):
+            bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
+        try:
+            async with asyncio.timeout(DBUS_TIMEOUT_S):
+                reply = await bus.call(
+                    Message(
+                        destination="org.bluez",
+                        path=f"/org/bluez/{self.adapter}",
+                        interface="org.freedesktop.DBus.Properties",
+                        member="GetAll",
+                        signature="s",
+                        body=["org.bluez.Adapter1"],
+                    )
+                )
+        finally:
+            bus.disconnect()
+        if reply is None or reply.message_type == MessageType.ERROR:
+            detail = reply.error_name if reply is not None else "no reply"
+            raise TransportError(self.spec, f"reading the adapter's state failed: {detail}")
+        props = reply.body[0]
+        power_state = props.get("PowerState")
+        return AdapterState(
+            powered=bool(props["Powered"].value),
+            discovering=bool(props["Discovering"].value),
+            power_state=str(power_state.value) if power_state is not None else None,
+        )
+
     def ble_device(self, address: str) -> BLEDevice:
         # bleak's BlueZ client connects by object path; passing a bare address would make it
         # start a second discovery, which bluetoothd refuses (InProgress) while the hub scans.
@@ -153,6 +199,9 @@ class SimTransport:
 
     def ble_device(self, address: str) -> BLEDevice:
         return BLEDevice(address.upper(), None, None)
+
+    async def adapter_state(self) -> None:
+        return None  # the air has no adapter to ask; silence is judged from adverts alone
 
     async def power_cycle(self) -> None:
         """The simulated adapter leaves the air and joins it again."""

@@ -7,7 +7,8 @@ over *sessions* and *deaf gaps*, a few per day, never over adverts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -21,10 +22,13 @@ BoolArray = npt.NDArray[np.bool_]
 
 @dataclass(frozen=True, slots=True)
 class DeafMeasure:
-    """Cumulative deaf time as a piecewise-linear function (see ``engine.RadioWatch``)."""
+    """Cumulative deaf time as a piecewise-linear function (see ``engine.RadioWatch``), from
+    the adverts of the *other* devices (a subject's own are never evidence of deafness), and
+    those adverts' times, to tell whether the subject had a reference (``referenced``)."""
 
     starts: F64
     ends: F64
+    heard: F64 = field(default_factory=lambda: np.empty(0))  # sorted times of the other devices
 
     @classmethod
     def from_streams(cls, streams: list[F64], until: float) -> DeafMeasure:
@@ -46,7 +50,17 @@ class DeafMeasure:
         starts = lo[keep] + P.DEAF_GAP_S
         ends = np.minimum(hi[keep], until)
         ok = ends > starts
-        return cls(starts[ok], ends[ok])
+        present = [times for times in streams if times.size]
+        heard = np.sort(np.concatenate(present)) if present else np.empty(0)
+        return cls(starts[ok], ends[ok], heard)
+
+    def referenced(self, t: F64) -> BoolArray:
+        """Per time: was another device heard within REFERENCE_S before it (at it included)?"""
+        if self.heard.size == 0:
+            return np.zeros(t.size, dtype=bool)
+        k = np.searchsorted(self.heard, t, side="right") - 1
+        last = np.where(k >= 0, self.heard[np.maximum(k, 0)], -np.inf)
+        return t - last <= P.REFERENCE_S
 
     def at(self, t: F64) -> F64:
         if self.starts.size == 0:
@@ -131,6 +145,23 @@ def exit_timeouts(level: F64, scale: F64) -> F64:
     return np.where(fading, P.EXIT_FADE_S, base) * scale
 
 
+def miss_shares(t: F64, interval: F64) -> F64:
+    """Share of the expected adverts heard over the last DENSE_COUNT adverts (``engine.miss_share``
+    on the tracker's ring): gaps counted over their span, at the interval in force."""
+    n = t.size
+    idx = np.arange(n)
+    back = np.minimum(idx, P.DENSE_COUNT - 1)
+    span = t - t[idx - back]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((back > 0) & (span > 0), back * interval / span, P.MISS_SHARE_PRIOR)
+
+
+def miss_timeouts(share: F64, odds: float, floor: float) -> F64:
+    """``params.miss_timeout`` over arrays."""
+    share = np.clip(share, P.MISS_SHARE_MIN, P.MISS_SHARE_MAX)
+    return np.clip(math.log(odds) / np.log1p(-share), floor, P.EXIT_MAX_S)
+
+
 def clean(times: F64, rssi: F64) -> tuple[F64, F64]:
     """Sort by time and drop duplicates and out-of-order repeats (first copy wins)."""
     order = np.argsort(times, kind="stable")
@@ -163,15 +194,20 @@ def recompute(  # noqa: PLR0915 - one pipeline, in the engine's order for compar
     gaps = np.diff(t)
     interval = interval_per_advert(gaps, n)
     scale = np.maximum(1.0, interval / P.NOMINAL_INTERVAL_S)
-    timeout = exit_timeouts(level, scale)
+    referenced = deaf.referenced(t)
+    share = miss_shares(t, interval)
+    timeout = np.where(
+        referenced, miss_timeouts(share, P.EXIT_MISS_ODDS, P.EXIT_MIN_S) * scale, exit_timeouts(level, scale)
+    )
     if sleepy is not None:
         timeout = np.where(sleepy > 0.0, sleepy, timeout)
 
-    # Leave decisions: the silence after each advert, in radio-alive time.
+    # Leave decisions: the silence after each advert, in radio-alive time (deaf time is
+    # forgiven only with a reference: without one nothing tells a deaf receiver from absence).
     d_at = deaf.at(t)
     end = np.append(t[1:], until)
     d_end = deaf.at(end)
-    silence = (end - t) - np.minimum(d_end - d_at, P.DEAF_CREDIT_CAP_S)
+    silence = (end - t) - np.where(referenced, np.minimum(d_end - d_at, P.DEAF_CREDIT_CAP_S), 0.0)
     exits = silence >= timeout  # exits[j]: the gap after advert j ends a session (if one is open)
 
     # Enter conditions, state-free (they only look back within a window).
@@ -203,7 +239,8 @@ def recompute(  # noqa: PLR0915 - one pipeline, in the engine's order for compar
     leave = np.where(closed, t[j_last], np.nan)
     enter_at = t[j_enter]
     exit_at = np.full(j_last.size, np.nan)
-    exit_at[closed] = _exit_times(t[j_last[closed]], timeout[j_last[closed]], d_at[j_last[closed]], deaf)
+    last = j_last[closed]
+    exit_at[closed] = _exit_times(t[last], timeout[last], d_at[last], deaf, referenced[last])
 
     # Confidence needs cumulative silence, then sessions merge across short absences.
     silent = np.zeros(n)
@@ -223,10 +260,10 @@ def recompute(  # noqa: PLR0915 - one pipeline, in the engine's order for compar
     return BatchResult(m_arrive, m_leave, confidence, enter_at, exit_at)
 
 
-def _exit_times(last: F64, timeout: F64, d_last: F64, deaf: DeafMeasure) -> F64:
+def _exit_times(last: F64, timeout: F64, d_last: F64, deaf: DeafMeasure, referenced: BoolArray) -> F64:
     """When the engine's silence first reached the timeout (fixed point over deaf credit)."""
     at = last + timeout
     for _ in range(8):
-        credit = np.minimum(deaf.at(at) - d_last, P.DEAF_CREDIT_CAP_S)
+        credit = np.where(referenced, np.minimum(deaf.at(at) - d_last, P.DEAF_CREDIT_CAP_S), 0.0)
         at = last + timeout + credit
     return at

@@ -1,4 +1,5 @@
-"""The incremental presence engine: one advert in, at most one transition out, O(1) and no numpy.
+"""The incremental presence engine: one advert in, at most one transition out, no numpy; O(1)
+per advert but for one deaf-time clock per tracked person (a couple: two).
 
 Each tracked subject (a person: all their wearables feed one tracker) keeps small ring buffers
 (last LEVEL_WINDOW RSSI values, last DENSE_COUNT advert times) and a block of INTERVAL_BLOCK gaps
@@ -11,9 +12,17 @@ Decisions (numbers and reasons in ``hub.presence.params``):
   came within 15 intervals, or when 20 adverts came within 60 intervals at any level. The
   session is dated from the first advert of that window (when they came in, not when we were
   sure).
-* **leave** when the subject has been silent, in radio-alive time, for longer than a timeout
-  interpolated from the level last heard (45 s weak .. 240 s strong). The session is dated to
-  the last advert heard: that is when they were last here.
+* **leave** when the subject has been silent, in radio-alive time, for longer than its adverts
+  make believable. With a *reference* (another device heard within REFERENCE_S of the subject's
+  last advert) the radio is known to work: the share of the subject's expected adverts heard
+  lately gives the odds of the silence, and it has left when they reach EXIT_MISS_ODDS (20 s at
+  the least). Without one, the silence may be the receiver: a timeout interpolated from the
+  level last heard (45 s weak .. 240 s strong), and no deaf time forgiven. The session is dated
+  to the last advert heard: that is when they were last here.
+* **leaving** while present and silent past LEAVING_MISS_ODDS: the departure is being confirmed.
+* **deaf time** is measured per subject from every *other* device: a subject's own silence is
+  never evidence that the receiver is deaf (the only wearable of a home walking off silences the
+  whole radio, and that is an empty home, not a deaf adapter).
 * **sleepy devices**: a device whose listen advert gave its listen period (a wearable in deep
   sleep between windows) is silent by design between windows and heard about once a period, so
   its level says little about a walk off (the fade falls between windows). While it is heard
@@ -51,7 +60,7 @@ class Transition:
 
 
 class RadioWatch:
-    """Deaf time of the receiver, from every advert heard from any device.
+    """Deaf time of the receiver, from the adverts of the devices it is fed.
 
     ``measure(t)`` is the total time, up to ``t``, that lay more than DEAF_GAP_S into a gap in
     which nothing at all was heard. It never decreases and grows at most as fast as time.
@@ -74,6 +83,13 @@ class RadioWatch:
         if self.last_any != -math.inf:
             self.deaf_total += max(0.0, t - self.last_any - P.DEAF_GAP_S)
         self.last_any = t
+
+
+def miss_share(count: int, span: float, interval: float) -> float:
+    """The share of a device's expected adverts heard: ``count`` gaps over ``span`` seconds."""
+    if count <= 0 or span <= 0.0:
+        return P.MISS_SHARE_PRIOR
+    return count * interval / span
 
 
 def exit_timeout(level: float, scale: float, recent_max: float) -> float:
@@ -122,8 +138,10 @@ class SubjectTracker:
         "last_leave",
         "last_t",
         "leave_silent",
+        "leaving_after",
         "level_ring",
         "present",
+        "referenced",
         "rssi_ring",
         "scale",
         "segment_start",
@@ -133,6 +151,7 @@ class SubjectTracker:
         "subject",
         "time_ring",
         "timeout",
+        "watch",
     )
 
     def __init__(self, subject: str) -> None:
@@ -142,6 +161,9 @@ class SubjectTracker:
         self.last_t = -math.inf
         self.last_deaf = 0.0
         self.timeout = P.EXIT_WEAK_S
+        self.leaving_after = P.LEAVING_MIN_S
+        self.referenced = False  # another device was heard near this subject's last advert
+        self.watch = RadioWatch()  # deaf time from every device but this subject's
         self.rssi_ring = [0.0] * P.LEVEL_WINDOW
         self.level_ring = [-math.inf] * P.FADE_LOOKBACK  # levels of the previous adverts
         self.time_ring = [0.0] * P.DENSE_COUNT
@@ -160,13 +182,20 @@ class SubjectTracker:
         # so a new session never reaches back across a departure.
         self.segment_start = -math.inf
 
-    def silence(self, now: float, radio: RadioWatch) -> float:
-        """Radio-alive seconds since this subject was last heard."""
-        deaf = min(radio.measure(now) - self.last_deaf, P.DEAF_CREDIT_CAP_S)
+    def silence(self, now: float) -> float:
+        """Radio-alive seconds since this subject was last heard (all of it without a reference:
+        then nothing tells a deaf receiver from an empty home)."""
+        if not self.referenced:
+            return now - self.last_t
+        deaf = min(self.watch.measure(now) - self.last_deaf, P.DEAF_CREDIT_CAP_S)
         return (now - self.last_t) - deaf
 
-    def check_exit(self, now: float, radio: RadioWatch) -> Transition | None:
-        if not self.present or self.silence(now, radio) < self.timeout:
+    def leaving(self, now: float) -> bool:
+        """Present, but silent long enough that a departure is being confirmed."""
+        return self.present and self.silence(now) >= self.leaving_after
+
+    def check_exit(self, now: float) -> Transition | None:
+        if not self.present or self.silence(now) < self.timeout:
             return None
         self.present = False
         self.last_leave = self.last_t
@@ -180,11 +209,26 @@ class SubjectTracker:
         silent = self.silent_total - self.arrive_silent
         return min(1.0, max(0.0, 1.0 - silent / duration))
 
+    def _set_timeouts(self, n: int, t: float, fallback: float, sleepy: bool) -> None:
+        """The silence after advert ``n`` (at ``t``) that is a departure, and the one that
+        shows "leaving": from the share of expected adverts heard when the radio is known to
+        work; ``fallback`` (the level's or the sleepy timeout) when it is not, or asleep."""
+        back = n if n < P.DENSE_COUNT else P.DENSE_COUNT - 1
+        share = miss_share(back, t - self.time_ring[(n - back) % P.DENSE_COUNT], self.interval)
+        scale = self.scale
+        if self.referenced and not sleepy:
+            self.timeout = P.miss_timeout(share, P.EXIT_MISS_ODDS, P.EXIT_MIN_S) * scale
+        else:
+            self.timeout = fallback
+        leaving = P.miss_timeout(share, P.LEAVING_MISS_ODDS, P.LEAVING_MIN_S) * scale
+        self.leaving_after = min(leaving, self.timeout)
+
     def add(  # noqa: C901 - hot path
-        self, t: float, rssi: float, deaf: float, sleepy: float = 0.0
+        self, t: float, rssi: float, sleepy: float = 0.0
     ) -> Transition | None:
         """Take one advert (already checked to be newer than the last); ``sleepy`` is its
         device's sleepy timeout (two missed listen windows), 0 for an always-listening one."""
+        watch = self.watch
         n = self.count
         if n:
             gap = t - self.last_t
@@ -201,13 +245,14 @@ class SubjectTracker:
         self.silent_ring[n % P.DENSE_COUNT] = self.silent_total
         self.count = n + 1
         self.last_t = t
-        self.last_deaf = deaf
+        self.last_deaf = watch.measure(t)
+        self.referenced = t - watch.last_any <= P.REFERENCE_S
         level = median_of(self.rssi_ring if n + 1 >= P.LEVEL_WINDOW else self.rssi_ring[: n + 1])
         scale = self.scale
         ring = self.level_ring
         recent_max = max(ring) if level <= P.FADE_LOW_DBM else -math.inf
         ring[n % P.FADE_LOOKBACK] = level
-        self.timeout = sleepy or exit_timeout(level, scale, recent_max)
+        self._set_timeouts(n, t, sleepy or exit_timeout(level, scale, recent_max), sleepy > 0.0)
         if self.present:
             return None
         first = -1
@@ -237,7 +282,7 @@ class PresenceEngine:
 
     def __init__(self, devices: dict[str, str]) -> None:
         """``devices`` maps a device address (any case) to its subject (a person)."""
-        self.radio = RadioWatch()
+        self.radio = RadioWatch()  # every always-listening device: the receiver as a whole
         self._subject_of = {address.upper(): subject for address, subject in devices.items()}
         self.trackers = {subject: SubjectTracker(subject) for subject in set(devices.values())}
         # Sleepy devices: address -> (listen period s, time of its last listen advert).
@@ -250,25 +295,31 @@ class PresenceEngine:
         tells us the radio works). ``listen_period_s``: the advert is a listen advert with this
         period (the device sleeps between windows)."""
         subject = self._subject_of.get(address) or self._subject_of.get(address.upper())
-        radio = self.radio
         sleepy = (
             self._sleepy_timeout(address, t, listen_period_s) if listen_period_s or self._listening else 0.0
         )
         if subject is None:
             if not sleepy:
-                radio.heard(t)
+                self._heard(t, None)
             return None
         tracker = self.trackers[subject]
         if t <= tracker.last_t:
             tracker.stale += 1
             return None
-        left = tracker.check_exit(t, radio)
-        if tracker.count and tracker.silence(t, radio) >= tracker.timeout:
+        left = tracker.check_exit(t)
+        if tracker.count and tracker.silence(t) >= tracker.timeout:
             tracker.segment_start = t
         if not sleepy:
-            radio.heard(t)
-        entered = tracker.add(t, rssi, radio.measure(t), sleepy)
+            self._heard(t, tracker)
+        entered = tracker.add(t, rssi, sleepy)
         return left or entered
+
+    def _heard(self, t: float, own: SubjectTracker | None) -> None:
+        """An always-listening device was heard: the radio works, for everyone but its owner."""
+        self.radio.heard(t)
+        for tracker in self.trackers.values():
+            if tracker is not own:
+                tracker.watch.heard(t)
 
     def _sleepy_timeout(self, address: str, t: float, listen_period_s: float | None) -> float:
         """The sleepy timeout of this advert's device, or 0 if it is always listening. A device
@@ -297,10 +348,14 @@ class PresenceEngine:
         """Leave decisions due by ``now``; call about once a second."""
         out: list[Transition] = []
         for tracker in self.trackers.values():
-            left = tracker.check_exit(now, self.radio)
+            left = tracker.check_exit(now)
             if left is not None:
                 out.append(left)
         return out
 
     def is_present(self, subject: str) -> bool:
         return self.trackers[subject].present
+
+    def is_leaving(self, subject: str, now: float) -> bool:
+        """Present, and silent long enough that a departure is being confirmed."""
+        return self.trackers[subject].leaving(now)

@@ -9,6 +9,7 @@ heard in the same time.
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 from device import sleep
@@ -41,17 +42,50 @@ ENTER_SPAN_INTERVALS: Final = 15.0
 DENSE_COUNT: Final = 12
 DENSE_SPAN_INTERVALS: Final = 60.0
 
-# Leaving is silence, measured in *radio-alive* time (see DEAF_GAP_S), longer than a timeout
-# that depends on the level last heard. Nobody vanishes from beside the hub: to leave, the
-# wearable crosses the weak fringe first, so silence after a strong level is the receiver or the
-# body, and is waited out longer. Between the two levels the timeout is interpolated linearly.
+# Leaving is silence, measured in *radio-alive* time (see DEAF_GAP_S), longer than the device's
+# own adverts make believable. Two ways to judge it, chosen by whether the hub has a *reference*
+# (another device heard within REFERENCE_S of the subject's last advert: the home's puck, the
+# other person's wearable, a neighbour's phone or TV):
+#
+# * with a reference, the radio is known to work, so silence is weighed against the adverts the
+#   device was expected to send: the share of them heard lately (over its last DENSE_COUNT
+#   adverts, at its learned interval) gives the odds of the silence were it still here, and it
+#   has left when those odds fall to EXIT_MISS_ODDS (see ``miss_timeout``);
+# * without one (a home whose only device is the wearable that just left), silence may be the
+#   receiver: the level decides, as below, and no deaf time is forgiven (nothing could tell it).
+REFERENCE_S: Final = 60.0
+# Odds, were the device still here at the share of adverts heard lately, of a silence this long.
+# 1e-4: a wearable heard at 1 Hz half the time has left after 13 s of silence; one heard one
+# advert in twenty (the garden behind a body) after 180 s. The benchmark sweep (docs/presence.md):
+# 1e-6 costs 3 s of departure delay for 0.15 fewer live flaps a day; the floor below matters more.
+EXIT_MISS_ODDS: Final = 1e-4
+# The floor of that rule. Coexistence bursts on a Pi (~4 an hour, ~15 s, 90 % lost) take the
+# reference down to one advert in ten: a gap is forgiven only beyond DEAF_GAP_S, so part of a
+# burst still reads as the device's own silence. 20 s: about one live flap a day on the
+# benchmark, departures at 38 s median (15 s: 1.8 flaps, 33 s; 30 s: 0.5 flaps, 49 s).
+EXIT_MIN_S: Final = 20.0
+# The cap of that rule: the fallback's longest timeout (a device that really vanished).
+EXIT_MAX_S: Final = 240.0
+# The share heard before anything is known, and its bounds (never certain either way).
+MISS_SHARE_PRIOR: Final = 0.5
+MISS_SHARE_MIN: Final = 0.01
+MISS_SHARE_MAX: Final = 0.999
+# "Leaving": still home, but silent past the odds LEAVING_MISS_ODDS (and at least LEAVING_MIN_S):
+# what the dashboard shows while the departure is being confirmed. 1e-2 and 10 s: a wearable
+# carried off at 1 Hz is "leaving" about 10 s after its last advert; one in the garden is rarely.
+LEAVING_MISS_ODDS: Final = 1e-2
+LEAVING_MIN_S: Final = 10.0
+
+# The fallback without a reference: silence longer than a timeout that depends on the level last
+# heard. Nobody vanishes from beside the hub: to leave, the wearable crosses the weak fringe
+# first, so silence after a strong level may be the receiver or the body, and is waited out
+# longer. Between the two levels the timeout is interpolated linearly.
 EXIT_WEAK_DBM: Final = -90.0
 EXIT_STRONG_DBM: Final = -75.0
 # Silence needed after a weak level. Longer than nearly all gaps a wearable leaves in the
 # garden (behind a body, 15 dB down, at 25 m: about 1 advert in 20 heard, so a 45 s gap has odds
-# of ~1/8 per shadowed minute, and re-joining a flap costs nothing in the log), short enough that
-# a departure is seen sooner than with room-assistant's 60 s rule. The benchmark sweep
-# (docs/presence.md) put 45 s at the knee between live flaps and departure delay.
+# of ~1/8 per shadowed minute), short enough that a departure is seen sooner than with
+# room-assistant's 60 s rule.
 EXIT_WEAK_S: Final = 45.0
 # A departure looks like a fade: the level was strong a moment ago and is at the fringe now.
 # Silence right after such a fade is someone walking or driving off, so it is believed sooner.
@@ -64,14 +98,16 @@ EXIT_FADE_S: Final = 20.0
 # Wi-Fi/Bluetooth coexistence stalls of a few minutes on a Pi without a reference device.
 EXIT_STRONG_S: Final = 240.0
 
-# The receiver is "deaf" when no advert at all (from any device) arrived for this long. A home
-# with a Heartline button hears it at 1 Hz, so 8 s of total silence has odds of ~1e-10 at 5 %
-# loss: it is the adapter (BlueZ discovery stalled, Wi-Fi coexistence), not the people. Deaf
-# time does not count towards a person's silence.
-DEAF_GAP_S: Final = 8.0
-# At most this much deaf time is forgiven per silence. With no other device around, a person
-# leaving makes the whole radio silent; the cap bounds how much that delays their departure.
-DEAF_CREDIT_CAP_S: Final = 300.0
+# The receiver is "deaf" when no advert from any *other* device (the reference) arrived for this
+# long. The home's button at 1 Hz loses 3 in a row with odds ~1e-4 at 5 % loss; in a
+# coexistence burst it loses most, and the time past 3 s of each of its gaps is forgiven. Deaf
+# time does not count towards a person's silence, and only while they have a reference.
+DEAF_GAP_S: Final = 3.0
+# At most this much deaf time is forgiven per silence. Scanner stalls last a minute or so (the
+# watchdog restarts the scan after ``ble.watchdog_silence_s``); the long tail of a stalled
+# bluetoothd reaches several minutes. 900 s covers all but ~1 stall in 700 (300 s, the old cap,
+# let the longer stalls split a stay: 0.045 spurious sessions a day instead of 0.015).
+DEAF_CREDIT_CAP_S: Final = 900.0
 
 # A person heard again within this long of their last advert never left: the two sessions are
 # one (the garden, the bins). Five minutes: shorter than any errand, the time the issue names.
@@ -100,3 +136,10 @@ def sleepy_timeout(period_s: float) -> float:
     default 60 s period. It replaces the level's timeout: heard once a period, the level last
     heard may be a minute old, and the fade of a walk off falls between windows."""
     return SLEEPY_MISSED_WINDOWS * (period_s * (1.0 + SLEEPY_DRIFT) + LISTEN_WINDOW_S) + SLEEPY_MARGIN_S
+
+
+def miss_timeout(share: float, odds: float, floor: float) -> float:
+    """Silence (in intervals) whose odds are ``odds`` for a device heard at ``share`` of its
+    adverts: ``log(odds) / log(1 - share)``, between ``floor`` and EXIT_MAX_S."""
+    share = min(max(share, MISS_SHARE_MIN), MISS_SHARE_MAX)
+    return min(max(math.log(odds) / math.log1p(-share), floor), EXIT_MAX_S)

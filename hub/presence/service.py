@@ -21,7 +21,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, Literal
 
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
@@ -51,6 +51,14 @@ class PresenceState:
     person: str
     present: bool
     since: datetime | None  # when they arrived (present) or left (away); None: not seen yet
+    leaving: bool = False  # present, but silent long enough that a departure is being confirmed
+
+    @property
+    def word(self) -> Literal["home", "leaving", "away"]:
+        """One word for the dashboard and the API: home, leaving or away."""
+        if self.leaving:
+            return "leaving"
+        return "home" if self.present else "away"
 
 
 class PresenceService:
@@ -118,7 +126,8 @@ class PresenceService:
     def state(self, person: str) -> PresenceState:
         present = self.engine.is_present(person)
         since = self._since.get(person)
-        return PresenceState(person, present, None if since is None else self._wall(since))
+        leaving = self.engine.is_leaving(person, self._clock.monotonic())
+        return PresenceState(person, present, None if since is None else self._wall(since), leaving)
 
     def listen_period_s(self, address: str) -> float | None:
         """The listen period presence knows for a sleepy device; None: it listens always."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
@@ -17,9 +17,12 @@ DEFAULT_DAYS = 28
 
 class PersonNow(BaseModel):
     person: str
-    present: bool
+    present: bool  # home or leaving: their session is open
     since: str | None
     devices: int  # how many of their devices this hub listens for (0: it cannot tell)
+    # "home", "leaving" (still home, silent long enough that a departure is being confirmed),
+    # "away"; "unknown" when this hub cannot hear them or has not heard them yet.
+    state: Literal["home", "leaving", "away", "unknown"] = "unknown"
 
 
 class SessionOut(BaseModel):
@@ -116,6 +119,7 @@ def _people(hub: HubInterface) -> list[PersonNow]:
                 present=bool(state and state.present),
                 since=state.since.isoformat() if state and state.since else None,
                 devices=devices,
+                state="unknown" if state is None or not (state.present or state.since) else state.word,
             )
         )
     return people

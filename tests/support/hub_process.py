@@ -52,6 +52,7 @@ class HubSpec:
     web_port: int
     buttons: Sequence[HubButton] = ()
     web: Mapping[str, Any] = field(default_factory=dict)  # more [web] keys (require_password, ...)
+    ble: Mapping[str, Any] = field(default_factory=dict)  # more [ble] keys (watchdog_silence_s, ...)
 
 
 def _toml_table(name: str, values: Mapping[str, Any]) -> str:
@@ -71,7 +72,7 @@ def write_hub_config(path: Path, spec: HubSpec, *, broker: Broker, air_port: int
                 "data_dir": str(data_dir),
             },
         ),
-        _toml_table("ble", {"transport": f"sim:127.0.0.1:{air_port}/{spec.radio}"}),
+        _toml_table("ble", {"transport": f"sim:127.0.0.1:{air_port}/{spec.radio}", **spec.ble}),
         _toml_table(
             "relay",
             {

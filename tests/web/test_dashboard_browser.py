@@ -132,11 +132,14 @@ def test_each_pane_shows_presence_charts_buttons_history_and_moves(
     expect(button.locator("meter")).to_have_count(1)
     expect(alex.locator(".health")).to_have_attribute("data-status", "ok")
 
-    # Moving the button away shows it away (and back home again).
+    # Moving the button away shows it away, and presence says the same: Alex is leaving while the
+    # hub confirms the departure, never "home" beside a button 3 km off (and back home again).
     alex.locator(".away-toggle").check()
     expect(alex.locator(".device-where")).to_contain_text("away: 3.0 km from home")
+    expect(alex.locator('.people li[data-person="Alex"]')).to_have_text("Alex is leaving…", timeout=40_000)
     alex.locator(".away-toggle").uncheck()
     expect(alex.locator(".device-where")).to_contain_text("at home")
+    expect(alex.locator('.people li[data-person="Alex"]')).to_contain_text("is home since", timeout=40_000)
 
     # A touch and seven sends in a minute: past six, Sam's hub holds the rest (rate limit), saying why
     # and until when.

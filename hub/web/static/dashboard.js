@@ -281,6 +281,8 @@ function personText(person, shared) {
     }
     return { cls: "unknown", text: `${person.person}: not tracked by this hub` };
   }
+  // One truth: while the hub is confirming a departure it says so, not "home" beside an empty room.
+  if (person.state === "leaving") return { cls: "present leaving", text: `${person.person} is leaving…` };
   if (person.present) return { cls: "present", text: `${person.person} is home${person.since ? ` since ${clockTime(person.since)}` : ""}` };
   if (person.since) return { cls: "absent", text: `${person.person} is away since ${clockTime(person.since)}` };
   return { cls: "unknown", text: `${person.person}: not heard yet` };
