@@ -173,7 +173,8 @@ def compare(
 ) -> dict[str, Any]:
     """``people``: person -> their own home. The comparison, JSON-ready."""
     per_person = {
-        person: _person(timeline, person, own, homes, end_s, days) for person, own in people.items()
+        person: _person(timeline, person, own, homes, end_s=end_s, days=days)
+        for person, own in people.items()
     }
     all_arrivals = [d for facts in per_person.values() for d in facts.pop("_arrivals")]
     all_departures = [d for facts in per_person.values() for d in facts.pop("_departures")]
