@@ -108,6 +108,8 @@ async def open_hub(
         couple.link.on_publish_latency = publish_latency.observe
         sharer = PresenceSharer(couple.presence, person, presence.states, clock, share=config.presence.share)
 
+        couple.visits.check_counters(ble.ingest.heard_elsewhere)
+
         def wearables_changed() -> None:  # a partner's wearable registered or removed here
             ble.ingest.reload()
             presence.track(config.hub.partner, _people_devices(config, registry)[config.hub.partner])

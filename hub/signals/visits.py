@@ -30,6 +30,8 @@ TOUCH_BODY: Final[BodySchema] = {
     "gesture": BodyField("choice", choices=frozenset(g.value for g in Gesture)),
     "person": BodyField("text", max_length=MAX_PERSON_LENGTH),
     "heard_at": BodyField("time"),
+    "address": BodyField("text", max_length=17),
+    "counter": BodyField("count"),  # the wearable's advert counter: its own hub knows a repeat
 }
 
 
@@ -41,6 +43,7 @@ class VisitTouches:
         self._person = person
         self._compose: Callable[[Gesture], SignalRecord] | None = None
         self._announce: Callable[[str], None] = lambda _id: None
+        self._new: Callable[[str, int], bool] = lambda _address, _counter: True
         self.handed_on = 0
         self.composed = 0
         relay.register(EnvelopeKind.TOUCH, self, body=TOUCH_BODY, id_prefix=TOUCH_PREFIX)
@@ -49,9 +52,20 @@ class VisitTouches:
         """``compose``: a signal from a gesture, in the caller's transaction."""
         self._compose, self._announce = compose, announce
 
+    def check_counters(self, new: Callable[[str, int], bool]) -> None:
+        """``new(address, counter)``: False for a touch this hub already heard or was handed
+        (a button repeats its last advert for a while, and carries it from home to home)."""
+        self._new = new
+
     def hand_on(self, event: TouchEvent) -> None:
         """A touch on the partner's wearable, heard here; call in the touch's transaction."""
-        body = {"gesture": event.gesture.value, "person": event.owner, "heard_at": event.at.isoformat()}
+        body = {
+            "gesture": event.gesture.value,
+            "person": event.owner,
+            "heard_at": event.at.isoformat(),
+            "address": event.address.upper(),
+            "counter": event.counter,
+        }
         self._relay.enqueue(EnvelopeKind.TOUCH, body, message_id=TOUCH_PREFIX + new_message_id())
         self.handed_on += 1
         _LOGGER.info("%s's touch (%s) heard here; handed on to their hub", event.owner, event.gesture.value)
@@ -64,6 +78,10 @@ class VisitTouches:
         if person != self._person or compose is None:  # never ours to send: said, not dropped
             self._relay.rejected["bad_touch"] += 1
             self._relay.queue_receipt(envelope.id, Fate.FAILED, None, f"{person} does not live at this hub")
+            return None
+        if not self._new(str(envelope.body["address"]), int(envelope.body["counter"])):
+            self._relay.rejected["touch_already_sent"] += 1  # the same touch, heard twice: one signal
+            self._relay.queue_receipt(envelope.id, Fate.FAILED, None, "this touch was already sent")
             return None
         record = compose(Gesture(envelope.body["gesture"]))
         self._relay.queue_receipt(envelope.id, Fate.DELIVERED, None, None)

@@ -513,6 +513,7 @@ async function refreshDevice() {
   const away = deviceState.distance_m > AWAY_FROM_M;
   const metres = deviceState.distance_m >= 1000 ? `${(deviceState.distance_m / 1000).toFixed(1)} km` : `${Math.round(deviceState.distance_m)} m`;
   where.textContent = away ? `away: ${metres} from home` : `at home: ${metres} from the hub`;
+  if (away && $(".visit-toggle").checked) where.textContent = `visiting ${state.hub.partner}'s home`;
   where.classList.toggle("is-away", away);
   const toggle = $(".away-toggle");
   if (!toggle.disabled) toggle.checked = away; // the scripted day moves buttons too
@@ -541,6 +542,7 @@ function mountSimulator() {
       }
     });
   }
+  mountVisit(buttonId);
   const toggle = $(".away-toggle");
   toggle.addEventListener("change", async () => {
     toggle.disabled = true;
@@ -549,6 +551,27 @@ function mountSimulator() {
       await waitForPlace(toggle.checked);
     } finally {
       toggle.disabled = false;
+    }
+  });
+}
+
+// A visit: the button is carried to the partner's home, whose hub knows it (the hubs share
+// their people's wearables), so a touch there buzzes the partner's button beside it.
+async function mountVisit(buttonId) {
+  const homes = await api("../api/homes").catch(() => null); // the demo page's list of homes
+  const host = Array.isArray(homes) ? homes.find((home) => home.person === state.hub.partner) : null;
+  if (!host) return;
+  $(".visit").hidden = false;
+  $(".visit-host").textContent = state.hub.partner;
+  const visit = $(".visit-toggle");
+  visit.addEventListener("change", async () => {
+    visit.disabled = true;
+    try {
+      const json = visit.checked ? { distance_m: 3, at: host.id } : { distance_m: 2 };
+      await api(`api/sim/wearables/${buttonId}/place`, { method: "POST", json });
+      await waitForPlace(visit.checked);
+    } finally {
+      visit.disabled = false;
     }
   });
 }
