@@ -31,6 +31,7 @@ from hub.heartbeats import Heartbeats
 from hub.histogram import Histogram
 from hub.presence.service import PresenceService
 from hub.presence.share import PresenceSharer
+from hub.presence.together import TogetherExchange, TogetherSharer
 from hub.presence.wearables import WearableExchange, WearableSharer
 from hub.privacy.retention import retention_task
 from hub.signals.compose import SignalComposer
@@ -109,6 +110,14 @@ async def open_hub(
         sharer = PresenceSharer(couple.presence, person, presence.states, clock, share=config.presence.share)
 
         couple.visits.check_counters(ble.ingest.heard_elsewhere)
+        people = (person, config.hub.partner)
+        together = TogetherSharer(
+            TogetherExchange(
+                relay=couple.relay, db=db, people=people, partner_hub=config.relay.partner_hub_id
+            ),
+            people,
+            presence.states,
+        )
 
         def wearables_changed() -> None:  # a partner's wearable registered or removed here
             ble.ingest.reload()
@@ -144,6 +153,7 @@ async def open_hub(
             tasks.start(_presence_ticks(presence), "presence")
             tasks.start(sharer.run(), "presence-share")
             tasks.start(wearables.run(), "wearable-share")
+            tasks.start(together.run(), "together-share")
             tasks.start(retention_task(db, clock, lambda: settings.value.retention_days), "retention")
             tasks.start(care.run(), "button-care")
             _LOGGER.info("hub for %s is running", person)

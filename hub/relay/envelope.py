@@ -59,6 +59,7 @@ class EnvelopeKind(StrEnum):
     PRESENCE = "presence"  # this home's person at home or away, latest wins
     WEARABLE = "wearable"  # one of this home's person's wearables (address, key), latest wins
     TOUCH = "touch"  # a touch on the partner's wearable heard here (a visit), for their hub to send
+    TOGETHER = "together"  # both people at this home from start (to end): a visit, for their stats
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,7 +109,14 @@ async def test_a_visit_is_seen_and_a_touch_there_buzzes_the_hosts_button(
             return bool(stats["together_hours_by_day"][-1] > 0)
 
         await eventually_async(together_here, within_s=TOGETHER_S, what="together time on Alex's hub")
-        await asyncio.sleep(0)
+
+        async def together_there() -> bool:  # told by Alex's hub: Sam's own home was empty
+            stats = await _get(client, hub_b, "/api/stats?days=1")
+            return bool(stats["together_hours_by_day"][-1] > 0)
+
+        await eventually_async(together_there, within_s=TOGETHER_S, what="together time on Sam's hub")
+        sam_home = await _get(client, hub_b, "/api/presence")
+        assert not _present(sam_home, "Alex")  # Sam's hub counts the visit, it does not see Alex
 
 
 async def test_a_button_for_neither_person_is_refused(
