@@ -133,6 +133,7 @@ async def open_hub(
             ),
             db,
             person,
+            partner_online=lambda: couple.partner_hub.status.online is True,
         )
         hub = Hub(
             config=config,

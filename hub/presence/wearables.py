@@ -9,8 +9,8 @@ as Sam's. A touch heard on one goes to Sam's hub to be sent (hub.signals.visits)
 
 Sending (:class:`WearableSharer`, one of the hub's tasks): it compares the registry's buttons of
 this home's person with what it last shared (kept in ``meta`` as fingerprints, never keys) every
-``TICK_S``, and shares everything once after each start (a partner hub that lost its database
-learns them again).
+``TICK_S`` while the partner's hub is online, and shares everything each time that hub comes
+online (a hub that lost its database learns them again).
 
 Receiving (:class:`WearableExchange`, the relay's ``wearable`` handler): a wearable of the
 partner is registered (or re-keyed, or removed) in this hub's registry with the partner as its
@@ -148,8 +148,20 @@ class WearableExchange:
 class WearableSharer:
     """Shares this home's person's buttons when they change (and once after a start)."""
 
-    def __init__(self, exchange: WearableExchange, db: Database, person: str) -> None:
+    def __init__(
+        self,
+        exchange: WearableExchange,
+        db: Database,
+        person: str,
+        *,
+        partner_online: Callable[[], bool] = lambda: True,
+    ) -> None:
         self._exchange = exchange
+        # Shared while the partner's hub is online, and everything again each time it comes
+        # back: a hub that never subscribed yet gets nothing from the broker, and one that lost
+        # its database learns them again.
+        self._online = partner_online
+        self._was_online = False
         self._db = db
         self._registry = ButtonRegistry(db)
         self._meta = MetaStore(db)
@@ -169,6 +181,12 @@ class WearableSharer:
 
     def tick(self) -> int:
         """Share what changed; returns how many messages were queued."""
+        online = self._online()
+        if online and not self._was_online:
+            self._first = True
+        self._was_online = online
+        if not online:
+            return 0
         ours = {r.address: r for r in self._registry.by_owner(self._person)}
         now = {address: fingerprint(r) for address, r in ours.items()}
         last = {} if self._first else self._last()
