@@ -259,15 +259,20 @@ async function refreshStats() {
 // --- presence: this hub's view, and what the partner's hub shares ---------------------------
 
 function personText(person, shared) {
+  // Their own hub may have told us where they are (home or away, at their home).
+  const told = shared && shared.person === person.person && (shared.present || shared.since);
+  const theirHubSays = () => {
+    const since = shared.since ? ` since ${clockTime(shared.since)}` : "";
+    return { cls: shared.present ? "present shared" : "absent shared", text: `${person.person} is ${shared.present ? "home" : "away"}${since} (their hub says)` };
+  };
   if (person.devices === 0) {
-    // This hub cannot hear them; their own hub may have told us where they are.
-    if (shared && shared.person === person.person && (shared.present || shared.since)) {
-      const since = shared.since ? ` since ${clockTime(shared.since)}` : "";
-      return { cls: shared.present ? "present shared" : "absent shared", text: `${person.person} is ${shared.present ? "home" : "away"}${since} (their hub says)` };
-    }
-    return { cls: "unknown", text: `${person.person}: not tracked by this hub` };
+    // This hub cannot hear them.
+    return told ? theirHubSays() : { cls: "unknown", text: `${person.person}: not tracked by this hub` };
   }
-  if (person.present) return { cls: "present", text: `${person.person} is home${person.since ? ` since ${clockTime(person.since)}` : ""}` };
+  const since = person.since ? ` since ${clockTime(person.since)}` : "";
+  const visitor = person.person === state.hub.partner;
+  if (person.present) return { cls: "present", text: visitor ? `${person.person} is here, visiting${since}` : `${person.person} is home${since}` };
+  if (visitor && told) return theirHubSays(); // not here: where their own hub says they are
   if (person.since) return { cls: "absent", text: `${person.person} is away since ${clockTime(person.since)}` };
   return { cls: "unknown", text: `${person.person}: not heard yet` };
 }
@@ -394,9 +399,18 @@ async function setListenPeriod(button, period) {
 }
 
 function renderButtons() {
-  const items = state.buttons.map(buttonItem);
+  // The partner's buttons are here because their hub shares them (a visit is seen, its touches
+  // read); they are their hub's to manage, so they are named, not listed with this home's.
+  const mine = state.buttons.filter((button) => button.owner !== state.hub.partner);
+  const theirs = state.buttons.filter((button) => button.owner === state.hub.partner);
+  const items = mine.map(buttonItem);
   if (!items.length) items.push(el("li", "empty", "No buttons registered."));
   $(".button-list").replaceChildren(...items);
+  const shared = $(".shared-buttons");
+  shared.textContent = theirs.length
+    ? `Known here for ${state.hub.partner}'s visits (their hub shares them): ${theirs.map((button) => button.address).join(", ")}`
+    : "";
+  shared.hidden = !theirs.length;
 }
 
 async function refreshButtons() {
