@@ -44,6 +44,8 @@ class SimHome:
     hub_radio: str
     position: tuple[float, float]
     buttons: dict[str, SimButton] = field(default_factory=dict)
+    # Every home's hub position by home id, so a device can be carried to another (a visit).
+    homes: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def inject_advert(self, address: str, rssi: int, service_data: dict[str, bytes]) -> bool:
         return self.air.inject(self.hub_radio, address, service_data_advert(service_data), rssi)
@@ -67,6 +69,10 @@ class SimHome:
             "rejections": dict(button.rejections),
         }
 
-    async def place_wearable(self, wearable_id: str, distance_m: float) -> None:
+    async def place_wearable(self, wearable_id: str, distance_m: float, at: str | None = None) -> None:
+        """This far from this home's hub, or from home ``at``'s (a visit; ValueError if unknown)."""
         device = self.buttons[wearable_id]
-        await device.move(self.position[0] + distance_m, self.position[1])
+        if at is not None and at not in self.homes:
+            raise ValueError(f"no home {at!r}; the homes are {', '.join(sorted(self.homes)) or 'none'}")
+        x, y = self.position if at is None else self.homes[at]
+        await device.move(x + distance_m, y)

@@ -46,6 +46,18 @@ class FeedbackError(HeartlineError, ConnectionError):
         self.reason = reason
 
 
+class UnknownOwnerError(HeartlineError, ValueError):
+    """A button was registered for someone who is neither of the couple's two people."""
+
+    def __init__(self, owner: str, people: tuple[str, str]) -> None:
+        super().__init__(
+            f"owner {owner!r} is neither {people[0]!r} nor {people[1]!r}; "
+            "register the button for one of them (its touches go to the other)"
+        )
+        self.owner = owner
+        self.people = people
+
+
 class RelayError(HeartlineError, ConnectionError):
     """The partner relay (MQTT) cannot be reached or refused us."""
 

@@ -10,9 +10,13 @@
                 battery = "lipo-500" | "cr2032", address (optional), key (optional, hex),
                 power = "wearable" | "puck" (default: a wearable deep-sleeps, a button listens
                 always), listen_period_s (wearable power only, default 60)
+    [[visits]]  person, to (a home's name), from, until: daily ("19:00", "23:00"; may wrap
+                past midnight) or dated (ISO 8601 datetimes with offset, once)
 
 A wearable goes where its owner goes (away means far from every hub); a button stays at home,
-``distance_m`` from the hub, and is only touched when its owner is home and awake.
+``distance_m`` from the hub, and is only touched when its owner is home and awake. A visit
+puts its person (and their wearables) at the host's home for its span, whatever their own
+schedule says; asleep still means asleep.
 """
 
 from __future__ import annotations
@@ -92,6 +96,24 @@ class Device:
 
 
 @dataclass(frozen=True, slots=True)
+class Visit:
+    """``person`` at home ``to``: every day inside ``daily``, or once from ``start`` to ``end``."""
+
+    person: str
+    to: str
+    daily: Window | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def covers(self, at: datetime) -> bool:
+        if self.daily is not None:
+            return self.daily.contains(at.timetz().replace(tzinfo=None))
+        assert self.start is not None
+        assert self.end is not None
+        return self.start <= at < self.end
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
     start: datetime
@@ -101,6 +123,7 @@ class Scenario:
     homes: tuple[Home, ...]
     people: tuple[Person, ...]
     devices: tuple[Device, ...]
+    visits: tuple[Visit, ...] = ()
 
     def home(self, name: str) -> Home:
         return next(h for h in self.homes if h.name == name)
@@ -147,6 +170,11 @@ def parse_scenario(raw: dict[str, Any]) -> Scenario:
     devices = tuple(_device(d, f"devices[{i}]", names, seed) for i, d in enumerate(_list(raw, "devices")))
     if len({d.address for d in devices}) != len(devices):
         raise ScenarioError("devices", "addresses must be unique")
+    visits_raw = raw.get("visits", [])
+    if not isinstance(visits_raw, list):
+        raise ScenarioError("visits", "must be [[visits]] tables")
+    people_homes = {p.name: p.home for p in people}
+    visits = tuple(_visit(v, f"visits[{i}]", people_homes, home_names) for i, v in enumerate(visits_raw))
     return Scenario(
         _get(head, "scenario.name", str, "scenario"),
         start_at,
@@ -156,6 +184,7 @@ def parse_scenario(raw: dict[str, Any]) -> Scenario:
         homes,
         people,
         devices,
+        visits,
     )
 
 
@@ -221,6 +250,40 @@ def _device(raw: Any, key: str, people: set[str], seed: int) -> Device:
     if not 10 <= period <= 3600:
         raise ScenarioError(f"{key}.listen_period_s", "must be 10..3600 seconds")
     return Device(name, kind, owner, distance, battery, address, device_key, power, period)
+
+
+def _visit(raw: Any, key: str, people: dict[str, str], homes: set[str]) -> Visit:
+    person = _get(raw, f"{key}.person", str)
+    if person not in people:
+        raise ScenarioError(f"{key}.person", f"no person named {person!r}")
+    to = _get(raw, f"{key}.to", str)
+    if to not in homes:
+        raise ScenarioError(f"{key}.to", f"no home named {to!r}")
+    if to == people[person]:
+        raise ScenarioError(f"{key}.to", f"{person} lives at {to!r}; a visit is to another home")
+    first = _get(raw, f"{key}.from", str)
+    last = _get(raw, f"{key}.until", str)
+    if len(first) <= len("23:00:00") and len(last) <= len("23:00:00"):
+        try:
+            window = Window(time.fromisoformat(first), time.fromisoformat(last))
+        except ValueError as ex:
+            raise ScenarioError(
+                f"{key}.from", "daily visits look like from = '19:00', until = '23:00'"
+            ) from ex
+        if window.start == window.end:
+            raise ScenarioError(f"{key}.until", "must differ from 'from'")
+        return Visit(person, to, daily=window)
+    try:
+        start, end = datetime.fromisoformat(first), datetime.fromisoformat(last)
+    except ValueError as ex:
+        raise ScenarioError(
+            f"{key}.from", "must be a time of day ('19:00') or an ISO 8601 datetime with offset"
+        ) from ex
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ScenarioError(f"{key}.from", "dated visits need a UTC offset, e.g. 2025-03-07T19:00:00+00:00")
+    if end <= start:
+        raise ScenarioError(f"{key}.until", "must be after 'from'")
+    return Visit(person, to, start=start, end=end)
 
 
 def _window(raw: Any, key: str) -> Window | None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Final
 
 # The scenario is a program above the hub (tests/test_architecture.py): it runs the hub's own
 # BLE side over the simulated air, so these imports go from the simulator up into the hub.
-from hub.app.ble_side import BleOptions, BleSide, open_ble_side
+from hub.app.ble_side import AdvertListener, BleOptions, BleSide, open_ble_side
 from hub.ble.transport import SimTransport
 from hub.clock import Clock
 from hub.events import SignalKind, TouchEvent
@@ -84,6 +84,7 @@ async def open_hub_ear(
     *,
     on_event: Callable[[TouchEvent], None] | None = None,
     options: BleOptions = EAR_OPTIONS,
+    listeners: Sequence[AdvertListener] = (),
 ) -> AsyncIterator[HubEar]:
     """Listen for touch events on the air as ``radio``; send feedback to registered buttons."""
     host, port = air
@@ -91,7 +92,7 @@ async def open_hub_ear(
     transport = SimTransport(f"sim:{host}:{port}/{radio}", host, port, radio)
     with contextlib.closing(open_database(data_dir)) as db:
         async with (
-            open_ble_side(transport, db, clock, Heartbeats(), options=options) as side,
+            open_ble_side(transport, db, clock, Heartbeats(), options=options, listeners=listeners) as side,
             running(side) as tasks,
         ):
             ear = HubEar(side, on_event)

@@ -31,9 +31,12 @@ from firmware_sim.energy.model import EnergyEstimate, SleepCycles, estimate
 from firmware_sim.scenario.config import GESTURES, Device, Person, Scenario
 from firmware_sim.scenario.hub_ear import HubEar, open_hub_ear
 from firmware_sim.scenario.touch_model import person as human_touch
+from firmware_sim.scenario.truth import Timeline, compare
 from firmware_sim.scenario.virtual_time import VirtualClock, run_virtual
 from hub.errors import FeedbackError
 from hub.events import DEFAULT_GESTURE_MEANINGS, SignalKind, TouchEvent
+from hub.presence.service import PresenceService
+from hub.store.database import open_database
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,6 +48,10 @@ SLOW_REPEAT_S: Final = 60.0
 HUB_RADIO_PREFIX: Final = "B8:27:EB:00:00:"
 SCHEDULE_STEP_S: Final = 300  # presence changes are applied on a 5-minute grid
 SETTLE_S: Final = 30.0  # virtual time after the last event for bursts and feedback to finish
+# Each home's presence service decides departures on this beat, as a running hub does.
+PRESENCE_TICK_S: Final = 1.0
+# A touch heard this long or more after it was made was kept on the button until a hub heard it.
+LIVE_S: Final = 60.0
 
 
 @dataclass(slots=True)
@@ -54,6 +61,9 @@ class DeviceReport:
     kind: str
     touches_made: Counter[str] = field(default_factory=Counter)
     touches_in_range: int = 0
+    touches_delivered: int = 0  # its feedback played on at least one of the partner's devices
+    touches_heard_late: int = 0  # heard LIVE_S or more after the touch (kept on the button)
+    made_at: list[float] = field(default_factory=list)
     recognised: Counter[str] = field(default_factory=Counter)
     event_adverts: int = 0
     hub_events: Counter[str] = field(default_factory=Counter)
@@ -74,6 +84,30 @@ class DeviceReport:
             "max_s": round(ordered[-1], 1),
         }
 
+    def touches(self) -> dict[str, Any]:
+        """Made / heard / delivered / lost with reasons, from what the hubs heard.
+
+        A touch made out of range that a hub heard later was kept on the button; one never heard
+        is lost out of range. Counts, not per-touch matching: a device's touches are heard in the
+        order they were made, so the counts say the same."""
+        made = sum(self.touches_made.values())
+        heard = sum(self.hub_events.values())
+        out_of_range = made - self.touches_in_range
+        kept = min(self.touches_heard_late, out_of_range)
+        heard_live = heard - kept
+        lost_out = out_of_range - kept
+        lost_in = max(0, self.touches_in_range - heard_live)
+        return {
+            "made": made,
+            "made_in_range": self.touches_in_range,
+            "made_out_of_range": out_of_range,
+            "heard_by_a_hub": heard,
+            "kept_on_button": kept,
+            "delivered": self.touches_delivered,
+            "lost": lost_out + lost_in,
+            "lost_reasons": {"out of range": lost_out, "in range, not heard": lost_in},
+        }
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -81,6 +115,7 @@ class DeviceReport:
             "kind": self.kind,
             "touches_made": dict(self.touches_made),
             "touches_in_range": self.touches_in_range,
+            "touches": self.touches(),
             "recognised_by_firmware": dict(self.recognised),
             "event_adverts": self.event_adverts,
             "hub_events": dict(self.hub_events),
@@ -103,12 +138,34 @@ class ScenarioReport:
     adverts_heard: int
     hub_rejections: dict[str, dict[str, int]]
     presence_hours: dict[str, float]
+    truth: dict[str, Any] = field(default_factory=dict)  # truth.compare: the hubs beside the truth
+
+    def touches_by_person(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for device in self.devices:
+            mine = out.setdefault(device.owner, {})
+            for key, value in device.touches().items():
+                if isinstance(value, dict):
+                    reasons = mine.setdefault(key, {})
+                    for reason, n in value.items():
+                        reasons[reason] = reasons.get(reason, 0) + n
+                else:
+                    mine[key] = mine.get(key, 0) + value
+        return out
 
     def as_dict(self) -> dict[str, Any]:
+        people = {
+            name: {**facts, "touches": self.touches_by_person().get(name, {})}
+            for name, facts in self.truth.get("people", {}).items()
+        }
         return {
             "scenario": self.name,
             "virtual_days": self.virtual_days,
             "real_seconds": round(self.real_seconds, 2),
+            "people": people,
+            "couple": self.truth.get("couple", {}),
+            "arrival_delay_median_s": self.truth.get("arrival_delay_median_s"),
+            "departure_delay_median_s": self.truth.get("departure_delay_median_s"),
             "devices": [d.as_dict() for d in self.devices],
             "air": {"adverts_sent": self.adverts_on_air, "adverts_heard": self.adverts_heard},
             "hub_rejections": self.hub_rejections,
@@ -124,6 +181,14 @@ def where(person: Person, at: datetime) -> str:
     if person.asleep is not None and person.asleep.contains(moment):
         return "asleep"
     return "home"
+
+
+def location(scenario: Scenario, person: Person, at: datetime) -> str | None:
+    """The home ``person`` is at (a visit's host, or their own), or None: near no hub."""
+    visit = next((v for v in scenario.visits if v.person == person.name and v.covers(at)), None)
+    if visit is not None:
+        return visit.to
+    return None if where(person, at) == "away" else person.home
 
 
 def plan_touches(scenario: Scenario, rng: random.Random) -> list[tuple[float, Device, str]]:
@@ -144,8 +209,10 @@ def plan_touches(scenario: Scenario, rng: random.Random) -> list[tuple[float, De
                 t = (day + rng.random()) * 86400
                 if t >= total_s - SETTLE_S:
                     continue
-                state = where(person, scenario.start + timedelta(seconds=t))
-                usable = [d for d in devices if d.kind == "wearable" or state == "home"]
+                at = scenario.start + timedelta(seconds=t)
+                state = where(person, at)
+                at_home = location(scenario, person, at) == person.home
+                usable = [d for d in devices if d.kind == "wearable" or (state == "home" and at_home)]
                 if state == "asleep" or not usable:
                     continue
                 plan.append((t, rng.choice(usable), rng.choices(names, weights)[0]))
@@ -184,43 +251,81 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
     ears: dict[str, HubEar] = {}
     buttons: dict[str, SimButton] = {}
 
+    def device_home(device: Device, at: datetime) -> str | None:
+        owner = scenario.person(device.owner)
+        return location(scenario, owner, at) if device.kind == "wearable" else owner.home
+
     def position(device: Device, at: datetime) -> tuple[float, float]:
         owner = scenario.person(device.owner)
-        hub = scenario.home(owner.home).hub
-        if device.kind == "wearable" and where(owner, at) == "away":
+        home = device_home(device, at)
+        if home is None:
+            hub = scenario.home(owner.home).hub
             return (hub[0] + AWAY_OFFSET_M, hub[1])
+        hub = scenario.home(home).hub
         return (hub[0] + device.distance_m, hub[1])
 
     def on_event(event: TouchEvent) -> None:
-        reports[event.address].hub_events[event.gesture.value] += 1
+        report = reports[event.address]
+        report.hub_events[event.gesture.value] += 1
+        now_s = asyncio.get_running_loop().time()
+        if not any(now_s - LIVE_S < made <= now_s for made in report.made_at):
+            report.touches_heard_late += 1  # no touch of this device just now: one it kept
         sender = by_address[event.address]
         partners = [p for p in scenario.people if p.name != sender.owner]
-        for partner in partners:
-            for target in (d for d in scenario.devices if d.owner == partner.name):
-                task = asyncio.create_task(_feedback(target, DEFAULT_GESTURE_MEANINGS[event.gesture]))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
+        targets = [d for p in partners for d in scenario.devices if d.owner == p.name]
+        task = asyncio.create_task(_deliver(report, targets, DEFAULT_GESTURE_MEANINGS[event.gesture]))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
 
-    async def _feedback(target: Device, kind: SignalKind) -> None:
-        ear = ears[scenario.person(target.owner).home]
+    async def _deliver(sender: DeviceReport, targets: list[Device], kind: SignalKind) -> None:
+        played = await asyncio.gather(*(_feedback(target, kind) for target in targets))
+        if any(played):
+            sender.touches_delivered += 1
+
+    async def _feedback(target: Device, kind: SignalKind) -> bool:
+        # The partner's hub reaches a device where it is: a visiting wearable through the host's.
+        at = clock.now()
+        ear = ears[device_home(target, at) or scenario.person(target.owner).home]
         reports[target.address].feedback_sent += 1
         began = asyncio.get_running_loop().time()
         try:
             await ear.send_feedback(target.address, kind)
         except FeedbackError:
             reports[target.address].feedback_failed += 1
-        else:
-            reports[target.address].feedback_latency_s.append(asyncio.get_running_loop().time() - began)
+            return False
+        reports[target.address].feedback_latency_s.append(asyncio.get_running_loop().time() - began)
+        return True
+
+    timeline = Timeline()
+    wearables: dict[str, list[str]] = {p.name: [] for p in scenario.people}
+    for device in scenario.devices:
+        if device.kind == "wearable":  # a button stays home: it says nothing of where its owner is
+            wearables[device.owner].append(device.address)
+    presences: dict[str, PresenceService] = {}
 
     async with air, contextlib.AsyncExitStack() as stack:
         for home in scenario.homes:
+            db = stack.enter_context(contextlib.closing(open_database(work_dir / f"presence-{home.name}")))
+            presences[home.name] = PresenceService(db, clock, wearables, hub=home.name)
             ears[home.name] = await stack.enter_async_context(
                 open_hub_ear(
-                    air.address, radios[home.name], work_dir / f"hub-{home.name}", clock, on_event=on_event
+                    air.address,
+                    radios[home.name],
+                    work_dir / f"hub-{home.name}",
+                    clock,
+                    on_event=on_event,
+                    listeners=(presences[home.name].on_advert,),
                 )
             )
         for device in scenario.devices:
-            ears[scenario.person(device.owner).home].register(device.address, device.key, device.owner)
+            # The hubs share their people's wearables, so a visiting one is known at the host's.
+            homes = (
+                [h.name for h in scenario.homes]
+                if device.kind == "wearable"
+                else [scenario.person(device.owner).home]
+            )
+            for home_name in homes:
+                ears[home_name].register(device.address, device.key, device.owner)
             x, y = position(device, scenario.start)
             button = SimButton(
                 air=air.address,
@@ -236,9 +341,32 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
             )
             await stack.enter_async_context(button)
             buttons[device.address] = button
-        presence = await _drive(scenario, rng, air=air, buttons=buttons, reports=reports, position=position)
+        watch = asyncio.create_task(_watch_presence(presences, timeline))
+        presence = await _drive(
+            scenario, rng, air=air, buttons=buttons, reports=reports, position=position, timeline=timeline
+        )
         if pending:
             await asyncio.wait(pending, timeout=SETTLE_S)
+        watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch
+        end_s = asyncio.get_running_loop().time()
+        for home_name, service in presences.items():
+            for session in service.store.sessions(hub=home_name):
+                left = session.left_at or clock.now()
+                timeline.sessions.setdefault((session.person, home_name), []).append(
+                    (
+                        (session.arrived_at - scenario.start).total_seconds(),
+                        min(end_s, (left - scenario.start).total_seconds()),
+                    )
+                )
+        truth = compare(
+            timeline,
+            {p.name: p.home for p in scenario.people},
+            [h.name for h in scenario.homes],
+            end_s=scenario.days * 86400,
+            days=scenario.days,
+        )
         loop_now = asyncio.get_running_loop().time()
         for address, button in buttons.items():
             report = reports[address]
@@ -272,7 +400,24 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
         air.adverts_heard,
         rejections,
         presence,
+        truth,
     )
+
+
+async def _watch_presence(presences: dict[str, PresenceService], timeline: Timeline) -> None:
+    """Each home's presence beat, as in a running hub; every change of state is noted."""
+    loop = asyncio.get_running_loop()
+    last: dict[tuple[str, str], bool] = {}
+    while True:
+        await asyncio.sleep(PRESENCE_TICK_S)
+        now = loop.time()
+        for home, service in presences.items():
+            service.tick()
+            for state in service.states():
+                key = (state.person, home)
+                if last.get(key, False) != state.present:
+                    last[key] = state.present
+                    timeline.changed(state.person, home, now, state.present)
 
 
 class _DayProgress:
@@ -297,6 +442,7 @@ async def _drive(
     buttons: dict[str, SimButton],
     reports: dict[str, DeviceReport],
     position: Any,
+    timeline: Timeline,
 ) -> dict[str, float]:
     """Walk virtual time: move wearables with their owners, play every planned touch."""
     loop = asyncio.get_running_loop()
@@ -304,12 +450,12 @@ async def _drive(
     touches = plan_touches(scenario, rng)
     presence = dict.fromkeys((p.name for p in scenario.people), 0.0)
     moves: list[tuple[float, None]] = [(float(t), None) for t in range(0, int(total_s), SCHEDULE_STEP_S)]
-    timeline = sorted(
+    schedule = sorted(
         [(t, 0, None, "") for t, _ in moves] + [(t, 1, d, i) for t, d, i in touches],
         key=lambda item: (item[0], item[1]),
     )
     progress = _DayProgress(scenario.days)
-    for t, kind, device, intent in timeline:
+    for t, kind, device, intent in schedule:
         delay = t - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -317,7 +463,9 @@ async def _drive(
         progress.at(t)
         if kind == 0:
             for person in scenario.people:
-                if where(person, at) != "away":
+                home = location(scenario, person, at)
+                timeline.place(person.name, home, t, SCHEDULE_STEP_S)
+                if home == person.home:
                     presence[person.name] += SCHEDULE_STEP_S / 3600
             for address, button in buttons.items():
                 device_cfg = next(d for d in scenario.devices if d.address == address)
@@ -328,8 +476,9 @@ async def _drive(
         assert device is not None
         report = reports[device.address]
         report.touches_made[intent] += 1
+        report.made_at.append(t)
         owner = scenario.person(device.owner)
-        if where(owner, at) != "away":
+        if device.kind == "button" or location(scenario, owner, at) is not None:
             report.touches_in_range += 1
         steps = tuple(human_touch(rng, intent))  # type: ignore[arg-type]
         await buttons[device.address].play_trace(steps)
@@ -363,7 +512,7 @@ def format_report(report: ScenarioReport) -> str:
         logged = ", ".join(f"{k} {v}" for k, v in sorted(d.hub_events.items()))
         lines.append(f"{d.name}: made [{made}]; hub logged [{logged}]")
     lines.append(f"air: {report.adverts_on_air} advert messages sent, {report.adverts_heard} heard by hubs")
-    lines.append(f"presence at home (h): {report.presence_hours}")
+    lines.extend(["", *truth_table(report)])
     lines.append(f"hub rejections by reason: {report.hub_rejections}")
     lines.append("")
     for d in report.devices:
@@ -377,3 +526,51 @@ def format_report(report: ScenarioReport) -> str:
                     f"95% within {latency['p95_s']:g} s, max {latency['max_s']:g} s"
                 )
     return "\n".join(lines)
+
+
+def _seconds(value: object) -> str:
+    return "-" if value is None else f"{value:g} s"
+
+
+def truth_table(report: ScenarioReport) -> list[str]:
+    """The hubs' answers beside the truth, one row per person and one for the couple."""
+    data = report.as_dict()
+    lines = [
+        "the hubs' answers beside the truth:",
+        (
+            f"{'person':<10} {'home h (hub)':>12} {'home h (true)':>13} {'spurious':>8} "
+            f"{'arrive (median)':>15} {'leave (median)':>14} {'missed arr/dep':>14}"
+        ),
+    ]
+    for name, facts in data["people"].items():
+        missed = facts["missed"]
+        lines.append(
+            f"{name:<10} {facts['presence_hours_measured']:>12g} {facts['presence_hours_true']:>13g} "
+            f"{facts['spurious_sessions']:>8} {_seconds(facts['arrival_delay_median_s']):>15} "
+            f"{_seconds(facts['departure_delay_median_s']):>14} "
+            f"{missed['arrivals']:>6}/{missed['departures']:<7}"
+        )
+        for home, visit in facts["visits"].items():
+            lines.append(
+                f"  visiting {home}: {visit['hours_measured']:g} h by the hub, {visit['hours_true']:g} h true"
+            )
+    couple = data["couple"]
+    lines.append(
+        f"together ({' & '.join(couple.get('people', []))}): {couple.get('together_hours_measured', 0):g} h "
+        f"by the hubs, {couple.get('together_hours_true', 0):g} h true"
+    )
+    lines.append("")
+    lines.append(
+        f"{'touches':<10} {'made':>5} {'in range':>8} {'away':>5} {'heard':>5} {'kept':>5} "
+        f"{'delivered':>9} {'lost':>5}  lost because"
+    )
+    for name, touches in data["people"].items():
+        t = touches["touches"]
+        if not t:
+            continue
+        reasons = ", ".join(f"{why}: {n}" for why, n in t["lost_reasons"].items() if n) or "-"
+        lines.append(
+            f"{name:<10} {t['made']:>5} {t['made_in_range']:>8} {t['made_out_of_range']:>5} "
+            f"{t['heard_by_a_hub']:>5} {t['kept_on_button']:>5} {t['delivered']:>9} {t['lost']:>5}  {reasons}"
+        )
+    return lines

@@ -31,6 +31,8 @@ from hub.heartbeats import Heartbeats
 from hub.histogram import Histogram
 from hub.presence.service import PresenceService
 from hub.presence.share import PresenceSharer
+from hub.presence.together import TogetherExchange, TogetherSharer
+from hub.presence.wearables import WearableExchange, WearableSharer
 from hub.privacy.retention import retention_task
 from hub.signals.compose import SignalComposer
 from hub.store.buttons import ButtonRegistry
@@ -67,7 +69,13 @@ async def open_hub(
 
         phone = PhoneNotifier(list(settings.value.notify))
         care = ButtonCare(
-            registry, clock, phone, bus, MetaStore(db), timezone=lambda: settings.value.timezone
+            registry,
+            clock,
+            phone,
+            bus,
+            MetaStore(db),
+            timezone=lambda: settings.value.timezone,
+            person=person,
         )
         ble = await stack.enter_async_context(
             open_ble_side(
@@ -100,6 +108,33 @@ async def open_hub(
         )
         couple.link.on_publish_latency = publish_latency.observe
         sharer = PresenceSharer(couple.presence, person, presence.states, clock, share=config.presence.share)
+
+        couple.visits.check_counters(ble.ingest.heard_elsewhere)
+        people = (person, config.hub.partner)
+        together = TogetherSharer(
+            TogetherExchange(
+                relay=couple.relay, db=db, people=people, partner_hub=config.relay.partner_hub_id
+            ),
+            people,
+            presence.states,
+        )
+
+        def wearables_changed() -> None:  # a partner's wearable registered or removed here
+            ble.ingest.reload()
+            presence.track(config.hub.partner, _people_devices(config, registry)[config.hub.partner])
+
+        wearables = WearableSharer(
+            WearableExchange(
+                relay=couple.relay,
+                db=db,
+                person=person,
+                partner=config.hub.partner,
+                changed=wearables_changed,
+            ),
+            db,
+            person,
+            partner_online=lambda: couple.partner_hub.status.online is True,
+        )
         hub = Hub(
             config=config,
             clock=clock,
@@ -118,6 +153,8 @@ async def open_hub(
             tasks.start(_touches(ble.ingest, couple.composer), "ble-ingest")
             tasks.start(_presence_ticks(presence), "presence")
             tasks.start(sharer.run(), "presence-share")
+            tasks.start(wearables.run(), "wearable-share")
+            tasks.start(together.run(), "together-share")
             tasks.start(retention_task(db, clock, lambda: settings.value.retention_days), "retention")
             tasks.start(care.run(), "button-care")
             _LOGGER.info("hub for %s is running", person)

@@ -35,6 +35,7 @@ from hub.relay.mqtt_link import MqttLink, MqttSettings, mqtt_settings
 from hub.relay.relay import Relay, RelayIdentity
 from hub.signals.compose import Meanings, SignalComposer
 from hub.signals.exchange import SignalExchange
+from hub.signals.visits import VisitTouches
 from hub.store.database import Database
 from hub.store.holds import SignalLinks
 from hub.store.relay_queue import RESEND_FIRST_S
@@ -78,6 +79,7 @@ class CoupleLink:
     presence: PresenceExchange
     delivery: DeliveryService
     composer: SignalComposer
+    visits: VisitTouches
     arrived: asyncio.Queue[SignalRecord]  # received, committed, not yet handed to delivery
     partner_hub: PartnerHubWatch
 
@@ -148,6 +150,7 @@ async def open_couple_link(
         limiter=RateLimiter(config.delivery.max_per_minute, clock),
         quiet=quiet,
     )
+    visits = VisitTouches(relay=relay, person=config.hub.person)
     composer = SignalComposer(
         person=config.hub.person,
         db=db,
@@ -157,7 +160,9 @@ async def open_couple_link(
         meanings=meanings,
         clock=clock,
         bus=bus,
+        visiting=visits.hand_on,
     )
+    visits.attach(composer.compose_visiting, signals.announce)
     for record in signals.undelivered():
         arrived.put_nowait(record)
     queue_hello(hello, config.hub.data_dir)  # once, after joining by an invite code
@@ -165,6 +170,8 @@ async def open_couple_link(
     link.on_partner_status = partner_hub.heard
     await link.start()
     try:
-        yield CoupleLink(link, relay, signals, hello, presence, delivery, composer, arrived, partner_hub)
+        yield CoupleLink(
+            link, relay, signals, hello, presence, delivery, composer, visits, arrived, partner_hub
+        )
     finally:
         await link.stop()

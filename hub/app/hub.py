@@ -19,6 +19,7 @@ from hub.clock import Clock
 from hub.config import HubConfig, Settings, SettingsStore, validate_settings
 from hub.delivery.phone import PhoneNotifier
 from hub.delivery.quiet_hours import quiet_hours_for
+from hub.errors import UnknownOwnerError
 from hub.events import Gesture, PartnerPresence, SignalKind, SignalRecord
 from hub.health import Counters, Health, PartnerHubStatus, RelayHealth, RelayState
 from hub.heartbeats import Heartbeats
@@ -164,7 +165,14 @@ class Hub:
         return self.care.cared(records, period)
 
     def add_button(self, address: str, kind: str, key: bytes, owner: str) -> ButtonRecord:
+        self._check_owner(owner)
         return self.ble.add_button(address, kind, key, owner)
+
+    def _check_owner(self, owner: str) -> None:
+        """UnknownOwnerError unless ``owner`` is one of the couple (nobody's touches go nowhere)."""
+        people = (self._config.hub.person, self._config.hub.partner)
+        if owner not in people:
+            raise UnknownOwnerError(owner, people)
 
     def remove_button(self, button_id: int) -> bool:
         return self.ble.remove_button(button_id)
@@ -185,6 +193,7 @@ class Hub:
         return self.ble.feedback.listen_bound_s(record.address) if record is not None else None
 
     async def pair(self, owner: str, timeout_s: float, *, replace: bool = False) -> ButtonRecord:
+        self._check_owner(owner)
         return await self.ble.pairing.pair(owner, timeout_s, replace=replace)
 
     def stats(self, days: int) -> dict[str, Any]:

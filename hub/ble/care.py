@@ -90,8 +90,11 @@ class ButtonCare:
         *,
         timezone: Callable[[], str] = lambda: "UTC",
         interval_s: float = CHECK_INTERVAL_S,
+        person: str | None = None,
     ) -> None:
         self._registry = registry
+        # Only this home's person's buttons: a visiting partner's wearable is their hub's care.
+        self._person = person
         self._clock = clock
         self._phone = phone
         self._bus = bus
@@ -138,7 +141,7 @@ class ButtonCare:
     async def check(self) -> list[ButtonAlert]:
         """Look at every button now; raise and clear alerts. Returns the alerts raised now."""
         now = self._clock.now()
-        records = self._registry.all()
+        records = [r for r in self._registry.all() if self._person is None or r.owner == self._person]
         self._known = frozenset(r.address for r in records)
         ids = {r.id for r in records}
         for gone in set(self._raised) - ids:

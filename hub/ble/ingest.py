@@ -158,6 +158,17 @@ class AdvertIngest:
             if event is not None:
                 yield event
 
+    def heard_elsewhere(self, address: str, counter: int) -> bool:
+        """A touch with this advert counter that the partner's hub heard (a visit): True if it is
+        newer than any heard here; it then counts as heard here too, so its repeats, heard when
+        the button is back home, are not a second touch."""
+        known = self._known.get(address.upper())
+        if known is None or counter <= known.last_counter:
+            return False
+        known.last_counter = counter
+        known.dirty, known.seen_at = True, self._clock.now()
+        return True
+
     def flush(self) -> None:
         """Persist counters, battery and RSSI accepted since the last flush, in one transaction."""
         dirty = [known for known in self._known.values() if known.dirty and known.seen_at is not None]

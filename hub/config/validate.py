@@ -270,6 +270,12 @@ def _button_problems(config: HubConfig) -> Iterator[Problem]:
         seen.add(button.address.upper())
         if not re.fullmatch(r"[0-9a-fA-F]{32}", button.key):
             yield f"buttons[{index}].key", "must be 32 hex characters (the button's 16-byte key)"
+        if button.owner not in (config.hub.person, config.hub.partner):
+            people = f"hub.person ({config.hub.person!r}) nor hub.partner ({config.hub.partner!r})"
+            yield (
+                f"buttons[{index}].owner",
+                f"{button.owner!r} is neither {people}; a button is one of theirs",
+            )
 
 
 def web_problems(web: WebSection) -> Iterator[Problem]:

@@ -156,6 +156,7 @@ async def _populate(
             hub_radio=HUB_RADIOS[home],
             position=(x, y),
             buttons={f"{home}-button": button},
+            homes=dict(HOME_POSITIONS),
         )
         homes[home] = DemoHome(hub=hub, sim=sim)
     return homes

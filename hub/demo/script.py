@@ -22,7 +22,7 @@ from firmware_sim.home import SimHome
 
 _LOGGER = logging.getLogger(__name__)
 
-Action = Literal["arrive", "leave", "tap", "double_tap", "long_press", "reply"]
+Action = Literal["arrive", "leave", "visit", "tap", "double_tap", "long_press", "reply"]
 
 # Real seconds per scripted hour at speed 1: at --speed 1 the day takes a day.
 CLOCK_SCALE_S: Final = 3600.0
@@ -42,7 +42,8 @@ class Beat:
     says: str
 
 
-# A touch each way in the morning, both out for the day, home in the evening, a long press.
+# A touch each way in the morning, both out for the day, an evening together at one home (a
+# touch there buzzes the host's button beside them), home again, a long press.
 DAY: Final[tuple[Beat, ...]] = (
     Beat(7.0, "a", "tap", "{a} wakes and touches the button: thinking of you"),
     Beat(7.05, "b", "reply", "{b} feels it buzz and touches back: felt it"),
@@ -51,6 +52,9 @@ DAY: Final[tuple[Beat, ...]] = (
     Beat(8.5, "b", "leave", "{b} leaves for the day"),
     Beat(17.5, "b", "arrive", "{b} comes home"),
     Beat(18.25, "a", "arrive", "{a} comes home"),
+    Beat(18.5, "b", "visit", "{b} goes over to {a}'s for the evening, the button in a pocket"),
+    Beat(19.5, "b", "tap", "{b}, beside {a}, touches the button: {a}'s buzzes in the same room"),
+    Beat(20.5, "b", "arrive", "{b} walks home"),
     Beat(21.0, "a", "long_press", "{a} holds the button: I need you"),
     Beat(21.05, "b", "reply", "{b} answers at once: felt it"),
 )
@@ -99,6 +103,9 @@ async def play_day(
             await home.place_wearable(button_id, AWAY_M)
         elif beat.action == "arrive":
             await home.place_wearable(button_id, HOME_M)
+        elif beat.action == "visit":  # to the other home: its hub knows the visitor's button
+            host = next(h for h in homes if h != beat.home)
+            await home.place_wearable(button_id, HOME_M + 1.0, at=host)
         else:
             ok = await _touch(homes, beat, last_touch, outputs_before, moment_gap_s)
         step = Played(beat, text, ok)

@@ -288,6 +288,13 @@ class PresenceEngine:
         # Sleepy devices: address -> (listen period s, time of its last listen advert).
         self._listening: dict[str, tuple[float, float]] = {}
 
+    def track(self, person: str, addresses: list[str]) -> None:
+        """``person``'s devices are now these (a partner's wearables shared by their hub)."""
+        self._subject_of = {a: s for a, s in self._subject_of.items() if s != person}
+        self._subject_of.update({address.upper(): person for address in addresses})
+        if addresses:
+            self.trackers.setdefault(person, SubjectTracker(person))
+
     def observe(
         self, address: str, rssi: float, t: float, listen_period_s: float | None = None
     ) -> Transition | None:

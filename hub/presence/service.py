@@ -90,6 +90,13 @@ class PresenceService:
                 with db.transaction():
                     self._close_at_last_seen(session.id)
 
+    def track(self, person: str, addresses: list[str]) -> None:
+        """Listen for exactly these devices of ``person`` from now on (the partner's wearables,
+        shared by their hub, so a visit is seen here)."""
+        self._devices = {a: p for a, p in self._devices.items() if p != person}
+        self._devices.update({address.upper(): person for address in addresses})
+        self.engine.track(person, addresses)
+
     # -- hot path -------------------------------------------------------------------------
     def on_advert(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
         """Every advert from anyone (a scanner listener: no I/O unless a person came or went)."""

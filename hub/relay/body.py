@@ -16,7 +16,9 @@ from typing import Any, Final, Literal
 from hub.events import Channel, Fate
 from hub.relay.envelope import MAX_TEXT_LENGTH, message_id_or_none, sane_time
 
-FieldType = Literal["text", "id", "bool", "choice", "time"]
+FieldType = Literal["text", "id", "bool", "choice", "time", "count"]
+# A count (an advert counter) is a whole number from 0; BTHome's counter is 32 bits.
+MAX_COUNT: Final = 2**32 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +35,8 @@ class BodyField:
     def valid(self, value: object) -> bool:
         if value is None:
             return self.nullable
-        if self.type == "bool":
-            return isinstance(value, bool)
+        if self.type in ("bool", "count"):
+            return _count(value) if self.type == "count" else isinstance(value, bool)
         if not isinstance(value, str):
             return False
         if self.type == "id":
@@ -69,6 +71,10 @@ def checked_body(schema: BodySchema, body: Mapping[str, Any]) -> dict[str, Any] 
             return None
         clean[name] = spec.cleaned(value)
     return clean
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
 
 
 def _encodable(text: str) -> bool:

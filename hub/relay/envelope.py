@@ -57,6 +57,9 @@ class EnvelopeKind(StrEnum):
     RECEIPT = "receipt"  # the fate of a message we received (or a hello's answer)
     HELLO = "hello"  # a newly joined hub's first message, carrying its invite nonce
     PRESENCE = "presence"  # this home's person at home or away, latest wins
+    WEARABLE = "wearable"  # one of this home's person's wearables (address, key), latest wins
+    TOUCH = "touch"  # a touch on the partner's wearable heard here (a visit), for their hub to send
+    TOGETHER = "together"  # both people at this home from start (to end): a visit, for their stats
 
 
 @dataclass(frozen=True, slots=True)

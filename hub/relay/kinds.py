@@ -2,8 +2,9 @@
 
 The relay only transports: it seals, publishes, stores, de-duplicates, acknowledges and resends.
 What a message *means* is decided by the handler of its kind, which lives with its domain:
-signals and their receipts (hub.signals.exchange), a joined hub's hello (hub.couple.hello) and
-presence sharing (hub.presence.share).
+signals and their receipts (hub.signals.exchange), a joined hub's hello (hub.couple.hello),
+presence sharing (hub.presence.share), the people's wearables (hub.presence.wearables) and
+touches heard on a visiting partner's wearable (hub.signals.visits).
 """
 
 from __future__ import annotations

@@ -40,8 +40,10 @@ class SignalComposer:
         meanings: Meanings,
         clock: Clock,
         bus: UpdateBus,
+        visiting: Callable[[TouchEvent], None],
     ) -> None:
         self._person = person
+        self._visiting = visiting  # a partner's touch heard here: handed on in this transaction
         self._db = db
         self._relay = relay
         self._exchange = exchange
@@ -62,10 +64,19 @@ class SignalComposer:
             self._registry.record_seen(
                 event.button_id, event.counter, event.at, battery=event.battery, rssi=event.rssi
             )
-            record = self._compose(kind) if event.owner == self._person else None
+            if event.owner == self._person:
+                record = self._compose(kind)
+            else:  # the partner's wearable, visiting: their hub sends it, with their meanings
+                record = None
+                self._visiting(event)
         if record is not None:
             self._exchange.announce(record.id)
         return record
+
+    def compose_visiting(self, gesture: Gesture) -> SignalRecord:
+        """A touch on this person's wearable that the partner's hub heard (a visit), as if this
+        hub had heard it; in the caller's transaction (the relay's, with the inbox id)."""
+        return self._compose(self._meanings()[gesture])
 
     def send(self, kind: SignalKind) -> SignalRecord:
         """A signal sent without a button (the dashboard's send), shaped like a touch."""

@@ -172,8 +172,8 @@ class SimWorld:
             "rejections": dict(button.rejections),
         }
 
-    async def place_wearable(self, wearable_id: str, distance_m: float) -> None:
-        await self.place(wearable_id, distance_m, None)
+    async def place_wearable(self, wearable_id: str, distance_m: float, at: str | None = None) -> None:
+        await self.place(wearable_id, distance_m, at)
 
     async def place(self, device_id: str, distance_m: float, near: str | None) -> None:
         device = self._devices[device_id]

@@ -10,6 +10,7 @@ Nothing here compares the partners with each other; together time is shared by d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -76,22 +77,30 @@ class PresenceSummary:
     hour_of_week: F64  # share (0-1) of each hour of the week, Monday 00:00 first, spent together
 
 
+def both_present(sessions: dict[str, tuple[F64, F64]]) -> tuple[F64, F64]:
+    """When everyone in ``sessions`` was present at once (empty for fewer than two people)."""
+    people = sorted(sessions)
+    if len(people) < 2:
+        return np.empty(0), np.empty(0)
+    lo, hi = sessions[people[0]]
+    for person in people[1:]:
+        lo, hi = intersect(lo, hi, *sessions[person])
+    return lo, hi
+
+
 def summarise(
     sessions: dict[str, tuple[F64, F64]],
     first: date,
     days: int,
     tz: ZoneInfo,
+    elsewhere: Sequence[dict[str, tuple[F64, F64]]] = (),
 ) -> PresenceSummary:
-    """Statistics for ``days`` local days from ``first``. ``sessions``: person -> (arrive, leave)."""
+    """Statistics for ``days`` local days from ``first``. ``sessions``: person -> (arrive, leave)
+    at this home; ``elsewhere``: the same at other homes (a visit there), for together time."""
     edges = day_edges(first, days, tz)
     by_day = {person: covered(a, b, edges) for person, (a, b) in sessions.items()}
-    people = sorted(sessions)
-    if len(people) >= 2:
-        lo, hi = sessions[people[0]]
-        for person in people[1:]:
-            lo, hi = intersect(lo, hi, *sessions[person])
-    else:
-        lo, hi = np.empty(0), np.empty(0)
+    spans = [both_present(sessions), *(both_present(other) for other in elsewhere)]
+    lo, hi = union(np.concatenate([s[0] for s in spans]), np.concatenate([s[1] for s in spans]))
     together = covered(lo, hi, edges)
     weeks = -(-days // 7)
     padded = np.zeros(weeks * 7)

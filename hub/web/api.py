@@ -12,12 +12,13 @@ from typing import Annotated, Any, Final, Literal
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from hub.app.interface import HubInterface
 from hub.config import WebSection
-from hub.errors import StoreError
+from hub.errors import StoreError, UnknownOwnerError
 from hub.events import SignalKind
+from hub.store.buttons import ButtonRecord
 from hub.store.database import DiskFullError, is_disk_full
 from hub.web.allow import AllowHeader
 from hub.web.auth import AccessControl
@@ -107,7 +108,8 @@ class ButtonIn(_Input):
 
 
 KNOWN_BUTTON: Final[dict[int | str, dict[str, Any]]] = {
-    409: {"description": "A button with that address is registered; send replace: true to re-key it."}
+    409: {"description": "A button with that address is registered; send replace: true to re-key it."},
+    422: {"description": "The owner is neither of the couple (or the body is not a valid button)."},
 }
 
 
@@ -120,6 +122,27 @@ def _refuse_a_silent_replace(hub: HubInterface, body: ButtonIn) -> None:
             f"button {known.id} ({known.address}, {known.owner}'s) is already registered; "
             "replacing its key and owner needs replace: true (heartline button add --replace)",
         )
+
+
+def _button_in(hub: HubInterface) -> type[ButtonIn]:
+    """ButtonIn whose owner is one of this couple (sorted: both homes of a couple say the same)."""
+    people = sorted((hub.config.hub.person, hub.config.hub.partner))
+    # In the schema; the check itself is the hub's, whose refusal says who the two are.
+    owner = Annotated[
+        str,
+        Field(
+            min_length=1, max_length=64, json_schema_extra={"enum": people}, description="one of the couple"
+        ),
+    ]
+    return create_model("ButtonIn", __base__=ButtonIn, owner=(owner, ...))
+
+
+def _register(hub: HubInterface, body: ButtonIn) -> ButtonRecord:
+    """422 when the owner is neither of the couple (its touches would go to nobody)."""
+    try:
+        return hub.add_button(body.address, body.kind, bytes.fromhex(body.key), body.owner)
+    except UnknownOwnerError as ex:
+        raise HTTPException(422, str(ex)) from ex
 
 
 def hub_router(
@@ -155,12 +178,14 @@ def hub_router(
     async def buttons() -> list[ButtonOut]:
         return [button_out(r) for r in hub.buttons()]
 
-    @router.post("/api/buttons", status_code=201, responses=KNOWN_BUTTON)
     async def add_button(body: ButtonIn) -> ButtonOut:
-        """Register a button: an off-the-shelf BTHome button (input only) or a Heartline button.
-        A known address keeps its key and owner unless ``replace`` is true."""
+        """Register a button: an off-the-shelf BTHome button (input only) or a Heartline button,
+        for one of the couple. A known address keeps its key and owner unless ``replace`` is true."""
         _refuse_a_silent_replace(hub, body)
-        return button_out(hub.add_button(body.address, body.kind, bytes.fromhex(body.key), body.owner))
+        return button_out(_register(hub, body))
+
+    add_button.__annotations__["body"] = _button_in(hub)  # this couple's owners, in the schema
+    router.post("/api/buttons", status_code=201, responses=KNOWN_BUTTON)(add_button)
 
     @router.delete("/api/buttons/{button_id}", status_code=204, responses=NOT_FOUND)
     async def remove_button(button_id: Annotated[int, Path(ge=1, le=2**31)]) -> None:

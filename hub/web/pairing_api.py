@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from hub.ble.pairing import PairingError
+from hub.errors import UnknownOwnerError
 from hub.store.buttons import ButtonRecord
 from hub.web.button_out import ButtonOut, button_out
 
@@ -85,6 +86,8 @@ def pairing_router(hub: PairingHost) -> APIRouter:
             record = await hub.pair(body.owner, body.timeout_s, replace=body.replace)
         except PairingError as ex:
             raise HTTPException(STATUS.get(ex.reason, 502), str(ex)) from ex
+        except UnknownOwnerError as ex:
+            raise HTTPException(422, str(ex)) from ex
         return button_out(record)
 
     return router

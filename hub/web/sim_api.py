@@ -23,6 +23,10 @@ UUID_PATTERN: Final = (
 )
 SimId = Annotated[str, Path(pattern=r"^[\w-]{1,64}$", description="a simulated device id from /api/homes")]
 NOT_FOUND: Final[dict[int | str, dict[str, Any]]] = {404: {"description": "No such button or device."}}
+PLACE_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    **NOT_FOUND,
+    422: {"description": "No such home to carry it to (or the body is not valid)."},
+}
 
 
 class _Input(BaseModel):
@@ -73,6 +77,9 @@ HubName = Annotated[
 
 class PlaceIn(_Input):
     distance_m: Annotated[float, Field(ge=0, le=100_000)]
+    at: Annotated[str, Field(pattern=r"^[\w.-]{1,64}$")] | None = Field(
+        default=None, description="carry it to this home (its id: a visit); default: its own home"
+    )
 
 
 class PlaceNearIn(_Input):
@@ -119,12 +126,15 @@ def sim_router(sim: SimControls) -> APIRouter:
 
     _device_routes(router, sim)
 
-    @router.post("/api/sim/wearables/{wearable_id}/place", responses=NOT_FOUND)
+    @router.post("/api/sim/wearables/{wearable_id}/place", responses=PLACE_RESPONSES)
     async def place(wearable_id: SimId, body: PlaceIn) -> Accepted:
+        """Carry a wearable this far from its home's hub, or to home ``at`` (a visit)."""
         try:
-            await sim.place_wearable(wearable_id, body.distance_m)
+            await sim.place_wearable(wearable_id, body.distance_m, body.at)
         except KeyError as ex:
             raise HTTPException(404, f"no simulated wearable {wearable_id!r}") from ex
+        except ValueError as ex:
+            raise HTTPException(422, str(ex)) from ex
         return Accepted(accepted=True)
 
     return router

@@ -19,8 +19,9 @@ class SimControls(Protocol):
         """Haptic and LED output the simulated button produced (KeyError if unknown)."""
         ...
 
-    async def place_wearable(self, wearable_id: str, distance_m: float) -> None:
-        """Move a simulated wearable or button to this distance from the hub (KeyError if unknown)."""
+    async def place_wearable(self, wearable_id: str, distance_m: float, at: str | None = None) -> None:
+        """Move a simulated wearable or button to this distance from the hub, or from home
+        ``at``'s hub (a visit); KeyError for an unknown device, ValueError for an unknown home."""
         ...
 
 

@@ -71,6 +71,7 @@ def test_a_minimal_config_loads_with_documented_defaults() -> None:
         (lambda c: c["buttons"][0].update(key="zz"), "buttons[0].key", "32 hex"),
         (lambda c: c["buttons"][0].update(address="C0FFEE"), "buttons[0].address", "AA:BB"),
         (lambda c: c["buttons"].append(dict(c["buttons"][0])), "buttons[1].address", "listed twice"),
+        (lambda c: c["buttons"][0].update(owner="Kim"), "buttons[0].owner", "'Kim' is neither"),
         (lambda c: c.update(hub=[]), "hub", "must be a table"),
     ],
 )

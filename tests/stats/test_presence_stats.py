@@ -53,3 +53,20 @@ def test_together_time_streaks_and_pattern() -> None:
 def test_streaks() -> None:
     assert streaks(np.array([True, True, False, True])) == (1, 2)
     assert streaks(np.array([], dtype=bool)) == (0, 0)
+
+
+def test_together_at_the_partners_home_counts_beside_this_homes() -> None:
+    here = {
+        "Alex": (np.array([at(3, 8)]), np.array([at(3, 20)])),
+        "Sam": (np.array([at(3, 19)]), np.array([at(3, 20)])),
+    }
+    # Friday evening at Sam's home, as Sam's hub told it: both there 19:00-22:00 on the 4th.
+    there = {
+        "Alex": (np.array([at(4, 19)]), np.array([at(4, 22)])),
+        "Sam": (np.array([at(4, 19)]), np.array([at(4, 22)])),
+    }
+    summary = summarise(here, date(2025, 3, 3), 2, TZ, elsewhere=[there])
+    assert summary.together_by_day.tolist() == [3600.0, 3 * 3600.0]
+    assert summary.presence_by_day["Alex"].tolist() == [12 * 3600.0, 0.0]  # home time is this home's only
+    alone = summarise(here, date(2025, 3, 3), 2, TZ)
+    assert alone.together_by_day.tolist() == [3600.0, 0.0]

@@ -22,13 +22,16 @@ async def homes(mosquitto_broker: Broker, tmp_path: Path) -> AsyncIterator[Homes
 
 @pytest.fixture
 async def client(homes: Homes) -> AsyncIterator[httpx.AsyncClient]:
+    places = {"a": HOME_A, "b": HOME_B}  # a device can be carried to the other home: a visit
     app = demo_app(
         {
             "a": DemoHome(
-                homes.hub_a, SimHome("a", homes.air, HUB_RADIO_A, HOME_A, {"a-button": homes.button_a})
+                homes.hub_a,
+                SimHome("a", homes.air, HUB_RADIO_A, HOME_A, {"a-button": homes.button_a}, places),
             ),
             "b": DemoHome(
-                homes.hub_b, SimHome("b", homes.air, HUB_RADIO_B, HOME_B, {"b-button": homes.button_b})
+                homes.hub_b,
+                SimHome("b", homes.air, HUB_RADIO_B, HOME_B, {"b-button": homes.button_b}, places),
             ),
         }
     )

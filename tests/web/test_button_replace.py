@@ -17,7 +17,7 @@ async def test_a_known_address_is_replaced_only_when_asked(client: httpx.AsyncCl
     assert "--replace" in detail
     assert (await client.get("/b/api/buttons")).json().count(created) == 1  # owner and key kept
     replaced = await client.post(
-        "/b/api/buttons", json=body | {"key": "22" * 16, "owner": "Eve", "replace": True}
+        "/b/api/buttons", json=body | {"key": "22" * 16, "owner": "Alex", "replace": True}
     )
     assert replaced.status_code == 201
-    assert (replaced.json()["id"], replaced.json()["owner"]) == (created["id"], "Eve")
+    assert (replaced.json()["id"], replaced.json()["owner"]) == (created["id"], "Alex")

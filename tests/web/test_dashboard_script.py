@@ -26,9 +26,10 @@ async def homes(mosquitto_broker: Broker, tmp_path: Path) -> AsyncIterator[Homes
 
 
 def _sim(homes: Homes) -> dict[str, SimHome]:
+    places = {"a": HOME_A, "b": HOME_B}
     return {
-        "a": SimHome("a", homes.air, HUB_RADIO_A, HOME_A, {"a-button": homes.button_a}),
-        "b": SimHome("b", homes.air, HUB_RADIO_B, HOME_B, {"b-button": homes.button_b}),
+        "a": SimHome("a", homes.air, HUB_RADIO_A, HOME_A, {"a-button": homes.button_a}, places),
+        "b": SimHome("b", homes.air, HUB_RADIO_B, HOME_B, {"b-button": homes.button_b}, places),
     }
 
 
@@ -51,15 +52,29 @@ async def test_a_scripted_day_at_speed_touches_replies_and_travels(homes: Homes)
     async def all_delivered() -> bool:
         signals = homes.hub_a.recent_signals(100) + homes.hub_b.recent_signals(100)
         received = [s for s in signals if s.direction is Direction.RECEIVED]
-        return len(received) == 5 and all(s.fate is Fate.DELIVERED for s in received)
+        return len(received) == 6 and all(s.fate is Fate.DELIVERED for s in received)
 
     await eventually_async(all_delivered, what="every scripted touch to be delivered")
     assert _kinds(homes, "a", "sent") == [SignalKind.THINKING_OF_YOU, SignalKind.NEED_YOU]
-    assert _kinds(homes, "b", "sent") == [SignalKind.FELT_IT, SignalKind.CELEBRATE, SignalKind.FELT_IT]
+    # Sam's tap at Alex's home (the evening together) is Sam's, sent by Sam's hub.
+    assert _kinds(homes, "b", "sent") == [
+        SignalKind.FELT_IT,
+        SignalKind.CELEBRATE,
+        SignalKind.THINKING_OF_YOU,
+        SignalKind.FELT_IT,
+    ]
     assert _kinds(homes, "b", "received") == _kinds(homes, "a", "sent")
     assert _kinds(homes, "a", "received") == _kinds(homes, "b", "sent")
-    moves = [(p.beat.home, p.beat.action) for p in played if p.beat.action in ("leave", "arrive")]
-    assert moves == [("a", "leave"), ("b", "leave"), ("b", "arrive"), ("a", "arrive")]
+    moves = [(p.beat.home, p.beat.action) for p in played if p.beat.action in ("leave", "arrive", "visit")]
+    assert moves == [
+        ("a", "leave"),
+        ("b", "leave"),
+        ("b", "arrive"),
+        ("a", "arrive"),
+        ("b", "visit"),
+        ("b", "arrive"),
+    ]
+    assert homes.button_a.outputs  # Alex's button buzzed, Sam's touch beside it among them
     await eventually_async(lambda: _distance(sim, "a", HOME_M), what="Alex's button back home")
 
     # A one-beat day: the button really goes away from its hub.

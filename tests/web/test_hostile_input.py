@@ -49,9 +49,19 @@ async def test_concurrent_presses_on_one_button_each_get_their_gesture(
     assert sent == ["thinking_of_you", "celebrate", "need_you"]
 
 
+async def _quiet(homes: Homes) -> None:
+    """The hubs' start-up exchange (their people's wearables) receipted, so a receipt arriving
+    later frees no outbox row in the middle of a test that filled the disk."""
+    await eventually(
+        lambda: homes.hub_a.health().outbox == 0 and homes.hub_b.health().outbox == 0,
+        what="the hubs' start-up messages receipted",
+    )
+
+
 async def test_a_full_disk_is_507_loses_nothing_and_recovers(client: httpx.AsyncClient, homes: Homes) -> None:
     # An honest full disk: SQLite's own page limit on the hub's real database file, so the write
     # fails inside SQLite exactly as ENOSPC would (SQLITE_FULL), with no root and no tmpfs.
+    await _quiet(homes)
     db = homes.hub_a.db.connection
     (pages,) = db.execute("PRAGMA page_count").fetchone()
     db.execute(f"PRAGMA max_page_count = {pages}")
@@ -81,6 +91,7 @@ async def test_a_full_disk_is_507_loses_nothing_and_recovers(client: httpx.Async
 async def test_a_touch_on_a_full_disk_is_not_sent_and_the_hub_goes_on(
     homes: Homes, caplog: pytest.LogCaptureFixture
 ) -> None:
+    await _quiet(homes)
     db = homes.hub_a.db.connection
     (pages,) = db.execute("PRAGMA page_count").fetchone()
     db.execute(f"PRAGMA max_page_count = {pages}")

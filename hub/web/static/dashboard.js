@@ -273,17 +273,22 @@ async function refreshStats() {
 // --- presence: this hub's view, and what the partner's hub shares ---------------------------
 
 function personText(person, shared) {
+  // Their own hub may have told us where they are (home or away, at their home).
+  const told = shared && shared.person === person.person && (shared.present || shared.since);
+  const theirHubSays = () => {
+    const since = shared.since ? ` since ${clockTime(shared.since)}` : "";
+    return { cls: shared.present ? "present shared" : "absent shared", text: `${person.person} is ${shared.present ? "home" : "away"}${since} (their hub says)` };
+  };
   if (person.devices === 0) {
-    // This hub cannot hear them; their own hub may have told us where they are.
-    if (shared && shared.person === person.person && (shared.present || shared.since)) {
-      const since = shared.since ? ` since ${clockTime(shared.since)}` : "";
-      return { cls: shared.present ? "present shared" : "absent shared", text: `${person.person} is ${shared.present ? "home" : "away"}${since} (their hub says)` };
-    }
-    return { cls: "unknown", text: `${person.person}: not tracked by this hub` };
+    // This hub cannot hear them.
+    return told ? theirHubSays() : { cls: "unknown", text: `${person.person}: not tracked by this hub` };
   }
   // One truth: while the hub is confirming a departure it says so, not "home" beside an empty room.
   if (person.state === "leaving") return { cls: "present leaving", text: `${person.person} is leaving…` };
-  if (person.present) return { cls: "present", text: `${person.person} is home${person.since ? ` since ${clockTime(person.since)}` : ""}` };
+  const since = person.since ? ` since ${clockTime(person.since)}` : "";
+  const visitor = person.person === state.hub.partner;
+  if (person.present) return { cls: "present", text: visitor ? `${person.person} is here, visiting${since}` : `${person.person} is home${since}` };
+  if (visitor && told) return theirHubSays(); // not here: where their own hub says they are
   if (person.since) return { cls: "absent", text: `${person.person} is away since ${clockTime(person.since)}` };
   return { cls: "unknown", text: `${person.person}: not heard yet` };
 }
@@ -410,9 +415,18 @@ async function setListenPeriod(button, period) {
 }
 
 function renderButtons() {
-  const items = state.buttons.map(buttonItem);
+  // The partner's buttons are here because their hub shares them (a visit is seen, its touches
+  // read); they are their hub's to manage, so they are named, not listed with this home's.
+  const mine = state.buttons.filter((button) => button.owner !== state.hub.partner);
+  const theirs = state.buttons.filter((button) => button.owner === state.hub.partner);
+  const items = mine.map(buttonItem);
   if (!items.length) items.push(el("li", "empty", "No buttons registered."));
   $(".button-list").replaceChildren(...items);
+  const shared = $(".shared-buttons");
+  shared.textContent = theirs.length
+    ? `Known here for ${state.hub.partner}'s visits (their hub shares them): ${theirs.map((button) => button.address).join(", ")}`
+    : "";
+  shared.hidden = !theirs.length;
 }
 
 async function refreshButtons() {
@@ -529,6 +543,7 @@ async function refreshDevice() {
   const away = deviceState.distance_m > AWAY_FROM_M;
   const metres = deviceState.distance_m >= 1000 ? `${(deviceState.distance_m / 1000).toFixed(1)} km` : `${Math.round(deviceState.distance_m)} m`;
   where.textContent = away ? `away: ${metres} from home` : `at home: ${metres} from the hub`;
+  if (away && $(".visit-toggle").checked) where.textContent = `visiting ${state.hub.partner}'s home`;
   where.classList.toggle("is-away", away);
   const toggle = $(".away-toggle");
   if (!toggle.disabled) toggle.checked = away; // the scripted day moves buttons too
@@ -557,6 +572,7 @@ function mountSimulator() {
       }
     });
   }
+  mountVisit(buttonId);
   const toggle = $(".away-toggle");
   toggle.addEventListener("change", async () => {
     toggle.disabled = true;
@@ -565,6 +581,27 @@ function mountSimulator() {
       await waitForPlace(toggle.checked);
     } finally {
       toggle.disabled = false;
+    }
+  });
+}
+
+// A visit: the button is carried to the partner's home, whose hub knows it (the hubs share
+// their people's wearables), so a touch there buzzes the partner's button beside it.
+async function mountVisit(buttonId) {
+  const homes = await api("../api/homes").catch(() => null); // the demo page's list of homes
+  const host = Array.isArray(homes) ? homes.find((home) => home.person === state.hub.partner) : null;
+  if (!host) return;
+  $(".visit").hidden = false;
+  $(".visit-host").textContent = state.hub.partner;
+  const visit = $(".visit-toggle");
+  visit.addEventListener("change", async () => {
+    visit.disabled = true;
+    try {
+      const json = visit.checked ? { distance_m: 3, at: host.id } : { distance_m: 2 };
+      await api(`api/sim/wearables/${buttonId}/place`, { method: "POST", json });
+      await waitForPlace(visit.checked);
+    } finally {
+      visit.disabled = false;
     }
   });
 }
