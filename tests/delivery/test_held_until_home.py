@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import pytest
 
@@ -23,10 +23,21 @@ from firmware_sim.air.server import AirServer
 from firmware_sim.button import SimButton
 from hub.app.builder import open_hub
 from hub.app.hub import Hub
+from hub.ble.feedback import FeedbackSender, OnWait
+from hub.bus import UpdateBus
 from hub.clock import ManualClock
-from hub.config import HubConfig
-from hub.delivery.router import AWAY_NO_PHONE
-from hub.events import Channel, Direction, Fate, SignalRecord
+from hub.config import HubConfig, QuietHoursSection
+from hub.delivery.moments import Moments
+from hub.delivery.phone import PhoneNotifier
+from hub.delivery.quiet_hours import QuietHours
+from hub.delivery.rate_limit import RateLimiter
+from hub.delivery.router import AWAY_NO_PHONE, SUMMARY_LOOK, DeliveryRouter
+from hub.delivery.service import DeliveryService
+from hub.events import Channel, Direction, Fate, SignalKind, SignalRecord
+from hub.store.buttons import ButtonRecord, ButtonRegistry
+from hub.store.database import open_database
+from hub.store.holds import SignalLinks
+from hub.store.signals import SignalLog
 from tests.support.homes import (
     BUTTON_A,
     BUTTON_B,
@@ -183,3 +194,93 @@ async def test_a_touch_to_someone_away_with_no_phone_waits_until_they_are_home(
                         ),
                         what="delivered · button on both feeds",
                     )
+
+
+class RecordingButton:
+    """Stands in for the BLE feedback path (on real firmware above): records what it played."""
+
+    def __init__(self) -> None:
+        self.played: list[SignalKind] = []
+
+    async def send(self, button: ButtonRecord, kind: SignalKind, on_wait: OnWait | None = None) -> None:
+        del button, on_wait
+        self.played.append(kind)
+
+
+async def test_home_in_quiet_hours_means_the_morning_summary(tmp_path: Path) -> None:
+    """Sam comes home at 01:00 to a touch held while away: it joins the night's holds and
+    arrives in the morning summary, not as a buzz at 01:00."""
+    clock = ManualClock(datetime(2026, 3, 1, 23, 0, tzinfo=UTC))  # 00:00 in Berlin
+    db = open_database(tmp_path)
+    registry = ButtonRegistry(db)
+    with db.transaction():
+        registry.upsert(BUTTON_B[0], "heartline", BUTTON_B[1], "Sam")
+    away = True
+    button = RecordingButton()
+    receipts: list[tuple[str, Fate, str | None]] = []
+    service = DeliveryService(
+        db=db,
+        reach=DeliveryRouter(
+            person="Sam",
+            partner="Alex",
+            registry=registry,
+            feedback=cast("FeedbackSender", button),
+            phone=PhoneNotifier([]),
+            is_away=lambda: away,
+        ),
+        receipts=lambda ref, fate, channel, reason: receipts.append((ref, fate, reason)),
+        clock=clock,
+        bus=UpdateBus(),
+        moments=Moments(SignalLinks(db), clock, felt_it_window_s=60, shared_s=5),
+        limiter=RateLimiter(6, clock),
+        quiet=QuietHours.from_config(QuietHoursSection("22:00", "07:00"), "Europe/Berlin"),
+        is_home=lambda: not away,
+    )
+    log = SignalLog(db)
+    now = clock.now()
+    touch = SignalRecord(
+        "t1", Direction.RECEIVED, SignalKind.THINKING_OF_YOU, "Alex", 1, now, Fate.RECEIVED, None, None, now
+    )
+    with db.transaction():
+        log.add(touch)
+    try:
+        async with asyncio.TaskGroup() as group:
+            runner = group.create_task(service.run())
+            service.submit(touch)
+            # Quiet hours first: held for the morning; at 06:00 (07:00 in Berlin) Sam is still out.
+            await eventually(lambda: service_hold(log) == "quiet", what="a quiet-hours hold")
+            clock.advance(7 * 3600)
+            await eventually(lambda: service_hold(log) == "away", what="held until home")
+            assert receipts[-1] == ("t1", Fate.HELD, AWAY_NO_PHONE)
+            assert button.played == []
+            # Home in the evening after quiet hours started again: the morning summary, again.
+            clock.advance(16 * 3600)  # 22:00 UTC: 23:00 in Berlin
+            away = False
+            await eventually(lambda: service_hold(log) == "quiet", what="folded into the night's holds")
+            assert button.played == []
+            clock.advance(8 * 3600)  # 07:00 in Berlin
+            record = await eventually(
+                lambda: ((r := log.get("t1")) is not None and r.fate is Fate.DELIVERED and r) or None,
+                what="the morning summary",
+            )
+            assert "summary of 1" in (record.reason or "")
+            assert button.played == [SUMMARY_LOOK]
+            runner.cancel()
+    except* asyncio.CancelledError:
+        pass
+    finally:
+        db.close()
+
+
+def service_hold(log: SignalLog) -> str | None:
+    """How t1 is held now: "quiet" (until a release time), "away" (until home), else None."""
+    record = log.get("t1")
+    if record is None or record.fate is not Fate.HELD:
+        return None
+    return (
+        "away"
+        if record.reason == AWAY_NO_PHONE
+        else "quiet"
+        if "quiet hours" in (record.reason or "")
+        else None
+    )
