@@ -84,7 +84,6 @@ class Moments:
             return Shape(kind, {})
         theirs = self._within(self._theirs, now)
         if theirs is not None:
-            self._theirs.remove(theirs)
             return Shape(SignalKind.SHARED_MOMENT, {"moment": theirs.signal_id})
         felt = self._last_felt
         if (
@@ -106,9 +105,7 @@ class Moments:
     ) -> SignalKind:
         """The partner's signal, as it is stored (in the inbox's transaction): its meaning here.
         A tap that crossed one of ours makes both a shared moment (our stored one too)."""
-        met = links.get("moment")
-        if met is not None:  # their hub paired it with a tap of ours it had received
-            self._mine = deque((t for t in self._mine if t.signal_id != met), maxlen=_RECENT_TAPS)
+        if "moment" in links:  # their hub paired it with a tap of ours it had received
             return record.kind
         if gesture is not Gesture.TAP or record.kind not in _SHAPEABLE:
             return record.kind
@@ -116,7 +113,6 @@ class Moments:
         if mine is None:
             self._theirs.append(_Tap(record.id, record.created_at))
             return record.kind
-        self._mine.remove(mine)
         self._links.add(record.id, "moment", mine.signal_id)
         self._links.add(mine.signal_id, "moment", record.id)
         if self._signals is not None:
@@ -129,8 +125,14 @@ class Moments:
             self._last_felt = (record.id, self._clock.monotonic())
 
     def _within(self, taps: deque[_Tap], at: datetime) -> _Tap | None:
-        """The earliest tap made within the shared-moment window of ``at`` (creation times)."""
+        """The earliest unpaired tap made within the shared-moment window of ``at`` (creation
+        times). Paired means linked as a moment in the store, so a rolled-back transaction
+        leaves a tap free to pair again."""
         for tap in taps:
-            if abs((tap.created_at - at).total_seconds()) <= self._shared_s:
+            if abs((tap.created_at - at).total_seconds()) > self._shared_s:
+                continue
+            if self._links.ref(tap.signal_id, "moment") is None and not self._links.answered(
+                tap.signal_id, "moment"
+            ):
                 return tap
         return None
