@@ -104,6 +104,8 @@ async def open_hub(
                 ),
                 meanings=settings.meanings,
                 quiet=quiet_hours_for(settings.value),
+                # Held until home: released once presence hears them (or cannot track them).
+                is_home=lambda: presence.state(person).present or not presence.devices_of(person),
             )
         )
         couple.link.on_publish_latency = publish_latency.observe

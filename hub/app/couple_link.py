@@ -39,6 +39,7 @@ from hub.signals.visits import VisitTouches
 from hub.store.database import Database
 from hub.store.holds import SignalLinks
 from hub.store.relay_queue import RESEND_FIRST_S
+from hub.store.signals import SignalLog
 from hub.tasks import Tasks
 
 _LOGGER = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ async def open_couple_link(
     reach: Reach,
     meanings: Meanings,
     quiet: QuietHours | None,
+    is_home: Callable[[], bool] = lambda: True,
     link_factory: Callable[[MqttSettings], MqttLink] = MqttLink,
     resend_first_s: float = RESEND_FIRST_S,
 ) -> AsyncIterator[CoupleLink]:
@@ -131,15 +133,18 @@ async def open_couple_link(
         resend_first_s=resend_first_s,
     )
     arrived: asyncio.Queue[SignalRecord] = asyncio.Queue()
-    signals = SignalExchange(relay=relay, db=db, clock=clock, bus=bus, deliver=arrived.put_nowait)
-    hello = HelloExchange(relay=relay, db=db, codec=codec, data_dir=config.hub.data_dir, clock=clock)
-    presence = PresenceExchange(relay=relay, db=db, bus=bus)
     moments = Moments(
         SignalLinks(db),
         clock,
         felt_it_window_s=config.delivery.felt_it_window_s,
         shared_s=config.delivery.shared_moment_s,
+        signals=SignalLog(db),
     )
+    signals = SignalExchange(
+        relay=relay, db=db, clock=clock, bus=bus, deliver=arrived.put_nowait, moments=moments
+    )
+    hello = HelloExchange(relay=relay, db=db, codec=codec, data_dir=config.hub.data_dir, clock=clock)
+    presence = PresenceExchange(relay=relay, db=db, bus=bus)
     delivery = DeliveryService(
         db=db,
         reach=reach,
@@ -149,6 +154,7 @@ async def open_couple_link(
         moments=moments,
         limiter=RateLimiter(config.delivery.max_per_minute, clock),
         quiet=quiet,
+        is_home=is_home,
     )
     visits = VisitTouches(relay=relay, person=config.hub.person)
     composer = SignalComposer(

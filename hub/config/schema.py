@@ -81,9 +81,9 @@ class DeliverySection:
     # A stuck button must not buzz the partner all night: past this many signals a minute the
     # rest are held and delivered as one summary once the flood stops.
     max_per_minute: int = 6
-    # A touch this soon after a signal was delivered answers it with "felt it".
-    felt_it_window_s: float = 120.0
-    # Both partners touching within this many seconds is a shared moment.
+    # A tap this soon after the partner's signal was delivered (felt) answers it with "felt it".
+    felt_it_window_s: float = 60.0
+    # Both partners tapping within this many seconds (their creation times) is a shared moment.
     shared_moment_s: float = 5.0
 
 

@@ -2,7 +2,9 @@
 
 Recipient at home: their Heartline button gets an authenticated haptic command. Recipient away
 (presence says so), or no button confirmed in time (out of range, asleep in a drawer): their
-phone gets a notification. Either way the signal ends delivered or failed, with a reason.
+phone gets a notification. Away with no phone configured, the signal is held until they are home
+(``AWAY_NO_PHONE``; the delivery service releases it when presence sees them back). Otherwise
+the signal ends delivered or failed, with a reason.
 Quiet hours and rate limits build on this (they decide *whether* and *when*).
 
 A sleepy button (a wearable between listen windows) is waited for: the signal shows as held
@@ -38,6 +40,9 @@ SUMMARY_WORDS: Final = {
 # A summary is gentle: the softest haptic, once, whatever it summarises.
 SUMMARY_LOOK: Final = SignalKind.FELT_IT
 
+
+# Why a signal waits for its recipient to come home: away, and nothing else can reach them.
+AWAY_NO_PHONE: Final = "away; no phone configured — held until they are home"
 
 # Told, before a delivery waits for a sleepy button's window, why the signal is held for now.
 Waiting = Callable[[str], Awaitable[None]]
@@ -98,6 +103,8 @@ class DeliveryRouter:
         reasons: list[str] = []
         if await self._button(kind, reasons, waiting):
             return Outcome(Fate.DELIVERED, Channel.BUTTON, None)
+        if self._held_until_home():
+            return Outcome(Fate.HELD, None, AWAY_NO_PHONE)
         if await self._phone.notify(kind, self._partner):
             return Outcome(Fate.DELIVERED, Channel.PHONE, "; ".join(reasons) or None)
         reasons.append("phone notification failed" if self._phone.configured else "no phone configured")
@@ -108,11 +115,17 @@ class DeliveryRouter:
         reasons: list[str] = []
         if await self._button(SUMMARY_LOOK, reasons):
             return Outcome(Fate.DELIVERED, Channel.BUTTON, None)
+        if self._held_until_home():
+            return Outcome(Fate.HELD, None, AWAY_NO_PHONE)
         title, body = summary_text(signals, self._partner, why)
         if await self._phone.notify_text(title, body):
             return Outcome(Fate.DELIVERED, Channel.PHONE, "; ".join(reasons) or None)
         reasons.append("phone notification failed" if self._phone.configured else "no phone configured")
         return Outcome(Fate.FAILED, None, "; ".join(reasons))
+
+    def _held_until_home(self) -> bool:
+        """Away with no phone: nothing can reach them until they are back."""
+        return not self._phone.configured and self._is_away()
 
     async def _button(self, kind: SignalKind, reasons: list[str], waiting: Waiting | None = None) -> bool:
         if self._is_away():

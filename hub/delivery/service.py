@@ -3,8 +3,13 @@
 Received signals arrive from the relay (already committed to the inbox). For each one the
 service decides *whether* and *when* (quiet hours, rate limit) and then asks a ``Reach`` (the
 router: button, else phone) *how*. Held signals are stored with their release time and, when
-it comes, delivered together as one gentle summary. Each fate goes back to the sender in a
-receipt through the relay's outbox.
+it comes, delivered together as one gentle summary. A signal for someone away with no phone
+configured is held until presence sees them home (``is_home``), then delivered as itself (or, in
+quiet hours, folded into the morning summary); its held fate and reason are stored, so a restart
+keeps it held. Each fate goes back to the sender in a receipt through the relay's outbox.
+
+The button plays a signal's own kind: its meaning was settled when it was made or arrived
+(hub.delivery.moments), and nothing here reinterprets it.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from hub.clock import Clock
 from hub.delivery.moments import Moments
 from hub.delivery.quiet_hours import QuietHours
 from hub.delivery.rate_limit import WINDOW_S, RateLimiter
-from hub.delivery.router import Outcome, Reach
-from hub.events import Channel, Direction, Fate, SignalKind, SignalRecord
+from hub.delivery.router import AWAY_NO_PHONE, Outcome, Reach
+from hub.events import Channel, Direction, Fate, SignalRecord
 from hub.store.database import Database
 from hub.store.holds import Hold, HoldReason, HoldStore
 from hub.store.signals import SignalLog
@@ -59,7 +64,10 @@ class DeliveryService:
         moments: Moments,
         limiter: RateLimiter,
         quiet: QuietHours | None = None,
+        is_home: Callable[[], bool] = lambda: True,
     ) -> None:
+        self._is_home = is_home  # presence sees the person here (or cannot track them at all)
+        self._until_home: dict[str, SignalRecord] = {}  # held: away with no phone
         self._db = db
         self._signals = SignalLog(db)
         self._holds = HoldStore(db)
@@ -78,7 +86,6 @@ class DeliveryService:
 
     def submit(self, record: SignalRecord) -> None:
         """Hand over a signal the relay has committed (called on the event loop)."""
-        self.moments.received(record)
         self._queue.put_nowait(record)
 
     @property
@@ -87,7 +94,10 @@ class DeliveryService:
 
     async def run(self) -> None:
         for interrupted in self._interrupted_waits():
-            self._queue.put_nowait(interrupted)
+            if interrupted.reason == AWAY_NO_PHONE:
+                self._until_home[interrupted.id] = interrupted  # still held until they are home
+            else:
+                self._queue.put_nowait(interrupted)
         while True:
             record: SignalRecord | None = None
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
@@ -98,9 +108,11 @@ class DeliveryService:
             if record is not None:
                 await self._handle(record)
             await self._release_due()
+            self._release_home()
 
     def _interrupted_waits(self) -> list[SignalRecord]:
-        """Received signals left held for a sleepy button's window when the hub stopped."""
+        """Received signals left held without a release time when the hub stopped: for a sleepy
+        button's window, or until the person is home."""
         held = {h.signal_id for h in self._holds.all()}
         return [
             r
@@ -110,6 +122,8 @@ class DeliveryService:
 
     def _wait_s(self) -> float | None:
         holds = self._holds.all()
+        if self._until_home:
+            return HOLD_POLL_S
         if not holds:
             return None
         until = (min(h.release_at for h in holds) - self._clock.now()).total_seconds()
@@ -127,17 +141,44 @@ class DeliveryService:
             limit = f"rate limit {self._limiter.per_minute}/min"
             await self._hold(record, "rate_limit", release, limit, postpone=True)
             return
-        look = self.moments.look(record)
 
         async def waiting(text: str) -> None:
             await self._mark_waiting(record, text)
 
-        outcome = await self._reach.deliver(record, look, waiting)
-        if look is SignalKind.SHARED_MOMENT and outcome.fate is Fate.DELIVERED:
-            outcome = Outcome(outcome.fate, outcome.channel, "shared moment")
+        outcome = await self._reach.deliver(record, record.kind, waiting)
+        if outcome.fate is Fate.HELD:
+            await self._hold_until_home([record], outcome.reason or AWAY_NO_PHONE)
+            return
         if outcome.fate is Fate.DELIVERED:
             self.moments.delivered(record)
         await self._finish([record], outcome)
+
+    async def _hold_until_home(self, records: list[SignalRecord], reason: str) -> None:
+        """Nothing can reach the person until they are back: held, stored as held with its
+        reason (no release time), released by ``_release_home``."""
+
+        def store() -> None:
+            with self._db.transaction():
+                for record in records:
+                    self._holds.release(record.id)  # a quiet-hours hold ends here, if it was one
+                    self._signals.set_fate(record.id, Fate.HELD, self._clock.now(), reason=reason)
+                    self._receipts(record.id, Fate.HELD, None, reason)
+
+        await self._durably(store)
+        for record in records:
+            self._until_home[record.id] = record
+            _LOGGER.info("signal %s held: %s", record.id, reason)
+            self._announce(record.id)
+
+    def _release_home(self) -> None:
+        """Presence sees the person home: their held signals go through delivery again (quiet
+        hours may still fold them into the morning summary)."""
+        if not self._until_home or not self._is_home():
+            return
+        _LOGGER.info("home again: releasing %d held signals", len(self._until_home))
+        for record in self._until_home.values():
+            self._queue.put_nowait(record)
+        self._until_home.clear()
 
     async def _hold(
         self, record: SignalRecord, why: HoldReason, release: datetime, text: str, *, postpone: bool = False
@@ -181,6 +222,9 @@ class DeliveryService:
     async def _summarise(self, why: HoldReason, holds: list[Hold]) -> None:
         records = [r for r in (self._signals.get(h.signal_id) for h in holds) if r is not None]
         outcome = await self._reach.deliver_summary(records, SUMMARY_WHY[why])
+        if outcome.fate is Fate.HELD:
+            await self._hold_until_home(records, outcome.reason or AWAY_NO_PHONE)
+            return
         detail = f"in a summary of {len(records)} after {why.replace('_', ' ')}"
         reason = f"{detail}; {outcome.reason}" if outcome.reason else detail
         _LOGGER.info("released %d held signals (%s): %s", len(records), why, outcome.fate.value)

@@ -1,7 +1,9 @@
 """The one place a touch becomes a signal.
 
-A gesture means what the couple's settings say (tap: thinking of you, …); a touch may then be
-shaped into a reply ("felt it") or join a shared moment (hub.delivery.moments). The button's
+A gesture means what the couple's settings say (tap: thinking of you, …); a tap may then be
+shaped into a reply ("felt it") or join a shared moment (hub.delivery.moments); a double tap, a
+long press and a signal sent from the dashboard keep their meaning. The gesture goes in the
+envelope body, so the partner's hub knows a tap when one crosses its own. The button's
 advert counter, the signal and its sealed envelope in the outbox are committed in one
 transaction: after a crash either all exist or none do, so a replayed advert cannot resend it.
 """
@@ -65,7 +67,7 @@ class SignalComposer:
                 event.button_id, event.counter, event.at, battery=event.battery, rssi=event.rssi
             )
             if event.owner == self._person:
-                record = self._compose(kind)
+                record = self._compose(kind, event.gesture)
             else:  # the partner's wearable, visiting: their hub sends it, with their meanings
                 record = None
                 self._visiting(event)
@@ -76,19 +78,20 @@ class SignalComposer:
     def compose_visiting(self, gesture: Gesture) -> SignalRecord:
         """A touch on this person's wearable that the partner's hub heard (a visit), as if this
         hub had heard it; in the caller's transaction (the relay's, with the inbox id)."""
-        return self._compose(self._meanings()[gesture])
+        return self._compose(self._meanings()[gesture], gesture)
 
     def send(self, kind: SignalKind) -> SignalRecord:
-        """A signal sent without a button (the dashboard's send), shaped like a touch."""
+        """A signal sent without a button (the dashboard's send): chosen, so never reshaped."""
         with self._db.transaction():
-            record = self._compose(kind)
+            record = self._compose(kind, None)
         self._exchange.announce(record.id)
         return record
 
-    def _compose(self, kind: SignalKind) -> SignalRecord:
+    def _compose(self, kind: SignalKind, gesture: Gesture | None) -> SignalRecord:
         """Signal row, links and outbox envelope, in the caller's transaction."""
-        kind, links = self._moments.shape(kind)
         now = self._clock.now()
+        shape = self._moments.shape(gesture, kind, now)
+        kind, links = shape.kind, shape.links
         record = SignalRecord(
             id=new_message_id(),
             direction=Direction.SENT,
@@ -105,6 +108,10 @@ class SignalComposer:
         for relation in LINK_KEYS:
             if relation in links:
                 self._links.add(record.id, relation, links[relation])
-        body = {"signal": kind.value, "person": record.sender, **links}
+        body: dict[str, str] = {"signal": kind.value, "person": record.sender}
+        body.update((relation, ref) for relation, ref in links.items())
+        if gesture is not None:
+            body["gesture"] = gesture.value
         self._relay.enqueue(EnvelopeKind.SIGNAL, body, message_id=record.id, seq=record.seq)
+        self._moments.composed(record, gesture)
         return record

@@ -2,19 +2,23 @@
 
 Received: the signal and its links (a "felt it" names what it answers, a shared moment the
 partner's signal it met) are stored with the inbox id, then handed to delivery once the broker
-has its PUBACK. A duplicate of a settled signal is receipted again (its sender missed ours).
+has its PUBACK. A tap that crossed one of ours becomes a shared moment here, as it does at the
+partner's hub (hub.delivery.moments): the stored kind is the meaning the button plays.
+A duplicate of a settled signal is receipted again (its sender missed ours).
 Sent: the broker's confirmation moves a signal from queued to sent; the partner's receipt moves
 it on to its fate (delivered, held or failed), never backwards.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Final
 
 from hub.bus import SignalUpdate, UpdateBus
 from hub.clock import Clock
-from hub.events import Direction, Fate, SignalKind, SignalRecord
+from hub.delivery.moments import Moments
+from hub.events import Direction, Fate, Gesture, SignalKind, SignalRecord
 from hub.relay.body import BodyField, BodySchema
 from hub.relay.envelope import Envelope, EnvelopeKind
 from hub.relay.kinds import AfterCommit, Receipt
@@ -31,6 +35,8 @@ MAX_SENDER_LENGTH: Final = 64
 SIGNAL_BODY: Final[BodySchema] = {
     "signal": BodyField("choice", choices=frozenset(kind.value for kind in SignalKind)),
     "person": BodyField("text", required=False, max_length=MAX_SENDER_LENGTH, lenient=True),
+    # The gesture that made it (absent: sent from the dashboard); only a tap joins a moment.
+    "gesture": BodyField("choice", required=False, choices=frozenset(g.value for g in Gesture)),
     **{relation: BodyField("id", required=False) for relation in LINK_KEYS},
 }
 # Fates a receiver reports in a receipt; a signal still being delivered has none yet.
@@ -57,7 +63,9 @@ class SignalExchange:
         clock: Clock,
         bus: UpdateBus,
         deliver: Callable[[SignalRecord], None],
+        moments: Moments | None = None,
     ) -> None:
+        self._moments = moments
         self._relay = relay
         self._signals = SignalLog(db)
         self._links = SignalLinks(db)
@@ -84,14 +92,25 @@ class SignalExchange:
             reason=None,
             updated_at=self._clock.now(),
         )
-        self._signals.add(record)
+        links: dict[Relation, str] = {}
         for relation in LINK_KEYS:
             ref = envelope.body.get(relation)
             if isinstance(ref, str) and 0 < len(ref) <= MAX_LINK_LENGTH:
-                self._links.add(record.id, relation, ref)
+                links[relation] = ref
+        if self._moments is not None:
+            gesture = envelope.body.get("gesture")
+            meaning = self._moments.arrived(record, Gesture(gesture) if gesture else None, links)
+            record = dataclasses.replace(record, kind=meaning)
+        self._signals.add(record)
+        for relation, ref in links.items():
+            self._links.add(record.id, relation, ref)
+
+        paired = self._links.ref(record.id, "moment") if record.kind is SignalKind.SHARED_MOMENT else None
 
         def hand_over() -> None:
             self.announce(record.id)
+            if paired is not None:
+                self.announce(paired)  # our tap it crossed is a shared moment now too
             self._deliver(record)
 
         return hand_over

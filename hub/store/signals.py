@@ -57,6 +57,13 @@ class SignalLog:
             (fate.value, channel.value if channel else None, reason, at.isoformat(), signal_id),
         )
 
+    def set_kind(self, signal_id: str, kind: SignalKind, direction: Direction) -> None:
+        """A signal's meaning, once its shared moment is known (hub.delivery.moments)."""
+        self._db.connection.execute(
+            "UPDATE signals SET kind = ? WHERE id = ? AND direction = ?",
+            (kind.value, signal_id, direction.value),
+        )
+
     def counts_since(self, since: datetime) -> dict[tuple[str, str], int]:
         """(direction, kind) -> how many signals were created since ``since``."""
         rows = self._db.connection.execute(

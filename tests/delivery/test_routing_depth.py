@@ -1,4 +1,5 @@
-"""Quiet hours, flood limit, "felt it" and shared moments, through real relays on real mosquitto."""
+"""Quiet hours and the flood limit, through real relays on real mosquitto ("felt it" and shared
+moments: tests/signals/test_meanings.py)."""
 
 from __future__ import annotations
 
@@ -81,35 +82,5 @@ async def test_a_stuck_button_is_rate_limited_and_summarised(
     assert len(b.person.summaries) == 1
     assert len(b.person.summaries[0]) == 7
     assert sorted(b.person.shown) == sorted(ids)
-    await a.stop()
-    await b.stop()
-
-
-async def test_touch_back_is_felt_it_and_crossing_touches_are_a_shared_moment(
-    mosquitto_broker: Broker, tmp_path: Path
-) -> None:
-    clock_b = ManualClock(datetime(2025, 1, 10, 12, 0, tzinfo=UTC))
-    a = RelayNode(node_config(mosquitto_broker, 0, tmp_path / "a"))
-    b = RelayNode(node_config(mosquitto_broker, 1, tmp_path / "b"), clock=clock_b)
-    await a.start()
-    await b.start()
-    first = a.send()
-    await eventually(lambda: b.person.shown == [first.id], what="B to feel A's touch")
-    # B touches back within the shared-moment window: a shared moment, linked to A's touch.
-    moment = b.send()
-    assert moment.kind is SignalKind.THINKING_OF_YOU
-    await eventually(lambda: moment.id in a.person.shown, what="A to get B's touch")
-    assert a.person.looks[moment.id] is SignalKind.SHARED_MOMENT
-    await eventually(lambda: (b.signals.get(moment.id).reason or "") == "shared moment", what="on B too")  # type: ignore[union-attr]
-
-    second = a.send(SignalKind.CELEBRATE)
-    await eventually(lambda: second.id in b.person.shown, what="B to feel the second")
-    clock_b.advance(30)  # later than a shared moment, inside the felt-it window
-    reply = b.send()
-    assert reply.kind is SignalKind.FELT_IT
-    await eventually(lambda: reply.id in a.person.shown, what="A to feel 'felt it'")
-    assert a.person.looks[reply.id] is SignalKind.FELT_IT
-    again = b.send()  # a signal is answered once; the next touch is a touch
-    assert again.kind is SignalKind.THINKING_OF_YOU
     await a.stop()
     await b.stop()
