@@ -6,7 +6,7 @@ one broker per module (it takes seconds to start) and its cases are slow tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,12 +56,13 @@ def any_broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broke
             rabbit.start()
         yield BrokerCase(rabbit, protocol)
         return
+    starters: dict[str, Callable[[Path], TestBroker]] = {
+        "mosquitto": brokers.mosquitto,
+        "amqtt": brokers.amqtt,
+        "aedes": brokers.aedes,
+    }
     try:
-        broker: TestBroker = {
-            "mosquitto": brokers.mosquitto,
-            "amqtt": brokers.amqtt,
-            "aedes": brokers.aedes,
-        }[name](tmp_path / name)
+        broker = starters[name](tmp_path / name)
     except BrokerUnavailableError as ex:
         pytest.fail(str(ex), pytrace=False)
     try:

@@ -65,15 +65,21 @@ def shown_once(node: RelayNode, ids: set[str]) -> bool:
     return ids <= set(node.person.shown) and not node.person.duplicates()
 
 
-async def test_touches_cross_both_ways_exactly_once_with_receipts(any_broker: BrokerCase, tmp_path: Path) -> None:
+async def test_touches_cross_both_ways_exactly_once_with_receipts(
+    any_broker: BrokerCase, tmp_path: Path
+) -> None:
     a, b = nodes(any_broker, tmp_path)
     await a.start()
     await b.start()
     try:
         from_a = {a.send().id for _ in range(3)}
         from_b = {b.send().id for _ in range(3)}
-        await eventually(lambda: all_settled(a, from_a), within_s=SETTLE_S, what=f"A's receipts; {describe(a)}")
-        await eventually(lambda: all_settled(b, from_b), within_s=SETTLE_S, what=f"B's receipts; {describe(b)}")
+        await eventually(
+            lambda: all_settled(a, from_a), within_s=SETTLE_S, what=f"A's receipts; {describe(a)}"
+        )
+        await eventually(
+            lambda: all_settled(b, from_b), within_s=SETTLE_S, what=f"B's receipts; {describe(b)}"
+        )
         assert shown_once(b, from_a), describe(b)
         assert shown_once(a, from_b), describe(a)
         assert sorted(b.person.shown) == sorted(from_a)
@@ -106,7 +112,9 @@ async def test_a_touch_for_an_offline_partner_survives_the_broker_going_down(
             any_broker.broker.start()
         b = b.reborn()
         await b.start()
-        await eventually(lambda: all_settled(a, {touch}), within_s=SETTLE_S, what=f"the receipt; {describe(a)}")
+        await eventually(
+            lambda: all_settled(a, {touch}), within_s=SETTLE_S, what=f"the receipt; {describe(a)}"
+        )
         assert b.person.shown == [touch], describe(b)
     finally:
         await a.stop()
@@ -133,21 +141,29 @@ async def test_a_touch_taken_but_never_acknowledged_comes_again_and_is_shown_onc
         await b.crash()
         b = b.reborn()
         await b.start()
-        await eventually(lambda: all_settled(a, {touch}), within_s=SETTLE_S, what=f"the receipt; {describe(a)}")
+        await eventually(
+            lambda: all_settled(a, {touch}), within_s=SETTLE_S, what=f"the receipt; {describe(a)}"
+        )
         assert b.person.shown == [touch], describe(b)
     finally:
         await a.stop()
         await b.stop()
 
 
-async def test_the_partner_status_reaches_a_hub_that_starts_later(any_broker: BrokerCase, tmp_path: Path) -> None:
+async def test_the_partner_status_reaches_a_hub_that_starts_later(
+    any_broker: BrokerCase, tmp_path: Path
+) -> None:
     a, b = nodes(any_broker, tmp_path)
     await a.start()
     await b.start()
     try:
-        await eventually(lambda: b.couple.partner_hub.status.online is True, within_s=START_S, what="A online at B")
+        await eventually(
+            lambda: b.couple.partner_hub.status.online is True, within_s=START_S, what="A online at B"
+        )
         await a.stop()
-        await eventually(lambda: b.couple.partner_hub.status.online is False, within_s=START_S, what="A offline at B")
+        await eventually(
+            lambda: b.couple.partner_hub.status.online is False, within_s=START_S, what="A offline at B"
+        )
     finally:
         await a.stop()
         await b.stop()

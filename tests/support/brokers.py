@@ -129,7 +129,9 @@ class ProcessBroker:
                 return
             time.sleep(POLL_S)
         self.kill()
-        raise RuntimeError(f"{self.name} did not accept connections within {self.ready_s} s:\n{self.log_text()}")
+        raise RuntimeError(
+            f"{self.name} did not accept connections within {self.ready_s} s:\n{self.log_text()}"
+        )
 
     def _signal(self, sig: signal.Signals) -> None:
         process, self._process = self._process, None
@@ -226,7 +228,9 @@ class RabbitBroker(ProcessBroker):
             "RABBITMQ_LOG_BASE": str(base / "log"),
             "RABBITMQ_PID_FILE": str(base / "rabbit.pid"),
             # Our own epmd only (started below), and the distribution on loopback.
-            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-start_epmd false -kernel inet_dist_use_interface {127,0,0,1}",
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": (
+                "-start_epmd false -kernel inet_dist_use_interface {127,0,0,1}"
+            ),
             # The script then execs the Erlang VM, so the pid we hold is the broker's own.
             "RUNNING_UNDER_SYSTEMD": "true",
             "ERL_EPMD_ADDRESS": LOOPBACK,
@@ -323,7 +327,9 @@ def amqtt(workdir: Path) -> AmqttBroker:
 def aedes(workdir: Path, *, deny_prefix: str = "") -> AedesBroker:
     if shutil.which("node") is None or not (NODE_DIR / "node_modules" / "aedes").is_dir():
         raise BrokerUnavailableError("aedes is not installed in .node/; `make test` installs it (npm)")
-    broker = AedesBroker("aedes", free_ports(1)[0], workdir, ready_line="aedes ready on", deny_prefix=deny_prefix)
+    broker = AedesBroker(
+        "aedes", free_ports(1)[0], workdir, ready_line="aedes ready on", deny_prefix=deny_prefix
+    )
     broker.start()
     return broker
 
