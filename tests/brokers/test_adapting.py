@@ -23,7 +23,7 @@ from tests.brokers.conftest import BrokerCase
 from tests.brokers.test_conformance import hub_config, shown_once
 from tests.relay.node import RelayNode, all_settled, describe
 from tests.support import brokers
-from tests.support.brokers import MosquittoBroker
+from tests.support.brokers import MosquittoBroker, RabbitBroker
 from tests.support.mosquitto import COUPLE, free_ports
 from tests.support.waiting import START_S, eventually
 
@@ -130,3 +130,18 @@ async def test_an_inbox_the_acl_filters_is_found_by_the_probe(tmp_path: Path) ->
         await a.stop()
     finally:
         broker.stop()
+
+
+@pytest.mark.slow
+async def test_rabbitmq_gets_mqtt311_from_an_auto_hub(
+    rabbitmq_broker: RabbitBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    if not rabbitmq_broker.running:
+        rabbitmq_broker.start()
+    case = BrokerCase(rabbitmq_broker, "auto")
+    a = RelayNode(hub_config(case, rabbitmq_broker.new_couple(), 0, tmp_path / "a"))
+    with caplog.at_level(logging.INFO, logger="hub.relay.mqtt_link"):
+        await a.start()
+    assert a.link.protocol == "mqtt311"
+    assert f"relay connected to 127.0.0.1:{rabbitmq_broker.port}, MQTT 3.1.1" in caplog.text
+    await a.stop()
