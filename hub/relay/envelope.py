@@ -57,6 +57,7 @@ class EnvelopeKind(StrEnum):
     RECEIPT = "receipt"  # the fate of a message we received (or a hello's answer)
     HELLO = "hello"  # a newly joined hub's first message, carrying its invite nonce
     PRESENCE = "presence"  # this home's person at home or away, latest wins
+    STATUS = "status"  # the sending hub is online (hub.relay.partner_status), latest wins
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,6 +165,7 @@ class Inbound:
     payload: bytes
     mid: int
     qos: int
+    arrival: int = 0  # this link's count of messages received, this one included (wire order)
 
 
 class MqttLink:
@@ -184,6 +185,8 @@ class MqttLink:
         self.on_publish_latency: Callable[[float], None] | None = None
         # The partner hub's status as heard ("online"/"offline"; None: this link went down).
         self.on_partner_status: Callable[[str | None], None] | None = None
+        # Called on the loop each time the broker accepted the login (hub.relay.partner_status).
+        self.on_connected: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._acks: dict[int, asyncio.Future[None]] = {}
         self._broker_index = 0
@@ -204,6 +207,8 @@ class MqttLink:
         )
         if settings.partner_status_topic is not None:
             self._topics += ((settings.partner_status_topic, QOS_AT_MOST_ONCE),)
+        self._arrivals = 0  # messages received (paho's thread counts them, in wire order)
+        self._status_arrival = 0  # the arrival number of the last status-topic message
         self._client = self._new_client()
 
     @property
@@ -332,6 +337,18 @@ class MqttLink:
         """Acknowledge a message the hub has durably handled."""
         self._client.ack(message.mid, message.qos)
 
+    def partner_said(self, status: str, arrival: int) -> None:
+        """The partner's hub told us its status in a sealed message (hub.relay.partner_status).
+
+        It comes after any retained copy the broker gave at subscribe (it answers this hub's own
+        status, sent after subscribing), so a stale retained status is corrected within a round
+        trip; live status messages (the partner's goodbye, its will) still count as they come:
+        a sealed status that arrived before the latest status-topic message is history."""
+        self.inbox_works()
+        if arrival < self._status_arrival:
+            return
+        self._partner_status(status)
+
     def inbox_works(self) -> None:
         """Something the partner sent arrived in the inbox: a filtered-inbox problem is over."""
         self._probe = None
@@ -404,16 +421,17 @@ class MqttLink:
         self._call(self._subscribed, client, refusals)
 
     def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        self._arrivals += 1
         if message.topic == self.settings.partner_status_topic:
             text = bytes(message.payload).decode("utf-8", errors="replace")
-            self._call(self._partner_status, text)
+            self._call(self._status_topic, text, self._arrivals)
             return
         payload = bytes(message.payload)
         if payload.startswith(PROBE_PREFIX):
             client.ack(message.mid, message.qos)
             self._call(self._probe_arrived, payload)
             return
-        inbound = Inbound(message.topic, payload, message.mid, message.qos)
+        inbound = Inbound(message.topic, payload, message.mid, message.qos, self._arrivals)
         self._call(self.messages.put_nowait, inbound)
 
     def _on_publish(
@@ -519,6 +537,8 @@ class MqttLink:
         ):
             self.problem = None
         self.connected.set()
+        if self.on_connected is not None:
+            self.on_connected()
 
     def _disconnected(self, client: paho.Client, reason: str) -> None:
         if client is not self._client:
@@ -575,6 +595,10 @@ class MqttLink:
             # MQTT 3.1.1 confirms even a publish the ACL dropped, and the generated ACL lets no
             # hub write its own inbox: silence proves nothing there.
             _LOGGER.debug("inbox probe unanswered, and the broker did not say it allowed it")
+
+    def _status_topic(self, status: str, arrival: int) -> None:
+        self._status_arrival = arrival
+        self._partner_status(status)
 
     def _partner_status(self, status: str | None) -> None:
         if status not in (None, STATUS_ONLINE, STATUS_OFFLINE):

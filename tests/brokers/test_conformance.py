@@ -11,16 +11,20 @@ starts later.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
-from hub.broker.config import Couple
+from hub.broker.config import STATUS_OFFLINE, Couple, status_topic
 from hub.config import HubConfig, parse_config
 from hub.events import Fate
 from tests.brokers.conftest import BrokerCase
 from tests.relay.node import COUPLE_KEY, PEOPLE, RelayNode, SwallowingLink, all_settled, describe
+from tests.support import brokers
 from tests.support.waiting import START_S, eventually
 
 pytestmark = pytest.mark.timeout(240)
@@ -167,3 +171,72 @@ async def test_the_partner_status_reaches_a_hub_that_starts_later(
     finally:
         await a.stop()
         await b.stop()
+
+
+@pytest.mark.slow
+async def test_the_partner_status_comes_back_after_a_restart_without_retained_messages(
+    any_broker: BrokerCase, tmp_path: Path
+) -> None:
+    """amqtt and aedes forget retained messages on a restart; the hubs' sealed status messages
+    still tell each that the other is online once both reconnected."""
+    a, b = nodes(any_broker, tmp_path)
+    await a.start()
+    await b.start()
+    try:
+        await eventually(
+            lambda: b.couple.partner_hub.status.online is True, within_s=START_S, what="A online at B"
+        )
+        await eventually(
+            lambda: a.couple.partner_hub.status.online is True, within_s=START_S, what="B online at A"
+        )
+        # In a thread, so the hubs live through the restart as they would (and B sees its link go).
+        restarting = asyncio.create_task(asyncio.to_thread(any_broker.broker.restart))
+        await eventually(
+            lambda: b.couple.partner_hub.status.online is None, within_s=START_S, what="B's link down"
+        )
+        await restarting
+        await eventually(
+            lambda: b.couple.partner_hub.status.online is True and a.couple.partner_hub.status.online is True,
+            within_s=SETTLE_S,
+            what=f"both online again; {describe(a)}; {describe(b)}",
+        )
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["aedes", "amqtt"])
+async def test_a_stale_retained_status_is_only_a_hint(name: str, tmp_path: Path) -> None:
+    """A broker brings back an old retained "offline" while the partner's hub is online (RabbitMQ
+    did after a crash): the partner's own sealed status wins at the next connect."""
+    broker = brokers.aedes(tmp_path / name) if name == "aedes" else brokers.amqtt(tmp_path / name)
+    try:
+        case = BrokerCase(broker, "mqtt311")
+        a, b = nodes(case, tmp_path)
+        await a.start()
+        await b.start()
+        await eventually(
+            lambda: b.couple.partner_hub.status.online is True, within_s=START_S, what="A online at B"
+        )
+        await b.stop()
+        couple_id, hub_a = a.config.relay.couple_id, a.config.relay.hub_id
+        stale = paho.Client(CallbackAPIVersion.VERSION2, client_id="stale-status")
+        stale.connect(broker.host, broker.port)
+        stale.loop_start()
+        stale.publish(
+            status_topic(couple_id, hub_a), STATUS_OFFLINE.encode(), qos=1, retain=True
+        ).wait_for_publish(10)
+        stale.disconnect()
+        stale.loop_stop()
+        b = b.reborn()
+        await b.start()
+        await eventually(
+            lambda: b.couple.partner_hub.status.online is True,
+            within_s=SETTLE_S,
+            what=f"A online; {describe(b)}",
+        )
+        await a.stop()
+        await b.stop()
+    finally:
+        broker.stop()
