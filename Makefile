@@ -6,20 +6,25 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 # Debian packages the test suites use: a real broker, a private D-Bus for the fake BlueZ, and a
 # browser for the dashboard tests.
-SYSTEM_PACKAGES := mosquitto dbus-daemon chromium curl
+# The broker conformance suite (tests/brokers) also runs RabbitMQ's MQTT plugin (rabbitmq-server,
+# with its epmd) and aedes on node (nodejs, npm).
+SYSTEM_PACKAGES := mosquitto dbus-daemon chromium curl rabbitmq-server
+# aedes for tests/brokers, installed into a local folder (never globally): .node/node_modules.
+NODE_DIR := .node
+AEDES_VERSION := 1.2.0
 
 # `make install`: a virtualenv in .venv with the heartline command (docs/try-a-real-hub.md).
-.PHONY: demo install test quick check lint format-check typecheck pytest pytest-quick system-deps bench clean firmware
+.PHONY: demo install test quick check lint format-check typecheck pytest pytest-quick system-deps node-deps bench clean firmware
 
 demo: $(VENV)/.base
 	$(BIN)/heartline demo --port $(PORT)
 
 install: $(VENV)/.base
 
-test: system-deps $(VENV)/.test check pytest
+test: system-deps node-deps $(VENV)/.test check pytest
 
 # Checks first: they take seconds and say what is wrong before any test runs.
-quick: system-deps check pytest-quick
+quick: system-deps node-deps check pytest-quick
 
 check: lint format-check typecheck
 
@@ -76,6 +81,8 @@ system-deps:
 	for pkg in $(SYSTEM_PACKAGES); do \
 	  command -v $$pkg >/dev/null 2>&1 || [ -x /usr/sbin/$$pkg ] || missing="$$missing $$pkg"; \
 	done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
@@ -85,5 +92,15 @@ system-deps:
 	  fi; \
 	fi
 
+# aedes for the broker conformance suite, when node and npm are there (system-deps installs them).
+node-deps: $(NODE_DIR)/.aedes-$(AEDES_VERSION)
+
+$(NODE_DIR)/.aedes-$(AEDES_VERSION):
+	@if command -v npm >/dev/null 2>&1; then \
+	  mkdir -p $(NODE_DIR) && npm install --silent --no-audit --no-fund --prefix $(NODE_DIR) aedes@$(AEDES_VERSION) && touch $@; \
+	else \
+	  echo "npm not found: the aedes broker tests will say so; run: sudo apt-get install nodejs npm" >&2; \
+	fi
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(NODE_DIR) $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -51,6 +51,9 @@ class RelayProblemKind(StrEnum):
     DNS = "dns"  # the broker's host name does not resolve
     UNREACHABLE = "unreachable"  # nothing answers at host:port (refused, timed out, no route)
     SUBSCRIBE_DENIED = "subscribe_denied"  # connected, but the broker refused the inbox (SUBACK)
+    # Subscribed, but a probe the hub sent to its own inbox never came back: the broker granted
+    # the subscription and filters what it delivers (mosquitto does this on an ACL read deny).
+    INBOX_SILENT = "inbox_silent"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from hub.broker.config import STATUS_OFFLINE, STATUS_ONLINE
 from hub.bus import PartnerHubUpdate, UpdateBus
 from hub.clock import Clock
 from hub.config import HubConfig
-from hub.couple.hello import HelloExchange, queue_hello
+from hub.couple.hello import HelloExchange, pending_hello, queue_hello
 from hub.couple.link import CoupleCodec
 from hub.delivery.moments import Moments
 from hub.delivery.quiet_hours import QuietHours
@@ -32,6 +33,7 @@ from hub.health import PartnerHubStatus
 from hub.heartbeats import Heartbeats
 from hub.presence.share import PresenceExchange
 from hub.relay.mqtt_link import MqttLink, MqttSettings, mqtt_settings
+from hub.relay.partner_status import StatusExchange
 from hub.relay.relay import Relay, RelayIdentity
 from hub.signals.compose import Meanings, SignalComposer
 from hub.signals.exchange import SignalExchange
@@ -93,6 +95,13 @@ class CoupleLink:
         """Received signals -> delivery (quiet hours, rate limit, button or phone) -> receipts."""
         while True:
             self.delivery.submit(await self.arrived.get())
+
+
+def _linked(codec: CoupleCodec, data_dir: Path) -> bool:
+    """The partner's hub can open what this one seals: set up by hand, or the invite's hello done."""
+    if codec.state is None:
+        return not codec.guarded  # an inviting hub before the first hello: nobody to tell yet
+    return pending_hello(data_dir) is None
 
 
 @contextlib.asynccontextmanager
@@ -174,6 +183,14 @@ async def open_couple_link(
     queue_hello(hello, config.hub.data_dir)  # once, after joining by an invite code
     partner_hub = PartnerHubWatch(clock, bus)
     link.on_partner_status = partner_hub.heard
+    # The hubs also tell each other directly, sealed: retained status is only a hint.
+    status = StatusExchange(
+        relay=relay,
+        clock=clock,
+        on_status=link.partner_said,
+        may_send=lambda: _linked(codec, config.hub.data_dir),
+    )
+    link.on_connected = status.connected
     await link.start()
     try:
         yield CoupleLink(

@@ -13,6 +13,12 @@ def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser("demo", help="two simulated homes, a broker and the dashboard")
     demo.add_argument("--broker", metavar="URL", help="use this MQTT broker instead of an embedded one")
     demo.add_argument(
+        "--protocol",
+        choices=("auto", "mqtt5", "mqtt311"),
+        default="auto",
+        help="MQTT version for --broker (default auto: MQTT 5, or 3.1.1 when the broker refuses it)",
+    )
+    demo.add_argument(
         "--notify",
         metavar="APPRISE_URL",
         action="append",
@@ -52,6 +58,7 @@ def _demo(args: argparse.Namespace) -> int:
         speed=args.speed,
         script=args.script,
         data_dir=args.data_dir,
+        protocol=args.protocol,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_demo(options))

@@ -59,19 +59,34 @@ class BleSection:
 
 @dataclass(frozen=True, slots=True)
 class RelaySection:
-    broker: str  # mqtt://host:port (loopback only, unless allow_plaintext) or mqtts://host:port
     hub_id: str
     partner_hub_id: str
     couple_id: str
     # 64 hex characters: the couple's shared secret for end-to-end encryption
     couple_key: str = field(metadata=SECRET)
     password: str = field(metadata=SECRET)
+    # mqtt://host:port (loopback only, unless allow_plaintext) or mqtts://host:port; with urls
+    # given it may be left out (it is then the first of them).
+    broker: str = ""
     username: str = ""  # defaults to hub_id
     ca_file: Path | None = None
-    protocol: Literal["mqtt5", "mqtt311"] = "mqtt5"
+    # auto: MQTT 5, falling back to 3.1.1 for a broker that refuses it (hub.relay.mqtt_link).
+    protocol: Literal["auto", "mqtt5", "mqtt311"] = "auto"
     allow_plaintext: bool = False
     keepalive_s: int = 30
     session_expiry_days: int = 7
+    # More brokers of one relay (a cluster's nodes), tried in turn when one is down; broker,
+    # when given too, comes first.
+    urls: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.broker and self.urls:
+            object.__setattr__(self, "broker", self.urls[0])  # frozen: set once, while building
+
+    @property
+    def broker_urls(self) -> tuple[str, ...]:
+        """Every broker URL, in the order the hub tries them."""
+        return (self.broker, *(url for url in self.urls if url != self.broker)) if self.broker else ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -229,6 +229,25 @@ def _presence_problems(presence: PresenceSection) -> Iterator[Problem]:
             yield f"presence.partner_devices[{index}]", "must be a Bluetooth address like AA:BB:CC:DD:EE:FF"
 
 
+def _broker_url_problems(key: str, text: str, *, allow_plaintext: bool) -> Iterator[Problem]:
+    url = urlsplit(text)
+    if _bad_port(text):
+        yield (
+            key,
+            f"has an invalid port; use one between {MIN_PORT} and {MAX_PORT} (8883 for mqtts)",
+        )
+    elif url.scheme not in {"mqtt", "mqtts"} or not url.hostname:
+        yield key, "must look like mqtts://host:8883 (or mqtt://127.0.0.1:1883 on loopback)"
+    elif url.scheme == "mqtt" and url.hostname not in LOOPBACK_HOSTS and not allow_plaintext:
+        yield (
+            key,
+            (
+                "plaintext MQTT to a non-loopback broker exposes the couple's metadata; "
+                "use mqtts:// or set relay.allow_plaintext = true"
+            ),
+        )
+
+
 def _relay_problems(relay: RelaySection) -> Iterator[Problem]:
     for key in ("hub_id", "partner_hub_id", "couple_id"):
         if not HUB_ID_PATTERN.match(getattr(relay, key)):
@@ -236,22 +255,14 @@ def _relay_problems(relay: RelaySection) -> Iterator[Problem]:
     if relay.hub_id == relay.partner_hub_id:
         yield "relay.partner_hub_id", "must differ from relay.hub_id"
     yield from couple_key_problems(relay.couple_key)
-    url = urlsplit(relay.broker)
-    if _bad_port(relay.broker):
-        yield (
-            "relay.broker",
-            f"has an invalid port; use one between {MIN_PORT} and {MAX_PORT} (8883 for mqtts)",
-        )
-    elif url.scheme not in {"mqtt", "mqtts"} or not url.hostname:
-        yield "relay.broker", "must look like mqtts://host:8883 (or mqtt://127.0.0.1:1883 on loopback)"
-    elif url.scheme == "mqtt" and url.hostname not in LOOPBACK_HOSTS and not relay.allow_plaintext:
-        yield (
-            "relay.broker",
-            (
-                "plaintext MQTT to a non-loopback broker exposes the couple's metadata; "
-                "use mqtts:// or set relay.allow_plaintext = true"
-            ),
-        )
+    if not relay.broker_urls:
+        yield "relay.broker", "is missing: give the broker's URL (or a list in relay.urls)"
+    for key, text in (
+        ("relay.broker", relay.broker),
+        *((f"relay.urls[{i}]", u) for i, u in enumerate(relay.urls)),
+    ):
+        if text:
+            yield from _broker_url_problems(key, text, allow_plaintext=relay.allow_plaintext)
     if relay.ca_file is not None and not relay.ca_file.is_file():
         yield "relay.ca_file", f"{relay.ca_file} does not exist"
     if not 5 <= relay.keepalive_s <= 600:

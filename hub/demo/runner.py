@@ -46,6 +46,8 @@ class DemoOptions:
     speed: float = 60.0  # how fast the scripted day plays (the hubs and buttons run in real time)
     script: bool = False  # play a scripted day of the couple's life, over and over
     data_dir: Path | None = None
+    # The MQTT version the hubs speak to --broker (auto: MQTT 5, 3.1.1 if the broker refuses it).
+    protocol: str = "auto"
 
 
 async def run_demo(options: DemoOptions, *, started: asyncio.Event | None = None) -> None:
@@ -147,6 +149,7 @@ async def _populate(
                     air_port=air.port,
                     data_dir=data_dir,
                     notify=options.notify,
+                    protocol=options.protocol,
                 ),
             )
         )

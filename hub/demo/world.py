@@ -66,6 +66,7 @@ def demo_hub_config(
     air_port: int,
     data_dir: Path,
     notify: list[str],
+    protocol: str = "auto",
 ) -> HubConfig:
     partner_home = "b" if home == "a" else "a"
     url = urlsplit(broker_url)
@@ -78,8 +79,9 @@ def demo_hub_config(
         "couple_key": identity.couple_key,
         "username": url.username or identity.hub_ids[home],
         "password": url.password or "demo",
-        # The embedded broker (amqtt) speaks MQTT 3.1.1 only.
-        "protocol": "mqtt311" if embedded else "mqtt5",
+        # The embedded broker (amqtt) speaks MQTT 3.1.1 only; any other gets what --protocol
+        # says (auto: MQTT 5, falling back to 3.1.1 when the broker refuses it).
+        "protocol": "mqtt311" if embedded and protocol == "auto" else protocol,
     }
     raw: dict[str, Any] = {
         "hub": {

@@ -60,6 +60,7 @@ class EnvelopeKind(StrEnum):
     WEARABLE = "wearable"  # one of this home's person's wearables (address, key), latest wins
     TOUCH = "touch"  # a touch on the partner's wearable heard here (a visit), for their hub to send
     TOGETHER = "together"  # both people at this home from start (to end): a visit, for their stats
+    STATUS = "status"  # the sending hub is online (hub.relay.partner_status), latest wins
 
 
 @dataclass(frozen=True, slots=True)

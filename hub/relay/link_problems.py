@@ -121,6 +121,17 @@ def connack_refusal(code: int, text: str, username: str, where: str) -> RelayPro
     )
 
 
+def inbox_silent(topic: str, username: str, waited_s: float) -> RelayProblem:
+    """The broker granted the inbox subscription but delivered nothing sent to it."""
+    return RelayProblem(
+        RelayProblemKind.INBOX_SILENT,
+        f"the broker granted the subscription to {topic} for {username!r} but did not deliver a "
+        f"probe sent there within {waited_s:.0f} s (its ACL filters what this hub may read)",
+        f"the broker's ACL must let this hub read its inbox: regenerate it with {SETUP_COMMAND} "
+        "and check relay.couple_id, relay.hub_id and relay.username",
+    )
+
+
 def subscribe_refusal(topic: str, code: int, text: str, username: str) -> RelayProblem:
     """The broker answered SUBSCRIBE with a failure (0x80; MQTT 5 also 0x87 and others)."""
     return RelayProblem(

@@ -11,13 +11,25 @@ reason (again only when the reason changes, or after the link worked in between)
 when the broker accepted the login and every subscription.
 
 It also follows the partner hub's retained status topic and hands each "online"/"offline" to
-``on_partner_status`` (and ``None`` when this link goes down, since it cannot hear then).
+``on_partner_status`` (and ``None`` when this link goes down, since it cannot hear then). The
+retained status is only a hint: the relay also hears the partner's sealed status messages.
+
+It adapts to the broker. With ``relay.protocol = "auto"`` it speaks MQTT 5 first and falls back
+to 3.1.1 when the broker refuses the version (CONNACK 0x84), closes the connection before any
+CONNACK, or never answers the CONNECT (amqtt); it logs which version it uses. Given several
+broker URLs (``relay.urls``) it moves to the next one when a broker cannot be reached or refuses
+the connection, and back to the first after a whole round failed (with a growing pause). After
+the broker granted the inbox it sends a probe to its own inbox: a probe the broker accepted
+(MQTT 5 PUBACK success) that never comes back means the ACL filters the inbox, which a SUBACK
+does not show on mosquitto (problem ``inbox_silent``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import secrets
 import ssl
 import sys
 import time
@@ -38,7 +50,13 @@ from hub.config import HubConfig
 from hub.config.schema import DEFAULT_MQTT_PORT, DEFAULT_MQTTS_PORT
 from hub.errors import ConfigError, RelayError
 from hub.health import RelayProblem, RelayProblemKind
-from hub.relay.link_problems import connack_refusal, connect_failure, subscribe_refusal
+from hub.relay.link_problems import (
+    UNSUPPORTED_PROTOCOL,
+    connack_refusal,
+    connect_failure,
+    inbox_silent,
+    subscribe_refusal,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +70,30 @@ RECONNECT_MAX_S: Final = 60
 # paho's in-memory queue only covers the current process; the SQLite outbox is the real queue.
 MAX_INFLIGHT: Final = 100
 SECONDS_PER_DAY: Final = 86_400
+# A broker that says nothing for this long after an MQTT 5 CONNECT does not speak it (amqtt
+# stays silent); an answering broker replies in milliseconds.
+CONNACK_WAIT_S: Final = 10.0
+# How long the probe to the hub's own inbox may take before the inbox counts as filtered.
+PROBE_WAIT_S: Final = 10.0
+# The probe's payload starts with this; it never reaches the relay (no envelope starts so).
+PROBE_PREFIX: Final = b"heartline-probe:"
+# After every broker of the list failed once, wait this long before the next round (doubling).
+ROUND_PAUSE_MIN_S: Final = 1.0
+ROUND_PAUSE_MAX_S: Final = 60.0
+PROTOCOL_NAMES: Final = {"mqtt5": "MQTT 5", "mqtt311": "MQTT 3.1.1"}
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """One broker of the list: where, and its TLS context (None: plain MQTT)."""
+
+    host: str
+    port: int
+    tls: ssl.SSLContext | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,38 +104,50 @@ class MqttSettings:
     username: str
     password: str
     tls: ssl.SSLContext | None
-    protocol: str  # "mqtt5" | "mqtt311"
+    protocol: str  # "auto" | "mqtt5" | "mqtt311"
     keepalive_s: int
     session_expiry_s: int
     subscriptions: tuple[str, ...]
     status_topic: str
     partner_status_topic: str | None = None
     ca_file: Path | None = None  # named in the fix when the broker's certificate does not verify
+    more_brokers: tuple[BrokerAddress, ...] = ()  # relay.urls after the first, tried in turn
+
+    @property
+    def brokers(self) -> tuple[BrokerAddress, ...]:
+        return (BrokerAddress(self.host, self.port, self.tls), *self.more_brokers)
 
 
-def mqtt_settings(config: HubConfig) -> MqttSettings:
-    """The link a hub's config describes: its broker, identity, session and the two topics."""
-    relay = config.relay
-    url = urlsplit(relay.broker)
+def _broker_address(url_text: str, ca_file: Path | None) -> BrokerAddress:
+    url = urlsplit(url_text)
     tls: ssl.SSLContext | None = None
     if url.scheme == "mqtts":
         try:
-            tls = ssl.create_default_context(cafile=str(relay.ca_file) if relay.ca_file else None)
+            tls = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
         except (ssl.SSLError, OSError) as ex:  # not a certificate, or not readable by this user
             why = getattr(ex, "strerror", None) or getattr(ex, "reason", None) or str(ex)
             raise ConfigError(
                 "relay.ca_file",
-                f"{relay.ca_file} is not a readable CA certificate ({why}); copy the relay's ca.crt "
+                f"{ca_file} is not a readable CA certificate ({why}); copy the relay's ca.crt "
                 "again and make it readable by the user the hub runs as",
             ) from ex
         tls.minimum_version = ssl.TLSVersion.TLSv1_2
+    return BrokerAddress(
+        url.hostname or "127.0.0.1", url.port or (DEFAULT_MQTTS_PORT if tls else DEFAULT_MQTT_PORT), tls
+    )
+
+
+def mqtt_settings(config: HubConfig) -> MqttSettings:
+    """The link a hub's config describes: its brokers, identity, session and the two topics."""
+    relay = config.relay
+    first, *more = (_broker_address(url, relay.ca_file) for url in relay.broker_urls)
     return MqttSettings(
-        host=url.hostname or "127.0.0.1",
-        port=url.port or (DEFAULT_MQTTS_PORT if tls else DEFAULT_MQTT_PORT),
+        host=first.host,
+        port=first.port,
         client_id=relay.hub_id,
         username=config.mqtt_username,
         password=relay.password,
-        tls=tls,
+        tls=first.tls,
         protocol=relay.protocol,
         keepalive_s=relay.keepalive_s,
         session_expiry_s=relay.session_expiry_days * SECONDS_PER_DAY,
@@ -101,6 +155,7 @@ def mqtt_settings(config: HubConfig) -> MqttSettings:
         status_topic=status_topic(relay.couple_id, relay.hub_id),
         partner_status_topic=status_topic(relay.couple_id, relay.partner_hub_id),
         ca_file=relay.ca_file,
+        more_brokers=tuple(more),
     )
 
 
@@ -110,10 +165,11 @@ class Inbound:
     payload: bytes
     mid: int
     qos: int
+    arrival: int = 0  # this link's count of messages received, this one included (wire order)
 
 
 class MqttLink:
-    """One persistent-session MQTT connection for a hub."""
+    """One persistent-session MQTT connection for a hub (to one broker of its list at a time)."""
 
     def __init__(self, settings: MqttSettings) -> None:
         self.settings = settings
@@ -129,38 +185,31 @@ class MqttLink:
         self.on_publish_latency: Callable[[float], None] | None = None
         # The partner hub's status as heard ("online"/"offline"; None: this link went down).
         self.on_partner_status: Callable[[str | None], None] | None = None
+        # Called on the loop each time the broker accepted the login (hub.relay.partner_status).
+        self.on_connected: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._acks: dict[int, asyncio.Future[None]] = {}
-        mqtt5 = settings.protocol == "mqtt5"
-        self._client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=settings.client_id,
-            # MQTT 3.1.1 keeps the session with clean_session=False; MQTT 5 sets clean_start
-            # at connect time instead (paho's default there wipes the session every restart).
-            clean_session=None if mqtt5 else False,
-            protocol=MQTTProtocolVersion.MQTTv5 if mqtt5 else MQTTProtocolVersion.MQTTv311,
-            manual_ack=True,
-        )
-        self._client.username_pw_set(settings.username, settings.password)
-        if settings.tls is not None:
-            self._client.tls_set_context(settings.tls)
-        self._client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
-        self._client.max_inflight_messages_set(MAX_INFLIGHT)
-        self._client.will_set(
-            settings.status_topic, STATUS_OFFLINE.encode(), qos=QOS_AT_LEAST_ONCE, retain=True
-        )
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
-        self._client.on_publish = self._on_publish
-        self._client.on_subscribe = self._on_subscribe
-        self._client.on_connect_fail = self._on_connect_fail
+        self._broker_index = 0
+        # The version each broker of the list gets; "auto" starts at MQTT 5 and may fall back.
+        fixed = settings.protocol if settings.protocol in PROTOCOL_NAMES else "mqtt5"
+        self._protocols = [fixed for _ in settings.brokers]
+        self._spoke_mqtt5 = [False for _ in settings.brokers]  # a broker that once did never "can't"
+        self._round_pause_s = ROUND_PAUSE_MIN_S
+        self._attempt = 0  # connect attempts of the current client, to match a CONNACK wait
+        self._connacked = False  # the current attempt got a CONNACK (success or refusal)
+        self._switching: asyncio.Task[None] | None = None
+        self._probe: bytes | None = None  # the payload of the probe on its way to our inbox
+        self._probe_mid: int | None = None
+        self._probe_accepted = False  # the broker confirmed the probe (MQTT 5: it was allowed)
         self._subscribe_mid: int | None = None
         self._topics: tuple[tuple[str, int], ...] = tuple(
             (topic, QOS_AT_LEAST_ONCE) for topic in settings.subscriptions
         )
         if settings.partner_status_topic is not None:
             self._topics += ((settings.partner_status_topic, QOS_AT_MOST_ONCE),)
+        self._arrivals = 0  # messages received (paho's thread counts them, in wire order)
+        self._status_arrival = 0  # the arrival number of the last status-topic message
+        self._client = self._new_client()
 
     @property
     def last_error(self) -> str | None:
@@ -168,30 +217,84 @@ class MqttLink:
         return str(self.problem) if self.problem else None
 
     @property
+    def broker(self) -> BrokerAddress:
+        """The broker of the list this link uses (or tries) now."""
+        return self.settings.brokers[self._broker_index]
+
+    @property
     def where(self) -> str:
-        return f"{self.settings.host}:{self.settings.port}"
+        return self.broker.where
+
+    @property
+    def protocol(self) -> str:
+        """The MQTT version spoken to the current broker: "mqtt5" or "mqtt311"."""
+        return self._protocols[self._broker_index]
+
+    @property
+    def _auto(self) -> bool:
+        return self.settings.protocol not in PROTOCOL_NAMES
+
+    @property
+    def _proven(self) -> bool:
+        """The current broker once accepted MQTT 5: a dropped connection is not a refusal."""
+        return self._spoke_mqtt5[self._broker_index]
+
+    def _new_client(self) -> paho.Client:
+        mqtt5 = self.protocol == "mqtt5"
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.settings.client_id,
+            # MQTT 3.1.1 keeps the session with clean_session=False; MQTT 5 sets clean_start
+            # at connect time instead (paho's default there wipes the session every restart).
+            clean_session=None if mqtt5 else False,
+            protocol=MQTTProtocolVersion.MQTTv5 if mqtt5 else MQTTProtocolVersion.MQTTv311,
+            manual_ack=True,
+        )
+        client.username_pw_set(self.settings.username, self.settings.password)
+        if self.broker.tls is not None:
+            client.tls_set_context(self.broker.tls)
+        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+        client.max_inflight_messages_set(MAX_INFLIGHT)
+        client.will_set(
+            self.settings.status_topic, STATUS_OFFLINE.encode(), qos=QOS_AT_LEAST_ONCE, retain=True
+        )
+        client.on_pre_connect = self._on_pre_connect
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
+        client.on_connect_fail = self._on_connect_fail
+        return client
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = False
+        self._connect()
+
+    def _connect(self) -> None:
         properties: Properties | None = None
-        if self.settings.protocol == "mqtt5":
+        if self.protocol == "mqtt5":
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = self.settings.session_expiry_s
         try:
             self._client.connect_async(
-                self.settings.host,
-                self.settings.port,
+                self.broker.host,
+                self.broker.port,
                 keepalive=self.settings.keepalive_s,
                 clean_start=False,
                 properties=properties,
             )
         except (OSError, ValueError) as ex:
-            raise RelayError(f"cannot start MQTT connection to {self.settings.host}: {ex}") from ex
+            raise RelayError(f"cannot start MQTT connection to {self.broker.host}: {ex}") from ex
         self._client.loop_start()
 
     async def stop(self) -> None:
         """Say goodbye (offline status), disconnect, and stop paho's thread."""
+        if self._switching is not None:
+            self._switching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._switching
         if self.connected.is_set():
             info = self._client.publish(
                 self.settings.status_topic,
@@ -205,16 +308,14 @@ class MqttLink:
             except (TimeoutError, RuntimeError, ValueError):
                 _LOGGER.debug("offline status not confirmed before shutdown")
         self._stopping = True
-        self._client.disconnect()
-        await asyncio.to_thread(self._client.loop_stop)
-        # paho closes its internal wake-up socket pair only in Client.__del__; the client sits in
-        # a reference cycle with this link, so that may run at any later garbage collection and
-        # warn about unclosed sockets. Close it now (a restart makes a new pair in loop_start).
-        self._client._reset_sockets(sockpair_only=True)  # noqa: SLF001
+        await asyncio.to_thread(_retire, self._client)
         self.connected.clear()
+        self._fail_acks(RelayError("relay stopped before the broker confirmed"))
+
+    def _fail_acks(self, error: RelayError) -> None:
         for future in self._acks.values():
             if not future.done():
-                future.set_exception(RelayError("relay stopped before the broker confirmed"))
+                future.set_exception(error)
         self._acks.clear()
 
     async def publish(self, topic: str, payload: bytes) -> None:
@@ -236,11 +337,33 @@ class MqttLink:
         """Acknowledge a message the hub has durably handled."""
         self._client.ack(message.mid, message.qos)
 
+    def partner_said(self, status: str, arrival: int) -> None:
+        """The partner's hub told us its status in a sealed message (hub.relay.partner_status).
+
+        It comes after any retained copy the broker gave at subscribe (it answers this hub's own
+        status, sent after subscribing), so a stale retained status is corrected within a round
+        trip; live status messages (the partner's goodbye, its will) still count as they come:
+        a sealed status that arrived before the latest status-topic message is history."""
+        self.inbox_works()
+        if arrival < self._status_arrival:
+            return
+        self._partner_status(status)
+
+    def inbox_works(self) -> None:
+        """Something the partner sent arrived in the inbox: a filtered-inbox problem is over."""
+        self._probe = None
+        if self.problem is not None and self.problem.kind is RelayProblemKind.INBOX_SILENT:
+            _LOGGER.info("relay working again: the inbox receives")
+            self.problem = self._reported = None
+
     # -- paho callbacks (paho's thread): hand over to the loop, nothing else ---------------
 
     def _call(self, handler: Any, *args: Any) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(handler, *args)
+
+    def _on_pre_connect(self, client: paho.Client, userdata: object) -> None:
+        self._call(self._attempt_started, client)
 
     def _on_connect(
         self,
@@ -250,14 +373,15 @@ class MqttLink:
         reason_code: ReasonCode,
         properties: Properties | None,
     ) -> None:
+        if client is not self._client:
+            return
         if reason_code.is_failure:
-            problem = connack_refusal(reason_code.value, str(reason_code), self.settings.username, self.where)
-            self._call(self._report, problem)
+            self._call(self._refused, client, reason_code.value, str(reason_code))
             return
         if self._topics:
             _, self._subscribe_mid = client.subscribe(list(self._topics))
         client.publish(self.settings.status_topic, STATUS_ONLINE.encode(), qos=QOS_AT_LEAST_ONCE, retain=True)
-        self._call(self._connected, flags.session_present)
+        self._call(self._connected, client, flags.session_present)
 
     def _on_disconnect(
         self,
@@ -267,7 +391,7 @@ class MqttLink:
         reason_code: ReasonCode,
         properties: Properties | None,
     ) -> None:
-        self._call(self._disconnected, str(reason_code))
+        self._call(self._disconnected, client, str(reason_code))
 
     def _on_connect_fail(self, client: paho.Client, userdata: object) -> None:
         # paho calls this from inside its `except OSError` around the connect attempt, and
@@ -276,10 +400,8 @@ class MqttLink:
         if error is None:
             return
         _close_failed_tls_sockets(error)
-        problem = connect_failure(
-            error, self.settings.host, self.settings.port, ca_file=self.settings.ca_file
-        )
-        self._call(self._report, problem)
+        problem = connect_failure(error, self.broker.host, self.broker.port, ca_file=self.settings.ca_file)
+        self._call(self._unreachable, client, problem)
 
     def _on_subscribe(
         self,
@@ -289,21 +411,27 @@ class MqttLink:
         reason_codes: list[ReasonCode],
         properties: Properties | None,
     ) -> None:
-        if mid != self._subscribe_mid:
+        if mid != self._subscribe_mid or client is not self._client:
             return
         refusals = [
             subscribe_refusal(topic, code.value, str(code), self.settings.username)
             for (topic, _), code in zip(self._topics, reason_codes, strict=False)
             if code.is_failure
         ]
-        self._call(self._subscribed, refusals)
+        self._call(self._subscribed, client, refusals)
 
     def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        self._arrivals += 1
         if message.topic == self.settings.partner_status_topic:
             text = bytes(message.payload).decode("utf-8", errors="replace")
-            self._call(self._partner_status, text)
+            self._call(self._status_topic, text, self._arrivals)
             return
-        inbound = Inbound(message.topic, bytes(message.payload), message.mid, message.qos)
+        payload = bytes(message.payload)
+        if payload.startswith(PROBE_PREFIX):
+            client.ack(message.mid, message.qos)
+            self._call(self._probe_arrived, payload)
+            return
+        inbound = Inbound(message.topic, payload, message.mid, message.qos, self._arrivals)
         self._call(self.messages.put_nowait, inbound)
 
     def _on_publish(
@@ -314,26 +442,113 @@ class MqttLink:
         reason_code: ReasonCode,
         properties: Properties,
     ) -> None:
-        self._call(self._published, mid, reason_code)
+        self._call(self._published, client, mid, reason_code)
 
     # -- loop side -------------------------------------------------------------------------
 
-    def _connected(self, session_present: bool) -> None:
+    def _attempt_started(self, client: paho.Client) -> None:
+        if client is not self._client or self._loop is None:
+            return
+        self._attempt += 1
+        self._connacked = False
+        if self._auto and self.protocol == "mqtt5":
+            self._loop.call_later(CONNACK_WAIT_S, self._connack_overdue, client, self._attempt)
+
+    def _connack_overdue(self, client: paho.Client, attempt: int) -> None:
+        if client is self._client and attempt == self._attempt and not self._connacked and not self._proven:
+            self._fall_back(client, f"no answer to an MQTT 5 CONNECT in {CONNACK_WAIT_S:.0f} s")
+
+    def _refused(self, client: paho.Client, code: int, text: str) -> None:
+        if client is not self._client:
+            return
+        self._connacked = True
+        if code == UNSUPPORTED_PROTOCOL and self._auto and self.protocol == "mqtt5":
+            self._fall_back(client, f"CONNACK {text}")
+            return
+        self._report(connack_refusal(code, text, self.settings.username, self.where))
+        self._move_on(client)
+
+    def _unreachable(self, client: paho.Client, problem: RelayProblem) -> None:
+        if client is not self._client:
+            return
+        self._report(problem)
+        self._move_on(client)
+
+    def _fall_back(self, client: paho.Client, why: str) -> None:
+        """The broker does not speak MQTT 5: speak 3.1.1 to it from now on."""
+        if client is not self._client or self._stopping or self.protocol != "mqtt5":
+            return
+        _LOGGER.warning(
+            "relay: the broker at %s does not speak MQTT 5 (%s); using MQTT 3.1.1 "
+            '(relay.protocol = "mqtt311" skips the try)',
+            self.where,
+            why,
+        )
+        self._protocols[self._broker_index] = "mqtt311"
+        self._replace_client(pause_s=0.0)
+
+    def _move_on(self, client: paho.Client) -> None:
+        """The current broker cannot be used: try the next one of the list (if there is one)."""
+        if len(self.settings.brokers) == 1 or client is not self._client or self._stopping:
+            return
+        if self._switching is not None and not self._switching.done():
+            return
+        before = self.where
+        self._broker_index = (self._broker_index + 1) % len(self.settings.brokers)
+        pause = 0.0
+        if self._broker_index == 0:  # a whole round failed: pause, longer each round
+            pause, self._round_pause_s = self._round_pause_s, min(self._round_pause_s * 2, ROUND_PAUSE_MAX_S)
+        _LOGGER.warning("relay: %s cannot be used now; trying %s", before, self.where)
+        self._replace_client(pause_s=pause)
+
+    def _replace_client(self, *, pause_s: float) -> None:
+        old, self._client = self._client, self._new_client()
+        self._subscribe_mid = None
+        self._fail_acks(RelayError(f"the link moved from {old.host} before the broker confirmed"))
+        self._switching = asyncio.get_running_loop().create_task(self._reconnect_new(old, pause_s))
+
+    async def _reconnect_new(self, old: paho.Client, pause_s: float) -> None:
+        await asyncio.to_thread(_retire, old)
+        if pause_s:
+            await asyncio.sleep(pause_s)
+        if not self._stopping:
+            self._connect()
+
+    def _connected(self, client: paho.Client, session_present: bool) -> None:
+        if client is not self._client:
+            return
+        self._connacked = True
+        version = PROTOCOL_NAMES[self.protocol]
         if self._reported is not None or self._ever_connected:
-            _LOGGER.info("relay connected again (session kept: %s)", session_present)
+            _LOGGER.info(
+                "relay connected again to %s, %s (session kept: %s)", self.where, version, session_present
+            )
         else:
-            _LOGGER.info("relay connected to %s", self.where)
+            _LOGGER.info("relay connected to %s, %s", self.where, version)
         self._ever_connected = True
+        if self.protocol == "mqtt5":
+            self._spoke_mqtt5[self._broker_index] = True
+        self._round_pause_s = ROUND_PAUSE_MIN_S
         # The login worked, so any earlier connect problem is over; a refused subscription is
-        # only over when a SUBACK grants it (_subscribed).
-        if self.problem is not None and self.problem.kind is not RelayProblemKind.SUBSCRIBE_DENIED:
+        # only over when a SUBACK grants it (_subscribed), a filtered inbox when a probe returns.
+        if self.problem is not None and self.problem.kind not in (
+            RelayProblemKind.SUBSCRIBE_DENIED,
+            RelayProblemKind.INBOX_SILENT,
+        ):
             self.problem = None
         self.connected.set()
+        if self.on_connected is not None:
+            self.on_connected()
 
-    def _disconnected(self, reason: str) -> None:
+    def _disconnected(self, client: paho.Client, reason: str) -> None:
+        if client is not self._client:
+            return
+        if not self._connacked and self._auto and not self._proven and not self._stopping:
+            self._fall_back(client, f"it closed the connection after CONNECT: {reason}")
+            return
         if self.connected.is_set() and not self._stopping:
             self.reconnects += 1
-            _LOGGER.warning("relay disconnected (%s); paho reconnects by itself", reason)
+            _LOGGER.warning("relay disconnected (%s); reconnecting", reason)
             self._partner_status(None)
         self.connected.clear()
 
@@ -344,14 +559,46 @@ class MqttLink:
             self._reported = problem
             _LOGGER.error("relay: %s; %s", problem.reason, problem.fix)
 
-    def _subscribed(self, refusals: list[RelayProblem]) -> None:
+    def _subscribed(self, client: paho.Client, refusals: list[RelayProblem]) -> None:
+        if client is not self._client:
+            return
         if refusals:
             for problem in refusals:
                 self._report(problem)
             return
-        if self._reported is not None:
+        if self._reported is not None and self._reported.kind is not RelayProblemKind.INBOX_SILENT:
             _LOGGER.info("relay working again: logged in and subscribed")
-        self.problem = self._reported = None
+            self.problem = self._reported = None
+        self._send_probe(client)
+
+    def _send_probe(self, client: paho.Client) -> None:
+        """A message to our own inbox: it comes back only if the broker delivers the inbox."""
+        if not self.settings.subscriptions or self._loop is None:
+            return
+        probe = PROBE_PREFIX + secrets.token_hex(8).encode()
+        self._probe, self._probe_accepted = probe, False
+        info = client.publish(self.settings.subscriptions[0], probe, qos=QOS_AT_LEAST_ONCE)
+        self._probe_mid = info.mid
+        self._loop.call_later(PROBE_WAIT_S, self._probe_overdue, client, probe)
+
+    def _probe_arrived(self, payload: bytes) -> None:
+        if payload == self._probe:
+            self.inbox_works()
+
+    def _probe_overdue(self, client: paho.Client, probe: bytes) -> None:
+        if client is not self._client or probe != self._probe or not self.connected.is_set():
+            return
+        self._probe = None
+        if self._probe_accepted:
+            self._report(inbox_silent(self.settings.subscriptions[0], self.settings.username, PROBE_WAIT_S))
+        else:
+            # MQTT 3.1.1 confirms even a publish the ACL dropped, and the generated ACL lets no
+            # hub write its own inbox: silence proves nothing there.
+            _LOGGER.debug("inbox probe unanswered, and the broker did not say it allowed it")
+
+    def _status_topic(self, status: str, arrival: int) -> None:
+        self._status_arrival = arrival
+        self._partner_status(status)
 
     def _partner_status(self, status: str | None) -> None:
         if status not in (None, STATUS_ONLINE, STATUS_OFFLINE):
@@ -360,7 +607,15 @@ class MqttLink:
         if self.on_partner_status is not None:
             self.on_partner_status(status)
 
-    def _published(self, mid: int, reason_code: ReasonCode | None) -> None:
+    def _published(self, client: paho.Client, mid: int, reason_code: ReasonCode | None) -> None:
+        if client is not self._client:
+            return
+        if mid == self._probe_mid:
+            self._probe_mid = None
+            # Only an MQTT 5 PUBACK says the ACL allowed the probe (0x87 when it did not).
+            failed = reason_code is not None and reason_code.is_failure
+            self._probe_accepted = self.protocol == "mqtt5" and not failed
+            return
         future = self._acks.pop(mid, None)
         if future is not None:  # None: our own status publishes, which nobody awaits
             self._settle(future, reason_code)
@@ -373,6 +628,16 @@ class MqttLink:
             future.set_exception(RelayError(f"broker refused the message: {reason_code}"))
         else:
             future.set_result(None)
+
+
+def _retire(client: paho.Client) -> None:
+    """Disconnect a client and stop its thread (blocking: run in a worker thread)."""
+    client.disconnect()
+    client.loop_stop()
+    # paho closes its internal wake-up socket pair only in Client.__del__; the client sits in
+    # a reference cycle with this link, so that may run at any later garbage collection and
+    # warn about unclosed sockets. Close it now (a restart makes a new pair in loop_start).
+    client._reset_sockets(sockpair_only=True)  # noqa: SLF001
 
 
 def _close_failed_tls_sockets(error: BaseException) -> None:

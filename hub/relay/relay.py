@@ -60,6 +60,9 @@ MAX_RECEIPT_MEMORY: Final = 10_000
 MAX_IN_FLIGHT: Final = 100
 # Messages stored in one transaction (one fsync) when many arrive at once (a drained outage).
 MAX_RECEIVE_BATCH: Final = 200
+# Kinds sent and received without the outbox and the inbox: losing one costs nothing (a status,
+# asked for again at the partner's next connect: hub.relay.partner_status).
+UNSTORED_KINDS: Final = frozenset({EnvelopeKind.STATUS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,10 @@ class Relay:
         self._confirm_wake = asyncio.Event()
         self._wake = asyncio.Event()
         self._in_flight: set[str] = set()
+        self._unstored_sends: set[asyncio.Task[None]] = set()
+        # The link's arrival number of the UNSTORED_KINDS message being handled (its handler
+        # orders it against what the link heard meanwhile: hub.relay.partner_status).
+        self.arrival = 0
         self.rejected: Counter[str] = Counter()
         self.poison = PoisonLog(self.rejected, clock.monotonic)
 
@@ -156,6 +163,31 @@ class Relay:
         )
         self._wake.set()
         return envelope.id
+
+    def send_unstored(self, kind: EnvelopeKind, body: Mapping[str, object], *, message_id: str) -> None:
+        """Seal and publish now, keeping nothing (an UNSTORED_KINDS message, while connected)."""
+        envelope = Envelope(
+            id=message_id,
+            kind=kind,
+            sender=self.identity.hub_id,
+            to=self.identity.partner_hub_id,
+            at=self._clock.now(),
+            seq=0,  # not one of the durable sequence: these are ordered by time alone
+            body=body,
+        )
+        topic = inbox_topic(self.identity.couple_id, self.identity.partner_hub_id)
+        task = asyncio.get_running_loop().create_task(
+            self._publish_unstored(topic, self._codec.seal(envelope))
+        )
+        self._unstored_sends.add(task)
+        task.add_done_callback(self._unstored_sends.discard)
+
+    async def _publish_unstored(self, topic: str, payload: bytes) -> None:
+        try:
+            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                await self._link.publish(topic, payload)
+        except (RelayError, TimeoutError) as ex:
+            _LOGGER.debug("an unstored message was not confirmed (%r); the partner asks again", ex)
 
     def queue_receipt(self, ref: str, fate: Fate, channel: Channel | None, reason: str | None) -> None:
         """Tell the partner what became of its message ``ref``."""
@@ -280,11 +312,16 @@ class Relay:
         opened: list[tuple[Inbound, Envelope]] = []
         for message in messages:
             try:
-                opened.append((message, self._checked(self._codec.open(message.payload))))
+                envelope = self._checked(self._codec.open(message.payload))
             except EnvelopeError as ex:
                 # Acknowledge it anyway: a forged message must not be redelivered forever.
                 self.poison.refused(ex.reason, message.topic)
                 self._link.ack(message)
+                continue
+            if envelope.kind in UNSTORED_KINDS:
+                self._unstored_received(message, envelope)
+            else:
+                opened.append((message, envelope))
         if not opened:
             return
         try:
@@ -300,6 +337,21 @@ class Relay:
             self._link.ack(message)
             if after is not None:
                 after()
+
+    def _unstored_received(self, message: Inbound, envelope: Envelope) -> None:
+        """An UNSTORED_KINDS message: nothing to commit, so acknowledged and handled at once."""
+        self._link.ack(message)
+        handler = self._handlers.get(envelope.kind)
+        if handler is None:
+            self.rejected["unhandled_kind"] += 1
+            return
+        self.arrival = message.arrival
+        try:
+            after = handler.received(envelope)
+            if after is not None:
+                after()
+        except Exception as ex:
+            self.poison.refused("handler_error", message.topic, f"{envelope.kind} {envelope.id}", error=ex)
 
     def _checked(self, envelope: Envelope) -> Envelope:
         """The envelope with its body as its kind's schema allows it (EnvelopeError otherwise)."""

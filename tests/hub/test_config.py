@@ -45,7 +45,7 @@ def _with(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
 def test_a_minimal_config_loads_with_documented_defaults() -> None:
     config = parse_config(copy.deepcopy(GOOD))
     assert config.ble.transport == "bluez:hci0"
-    assert config.relay.protocol == "mqtt5"
+    assert config.relay.protocol == "auto"
     assert config.mqtt_username == "h7f3a9c2e1b"
     assert config.web.listen == "127.0.0.1"
     assert config.buttons[0].kind == "heartline"
