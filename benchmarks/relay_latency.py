@@ -3,8 +3,9 @@
     python -m benchmarks.relay_latency [--signals N] [--latency-ms MS] [--quick]
 
 A real mosquitto (the test suite's relay set-up) sits behind a loopback TCP proxy that delays
-every byte by ``--latency-ms`` in each direction, like an internet path. Both columns cross the
-same proxy twice (sender -> broker -> receiver):
+every byte by ``--latency-ms`` in each direction, like an internet path; the proxy runs in a
+process of its own (benchmarks.paho_pair.proxy_process), as the internet does not wait for a
+hub's event loop. Both columns cross the same proxy twice (sender -> broker -> receiver):
 
 * bare paho: a QoS 1 publish from one client until a subscribed client's on_message;
 * Heartline: ``Relay.send_signal`` (SQLite outbox commit, sealed envelope) until the partner
@@ -25,11 +26,10 @@ from typing import Final
 
 import paho.mqtt.client as paho
 
-from benchmarks.paho_pair import paho_pair
+from benchmarks.paho_pair import paho_pair, proxy_process
 from benchmarks.timing import table
 from tests.relay.node import RelayNode, node_config
 from tests.support.mosquitto import Broker, find_mosquitto, start_broker
-from tests.support.tcp_proxy import TcpProxy
 
 GOAL_P50: Final = 1.05
 GOAL_P99: Final = 1.10
@@ -93,9 +93,9 @@ async def _run(count: int, latency_s: float) -> None:
     with tempfile.TemporaryDirectory(prefix="heartline-bench-") as tmp:
         broker = start_broker(binary, Path(tmp) / "relay")
         try:
-            async with TcpProxy(broker.port, latency_s=latency_s) as proxy:
-                bare = await _bare_paho(broker, proxy.port, count)
-                ours = await _heartline(broker, proxy.port, count, Path(tmp))
+            with proxy_process(broker.port, latency_s) as port:
+                bare = await _bare_paho(broker, port, count)
+                ours = await _heartline(broker, port, count, Path(tmp))
         finally:
             broker.stop()
     rows = []

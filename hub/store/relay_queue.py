@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -23,6 +24,30 @@ class OutboxItem:
     payload: bytes
     needs_receipt: bool
     attempts: int
+
+
+@contextmanager
+def bookkeeping(db: Database) -> Iterator[None]:
+    """One transaction whose loss at a power cut costs only a republish, committed without
+    waiting for the disk: a broker confirmation recorded, a receipt applied.
+
+    Lost, the outbox still holds the item (published again, the receiver de-duplicates by id and
+    answers again), so nothing a person relies on depends on it reaching the disk first. SQLite
+    in WAL mode with ``synchronous=NORMAL`` (for this one commit) appends it to the WAL without an
+    fsync; the next durable (``FULL``) commit syncs it along, and it is never half-written.
+    Inside another transaction it simply joins that one."""
+    connection = db.connection
+    if db.in_transaction:
+        with db.transaction():
+            yield
+        return
+    (previous,) = connection.execute("PRAGMA synchronous").fetchone()
+    connection.execute("PRAGMA synchronous=NORMAL")
+    try:
+        with db.transaction():
+            yield
+    finally:
+        connection.execute(f"PRAGMA synchronous={int(previous)}")
 
 
 def resend_delay(attempts: int, first_s: float = RESEND_FIRST_S, cap_s: float = RESEND_CAP_S) -> timedelta:
