@@ -67,15 +67,25 @@ class Outbox:
         )
 
     def due(self, now: datetime, limit: int = 100, exclude: Collection[str] = ()) -> list[OutboxItem]:
-        """Items to publish now: never published, or confirmed long ago without a receipt.
-        ``exclude``: ids already being published (at most a few hundred)."""
+        """Items to publish now: confirmed long ago without a receipt (oldest first), then never
+        published (in the order they were queued). ``exclude``: ids already being published (at
+        most a few hundred).
+
+        Two queries, each an ordered walk of the ``outbox_due`` index (its entries for one value
+        are in rowid order): a drained outage of thousands of items costs ``limit`` rows per call,
+        not a sort of the whole outbox."""
         skip = ",".join("?" * len(exclude))
         rows = self._db.connection.execute(
             "SELECT id, topic, payload, needs_receipt, attempts FROM outbox "  # noqa: S608 - placeholders only
-            f"WHERE (next_attempt_at IS NULL OR next_attempt_at <= ?) AND id NOT IN ({skip}) "
-            "ORDER BY created_at, rowid LIMIT ?",
+            f"WHERE next_attempt_at <= ? AND id NOT IN ({skip}) ORDER BY created_at, rowid LIMIT ?",
             (now.isoformat(), *exclude, limit),
         ).fetchall()
+        if len(rows) < limit:
+            rows += self._db.connection.execute(
+                "SELECT id, topic, payload, needs_receipt, attempts FROM outbox "  # noqa: S608 - placeholders only
+                f"WHERE next_attempt_at IS NULL AND id NOT IN ({skip}) ORDER BY rowid LIMIT ?",
+                (*exclude, limit - len(rows)),
+            ).fetchall()
         return [
             OutboxItem(r["id"], r["topic"], bytes(r["payload"]), bool(r["needs_receipt"]), r["attempts"])
             for r in rows
