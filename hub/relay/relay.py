@@ -302,10 +302,15 @@ class Relay:
         except Exception:
             self._one_by_one(opened)
             return
-        for (message, _), after in zip(opened, afters, strict=True):
-            self._link.ack(message)
-            if after is not None:
-                after()
+        # Stored, so the order no longer matters for safety: hand over first (the person is
+        # reached one PUBACK sooner, each wakes paho's thread), then acknowledge every one.
+        try:
+            for after in afters:
+                if after is not None:
+                    after()
+        finally:
+            for message, _ in opened:
+                self._link.ack(message)
 
     def _checked(self, envelope: Envelope) -> Envelope:
         """The envelope with its body as its kind's schema allows it (EnvelopeError otherwise)."""
