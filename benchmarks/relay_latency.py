@@ -114,7 +114,7 @@ async def _run(count: int, latency_s: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.relay_latency", description=__doc__)
-    parser.add_argument("--signals", type=int, default=200)
+    parser.add_argument("--signals", type=int, default=500, help="per column (default 500)")
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--quick", action="store_true", help="30 signals")
     args = parser.parse_args(argv)
