@@ -86,6 +86,7 @@ FD_MARGIN: Final = 256
 # Real hubs: settle after start-up, then measure their idle CPU over this long.
 REAL_SETTLE_S: Final = 10.0
 REAL_IDLE_S: Final = 30.0
+PORT_ATTEMPTS: Final = 5
 
 
 def couples_for(count: int) -> tuple[Couple, ...]:
@@ -488,16 +489,20 @@ def _start_hub(folder: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def _wait_connected(url: str, process: subprocess.Popen[bytes], folder: Path, deadline: float) -> None:
+def _wait_connected(url: str, process: subprocess.Popen[bytes], folder: Path, deadline: float) -> bool:
+    """True once the hub's relay is connected; False if it exited because its web port was taken
+    meanwhile (a free port can be grabbed before the hub binds it): start it again on another."""
     while True:
         try:
             health = _api(f"{url}/api/health")
         except OSError:
             health = None
         if isinstance(health, dict) and str(health.get("relay", "")).startswith("connected"):
-            return
+            return True
+        text = (folder / "hub.log").read_text()
+        if process.poll() is not None and "already in use" in text:
+            return False
         if process.poll() is not None or time.monotonic() > deadline:
-            text = (folder / "hub.log").read_text()
             raise RuntimeError(f"the hub in {folder} did not connect:\n{text[-3000:]}")
         time.sleep(0.5)
 
@@ -529,19 +534,30 @@ def run_real_hubs(binary: Path, count: int, *, touches_per_couple: int, seed: in
     with tempfile.TemporaryDirectory(prefix="heartline-load-hubs-") as tmp, _simulated_air() as air_port:
         broker = start_relay_broker(binary, Path(tmp) / "relay", RelayProfile.DURABLE, couples=couples)
         processes: list[subprocess.Popen[bytes]] = []
-        ports = free_ports(2 * count)
         folders = [Path(tmp) / f"hub-{number // 2}-{number % 2}" for number in range(2 * count)]
-        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        urls: list[str] = []
+
+        def start(number: int) -> subprocess.Popen[bytes]:
+            (port,) = free_ports(1)
+            couple, folder = couples[number // 2], folders[number]
+            _hub_config(folder / "hub.toml", couple, number % 2, broker, web_port=port, air_port=air_port)
+            url = f"http://127.0.0.1:{port}"
+            if number < len(urls):
+                urls[number] = url
+            else:
+                urls.append(url)
+            return _start_hub(folder)
+
         try:
-            for number, folder in enumerate(folders):
-                couple = couples[number // 2]
-                _hub_config(
-                    folder / "hub.toml", couple, number % 2, broker, web_port=ports[number], air_port=air_port
-                )
-                processes.append(_start_hub(folder))
+            processes.extend(start(number) for number in range(2 * count))
             deadline = time.monotonic() + CONNECT_TIMEOUT_S
-            for url, process, folder in zip(urls, processes, folders, strict=True):
-                _wait_connected(url, process, folder, deadline)
+            for number in range(2 * count):
+                for _ in range(PORT_ATTEMPTS):
+                    if _wait_connected(urls[number], processes[number], folders[number], deadline):
+                        break
+                    processes[number] = start(number)
+                else:
+                    raise RuntimeError(f"no free web port for the hub in {folders[number]}")
             time.sleep(REAL_SETTLE_S)
             first = [_proc_cpu(p.pid) for p in processes]
             idle_started = time.monotonic()
@@ -637,7 +653,7 @@ def _sizes(text: str) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.relay_load", description=__doc__)
     parser.add_argument(
-        "--couples", type=_sizes, default=[500, 2000], help="comma-separated (default 500,2000)"
+        "--couples", type=_sizes, default=[500, 2000], help="comma-separated (default 500,2000; '' for none)"
     )
     parser.add_argument("--profiles", default="durable,hosted", help="comma-separated (default both)")
     parser.add_argument("--phase-s", type=float, default=60.0, help="touch phase length (default 60)")
@@ -666,8 +682,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             results.append(result)
             print(f"  done: {profile} with {count:,} couples", flush=True)
-    print()
-    print(report(results, args.phase_s, args.hosted_autosave_s), flush=True)
+    if results:
+        print()
+        print(report(results, args.phase_s, args.hosted_autosave_s), flush=True)
     if args.real_hubs:
         real = run_real_hubs(binary, args.real_hubs, touches_per_couple=args.real_touches, seed=args.seed)
         print(
