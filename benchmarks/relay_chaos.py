@@ -1,6 +1,6 @@
 """A seeded chaos run of the partner relay on real parts, ending in a tally.
 
-    python -m benchmarks.relay_chaos [--signals N] [--seed S] [--quick]
+    python -m benchmarks.relay_chaos [--signals N] [--seed S] [--profile P] [--quick]
 
 Two homes' relay stacks (the hub's real Relay, MqttLink, SQLite store and DeliveryService, see
 tests/relay/node.py) talk through a loopback TCP proxy to a real mosquitto. While both send N
@@ -9,6 +9,11 @@ every connection, and a hub process "dies" (no DISCONNECT, nothing beyond what w
 and a new one starts on the same data dir. Then the run waits until everything is settled
 (every signal receipted as delivered, both outboxes empty) and prints what each person was
 actually shown: delivered exactly once, lost, duplicates. Goal: zero lost, zero duplicates.
+
+It runs once per relay profile (``heartline broker setup --profile``): ``durable`` (mosquitto
+saves after every change) and ``hosted`` (a snapshot every 5 minutes, so in this run every broker
+SIGKILL loses every session, subscription and queued message the broker held: only the hubs'
+outboxes and receipts carry the signals through).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import os
 import random
 import sys
 import tempfile
@@ -27,9 +33,22 @@ from pathlib import Path
 from typing import ClassVar, Final
 
 from benchmarks.timing import table
+from hub.broker.config import Couple, RelayProfile
+from hub.broker.setup import setup_relay
 from hub.relay.mqtt_link import MqttLink
 from tests.relay.node import RelayNode, all_settled, describe, node_config
-from tests.support.mosquitto import Broker, find_mosquitto, start_broker
+from tests.support.mosquitto import (
+    COUPLE,
+    LOOPBACK,
+    OTHER_COUPLE,
+    START_ATTEMPTS,
+    TLS_HOST,
+    Broker,
+    BrokerError,
+    BrokerPortInUseError,
+    find_mosquitto,
+    free_ports,
+)
 from tests.support.tcp_proxy import TcpProxy
 
 # A broker restart or a hub restart takes well under a second on loopback; the outage lasts a
@@ -53,6 +72,37 @@ class Plan:
 
 FULL: Final = Plan(signals=1_000, broker_kills=20, cuts=10, hub_kills=5, duration_s=120.0)
 QUICK: Final = Plan(signals=100, broker_kills=3, cuts=2, hub_kills=1, duration_s=8.0)
+
+
+def start_relay_broker(
+    binary: Path,
+    out_dir: Path,
+    profile: RelayProfile,
+    *,
+    autosave_interval_s: int | None = None,
+    couples: tuple[Couple, ...] = (COUPLE, OTHER_COUPLE),
+) -> Broker:
+    """The test suite's relay (tests.support.mosquitto.start_broker) with a chosen profile."""
+    for _ in range(START_ATTEMPTS):
+        port, tls_port = free_ports(2)
+        setup = setup_relay(
+            out_dir,
+            host=TLS_HOST,
+            port=port,
+            tls_port=tls_port,
+            couples=couples,
+            tls_bind_address=LOOPBACK,
+            run_as="root" if os.geteuid() == 0 else None,
+            profile=profile,
+            autosave_interval_s=autosave_interval_s,
+        )
+        broker = Broker.from_setup(binary, setup)
+        try:
+            broker.start()
+        except BrokerPortInUseError:
+            continue
+        return broker
+    raise BrokerError(f"could not start mosquitto on free ports in {START_ATTEMPTS} attempts")
 
 
 class CountingLink(MqttLink):
@@ -165,7 +215,7 @@ async def _run(broker: Broker, plan: Plan, seed: int, tmp: Path) -> tuple[Tally,
     return tally, nodes
 
 
-def _report(tally: Tally, nodes: list[RelayNode], plan: Plan, seed: int) -> str:
+def _report(tally: Tally, nodes: list[RelayNode], plan: Plan, seed: int, profile: RelayProfile) -> str:
     rows = []
     totals = Counter[str]()
     for side in (0, 1):
@@ -183,8 +233,8 @@ def _report(tally: Tally, nodes: list[RelayNode], plan: Plan, seed: int) -> str:
     resends = sum(n - 1 for n in CountingLink.published.values())
     lines = [
         (
-            f"relay chaos, seed {seed}: {plan.signals:,} signals each way over {plan.duration_s:.0f} s, "
-            "real mosquitto behind a loopback TCP proxy\n"
+            f"relay chaos, seed {seed}, relay profile {profile}: {plan.signals:,} signals each way "
+            f"over {plan.duration_s:.0f} s, real mosquitto behind a loopback TCP proxy\n"
         ),
         table(["direction", "sent", "delivered exactly once", "lost", "duplicates shown"], rows),
         "",
@@ -208,23 +258,29 @@ def _report(tally: Tally, nodes: list[RelayNode], plan: Plan, seed: int) -> str:
     return "\n".join(lines)
 
 
-def run(plan: Plan, seed: int) -> tuple[Tally, str]:
+def run(plan: Plan, seed: int, profile: RelayProfile = RelayProfile.DURABLE) -> tuple[Tally, str]:
     binary = find_mosquitto()
     if binary is None:
         raise SystemExit("mosquitto not found; `make test` installs it")
     with tempfile.TemporaryDirectory(prefix="heartline-chaos-") as tmp:
-        broker = start_broker(binary, Path(tmp) / "relay")
+        broker = start_relay_broker(binary, Path(tmp) / "relay", profile)
         try:
             tally, nodes = asyncio.run(_run(broker, plan, seed, Path(tmp)))
         finally:
             broker.stop()
-        return tally, _report(tally, nodes, plan, seed)
+        return tally, _report(tally, nodes, plan, seed, profile)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.relay_chaos", description=__doc__)
     parser.add_argument("--signals", type=int, default=None, help="signals each way (default 1,000)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--profile",
+        choices=[*(profile.value for profile in RelayProfile), "both"],
+        default="both",
+        help="relay profile(s) to run (default both, one after the other)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="100 signals, 3 broker kills, 2 cuts, 1 hub kill"
     )
@@ -233,8 +289,12 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     if args.signals is not None:
         plan = dataclasses.replace(plan, signals=args.signals)
-    _, report = run(plan, args.seed)
-    print(report)
+    profiles = list(RelayProfile) if args.profile == "both" else [RelayProfile(args.profile)]
+    for index, profile in enumerate(profiles):
+        if index:
+            print("\n")
+        _, report = run(plan, args.seed, profile)
+        print(report, flush=True)
     return 0
 
 

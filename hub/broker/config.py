@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
@@ -64,10 +65,34 @@ PLAIN_BIND_ADDRESS: Final = "127.0.0.1"
 # message survives SIGKILL. Mosquitto's default (1800 s) loses up to half an hour of
 # acknowledged messages. No mosquitto setting saves *before* the PUBACK; that
 # milliseconds-wide window is covered by the sender's outbox, which keeps every message
-# until the partner's receipt. The cost is a full snapshot per change, fine for a relay of
-# touches (a few per couple per hour); a very large relay belongs on a clustered broker
-# (see DESIGN.md, "Scale").
+# until the partner's receipt. The cost is a full snapshot per change: every touch rewrites the
+# sessions of every couple on the relay (O(couples) bytes per touch), fine for a home relay of a
+# few couples, a cliff for a hosted one: that is the hosted profile's job (below).
 AUTOSAVE_INTERVAL_CHANGES: Final = 1
+# The hosted profile saves on a timer instead: a snapshot every this many seconds, whatever
+# happened meanwhile, so the disk writes grow with the number of couples and the time, never
+# with the number of touches (docs/hosted-relay.md measures it). A broker crash loses what it
+# queued since the last snapshot; nothing is lost for the couple, because the sender's hub keeps
+# every signal in its outbox until the partner's receipt and resends it (hub.store.relay_queue).
+# A graceful stop (SIGTERM) still saves everything.
+HOSTED_AUTOSAVE_INTERVAL_S: Final = 300
+
+
+class RelayProfile(StrEnum):
+    """How the relay makes queued messages durable (``heartline broker setup --profile``)."""
+
+    DURABLE = "durable"  # a snapshot after every change: one home's relay, a few couples
+    HOSTED = "hosted"  # a snapshot every HOSTED_AUTOSAVE_INTERVAL_S: many couples on one broker
+
+    @classmethod
+    def parse(cls, value: str) -> RelayProfile:
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(profile.value for profile in cls)
+            raise RelayConfigError("profile", value, f"use one of {choices}") from None
+
+
 # Per-client queue bound while a hub is offline. 10000 is weeks of even a very affectionate
 # couple's signals; past it mosquitto silently drops new messages for that hub, which is safe
 # because the sender's outbox keeps every message until the partner's receipt arrives.
@@ -221,6 +246,9 @@ class MosquittoConfig:
     # When mosquitto starts as root it switches to this user (default 'mosquitto', which then
     # needs read access to every file here). "root" keeps it root; None leaves the line out.
     run_as: str | None = None
+    profile: RelayProfile = RelayProfile.DURABLE
+    # The hosted profile's snapshot period; None: HOSTED_AUTOSAVE_INTERVAL_S (benchmarks shorten it).
+    autosave_interval_s: int | None = None
 
 
 def _check_port(field: str, port: int) -> None:
@@ -260,13 +288,10 @@ def render_config(config: MosquittoConfig) -> str:
         lines.append(f"user {_config_value('run_as', config.run_as)}")
     lines += [
         "",
-        "# Durable before acknowledged: save after every change (see hub/broker/config.py).",
-        "persistence true",
+        *_persistence_lines(config),
         # mosquitto 2.x adds the '/' between location and file name itself.
         f"persistence_location {persistence_dir.rstrip('/')}",
         f"persistence_file {PERSISTENCE_FILE}",
-        "autosave_on_changes true",
-        f"autosave_interval {AUTOSAVE_INTERVAL_CHANGES}",
         f"persistent_client_expiration {PERSISTENT_CLIENT_EXPIRATION}",
         f"max_queued_messages {MAX_QUEUED_MESSAGES}",
         f"max_queued_bytes {MAX_QUEUED_BYTES}",
@@ -310,6 +335,27 @@ def render_config(config: MosquittoConfig) -> str:
             "require_certificate false",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _persistence_lines(config: MosquittoConfig) -> list[str]:
+    if config.profile is RelayProfile.DURABLE:
+        return [
+            f"# Profile {config.profile}: durable before acknowledged, a save after every change",
+            "# (see hub/broker/config.py).",
+            "persistence true",
+            "autosave_on_changes true",
+            f"autosave_interval {AUTOSAVE_INTERVAL_CHANGES}",
+        ]
+    interval = config.autosave_interval_s or HOSTED_AUTOSAVE_INTERVAL_S
+    if interval < 1:
+        raise RelayConfigError("autosave_interval_s", interval, "use a whole number of seconds, at least 1")
+    return [
+        f"# Profile {config.profile}: a snapshot every {interval} s, not per touch; the hubs' outboxes",
+        "# keep each signal until the partner's receipt (see hub/broker/config.py).",
+        "persistence true",
+        "autosave_on_changes false",
+        f"autosave_interval {interval}",
+    ]
 
 
 def _listener_common() -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from hub.broker.config import Couple, RelayConfigError
+from hub.broker.config import Couple, RelayConfigError, RelayProfile
 from hub.config.toml_text import Table, render_document
 
 STATE_NAME: Final = "relay.toml"
@@ -31,6 +31,7 @@ class RelayState:
     local_port: int | None
     user: str | None  # mosquitto.conf's ``user`` line, None when it has none
     couples: tuple[RelayCoupleEntry, ...]
+    profile: RelayProfile = RelayProfile.DURABLE
 
     def render(self) -> str:
         couples: list[Table] = [
@@ -45,6 +46,7 @@ class RelayState:
                 "bind": self.bind,
                 "local_port": self.local_port or 0,
                 "user": self.user or "",
+                "profile": self.profile.value,
             },
             arrays={"couples": couples},
             comment=(
@@ -76,6 +78,8 @@ def read_state(out_dir: Path) -> RelayState:
             local_port=int(raw["local_port"]) or None,
             user=str(raw["user"]) or None,
             couples=couples,
+            # A relay written before profiles existed saves after every change.
+            profile=RelayProfile.parse(str(raw.get("profile", RelayProfile.DURABLE.value))),
         )
     except FileNotFoundError:
         raise RelayConfigError(

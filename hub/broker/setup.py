@@ -37,6 +37,7 @@ from hub.broker.config import (
     Couple,
     MosquittoConfig,
     RelayConfigError,
+    RelayProfile,
     TlsListener,
     check_couples,
     render_acl,
@@ -249,6 +250,8 @@ def setup_relay(
     kept_hashes: Mapping[str, str] | None = None,
     new_tls: bool = True,
     owner: ServiceUser | None = None,
+    profile: RelayProfile = RelayProfile.DURABLE,
+    autosave_interval_s: int | None = None,
 ) -> RelaySetup:
     """Write mosquitto config, ACL, password file and TLS material for ``couples``.
 
@@ -260,7 +263,8 @@ def setup_relay(
     ``run_as`` becomes mosquitto's ``user`` option and ``owner`` the owner of the files mosquitto
     opens after switching to it (hub.broker.service_user). ``hub_passwords`` sets hubs'
     passwords; ``kept_hashes`` keeps hubs' existing password-file entries as they are; other
-    hubs get new random passwords.
+    hubs get new random passwords. ``profile`` chooses how mosquitto saves its queue
+    (hub.broker.config.RelayProfile; ``autosave_interval_s`` shortens the hosted snapshot period).
     """
     couples = tuple(couples)
     check_couples(couples)
@@ -298,6 +302,8 @@ def setup_relay(
             persistence_dir=paths.data,
             log_file=paths.log,
             run_as=run_as,
+            profile=profile,
+            autosave_interval_s=autosave_interval_s,
         )
     )
     lines = [f"{user}:{encoded}\n" for user, encoded in kept.items()]
@@ -386,6 +392,7 @@ def create_relay(
     local_port: int | None = LOCAL_PORT,
     user: str | None = None,
     force: bool = False,
+    profile: RelayProfile = RelayProfile.DURABLE,
 ) -> NewCouple:
     """``heartline broker setup``: a new relay (new CA) with its first couple and their logins."""
     out_dir = out_dir.absolute()
@@ -408,6 +415,7 @@ def create_relay(
         tls_bind_address=bind,
         run_as=run_as.user_line,
         owner=run_as.owner,
+        profile=profile,
     )
     state = RelayState(
         host=host,
@@ -416,6 +424,7 @@ def create_relay(
         local_port=local_port,
         user=run_as.user_line,
         couples=(RelayCoupleEntry(1, couple),),
+        profile=profile,
     )
     _write(out_dir / STATE_NAME, state.render().encode("utf-8"), SECRET_MODE)
     return NewCouple(setup, 1, couple, _write_logins(setup, 1, couple, _broker_url(state)), run_as)
@@ -464,6 +473,7 @@ def add_couple(out_dir: Path) -> NewCouple:
         kept_hashes={hub: kept[hub] for couple_ in existing for hub in couple_.hubs},
         new_tls=False,
         owner=run_as.owner,
+        profile=state.profile,
     )
     number = state.next_number
     state = RelayState(
@@ -473,6 +483,7 @@ def add_couple(out_dir: Path) -> NewCouple:
         local_port=state.local_port,
         user=state.user,
         couples=(*state.couples, RelayCoupleEntry(number, couple)),
+        profile=state.profile,
     )
     _write(out_dir / STATE_NAME, state.render().encode("utf-8"), SECRET_MODE)
     return NewCouple(setup, number, couple, _write_logins(setup, number, couple, _broker_url(state)), run_as)

@@ -41,6 +41,16 @@ def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
         help="when run as root: the user mosquitto switches to and that owns its files (default mosquitto)",
     )
     setup.add_argument(
+        "--profile",
+        choices=("durable", "hosted"),
+        default="durable",
+        help=(
+            "durable (default): mosquitto saves after every change, for a home relay of a few couples; "
+            "hosted: a snapshot every 5 minutes, disk writes independent of the touches, for many "
+            "couples (the hubs' outboxes keep every signal until the partner's receipt)"
+        ),
+    )
+    setup.add_argument(
         "--force",
         action="store_true",
         help="replace a relay already in --out (new CA: every hub needs a new login)",
@@ -54,6 +64,7 @@ def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def _setup(args: argparse.Namespace) -> int:
+    from hub.broker.config import RelayProfile  # noqa: PLC0415
     from hub.broker.setup import create_relay  # noqa: PLC0415
 
     local_port = None if args.no_local or args.local_port == 0 else args.local_port
@@ -65,10 +76,11 @@ def _setup(args: argparse.Namespace) -> int:
         local_port=local_port,
         user=args.user,
         force=args.force,
+        profile=RelayProfile.parse(args.profile),
     )
     setup = new.setup
     out = sys.stdout
-    out.write(f"Wrote a mosquitto relay to {setup.out_dir}\n")
+    out.write(f"Wrote a mosquitto relay to {setup.out_dir} (profile {args.profile})\n")
     if new.run_as.note:
         out.write(f"  note: {new.run_as.note}\n")
     elif new.run_as.owner is not None:

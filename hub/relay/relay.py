@@ -36,7 +36,7 @@ from hub.relay.kinds import AfterCommit, KindHandler, Receipt
 from hub.relay.mqtt_link import Inbound, MqttLink
 from hub.relay.poison import PoisonLog
 from hub.store.database import Database
-from hub.store.relay_queue import RESEND_FIRST_S, InboxLedger, Outbox, OutboxItem
+from hub.store.relay_queue import RESEND_FIRST_S, InboxLedger, Outbox, OutboxItem, bookkeeping
 from hub.store.signals import SignalLog
 from hub.tasks import Tasks
 
@@ -270,7 +270,9 @@ class Relay:
             now = self._clock.now()
             afters: list[AfterCommit] = []
             try:
-                with self._db.transaction():
+                # Bookkeeping, not durability: lost at a power cut, the items are published
+                # again and the receiver recognises them (no fsync on every hop's path).
+                with bookkeeping(self._db):
                     for item in batch:
                         self._outbox.confirmed(item, now)
                         owner = self._owner(item.id)
@@ -324,8 +326,12 @@ class Relay:
                 opened.append((message, envelope))
         if not opened:
             return
+        # A batch of receipts only is bookkeeping (hub.store.relay_queue.bookkeeping): lost at a
+        # power cut, the partner is asked again by the resend and answers again. Anything else
+        # (a signal, a hello) is on disk before its PUBACK.
+        only_receipts = all(envelope.kind is EnvelopeKind.RECEIPT for _, envelope in opened)
         try:
-            with self._db.transaction():
+            with bookkeeping(self._db) if only_receipts else self._db.transaction():
                 afters = [self._commit(envelope) for _, envelope in opened]
         except sqlite3.Error as ex:
             self._store_failed([message for message, _ in opened], ex)
@@ -333,10 +339,15 @@ class Relay:
         except Exception:
             self._one_by_one(opened)
             return
-        for (message, _), after in zip(opened, afters, strict=True):
-            self._link.ack(message)
-            if after is not None:
-                after()
+        # Stored, so the order no longer matters for safety: hand over first (the person is
+        # reached one PUBACK sooner, each wakes paho's thread), then acknowledge every one.
+        try:
+            for after in afters:
+                if after is not None:
+                    after()
+        finally:
+            for message, _ in opened:
+                self._link.ack(message)
 
     def _unstored_received(self, message: Inbound, envelope: Envelope) -> None:
         """An UNSTORED_KINDS message: nothing to commit, so acknowledged and handled at once."""
