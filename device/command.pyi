@@ -7,6 +7,7 @@ Rgb = tuple[int, int, int]
 VERSION: int
 OP_FEEDBACK: int
 OP_LISTEN: int
+OP_ACK: int
 TAG_LEN: int
 HEADER_LEN: int
 PLAINTEXT_LEN: int
@@ -47,6 +48,10 @@ def pack_feedback(
     deciseconds: int,
 ) -> bytes: ...
 def pack_listen(encrypt_block: EncryptBlock, mac: bytes, counter: int, period_s: int) -> bytes: ...
+def pack_ack_plaintext(heard: int, dropped: int) -> bytes: ...
+def pack_ack(
+    encrypt_block: EncryptBlock, mac: bytes, counter: int, heard: int, dropped: int
+) -> bytes: ...
 def frame_counter(frame: bytes) -> int: ...
 def unpack_feedback(
     encrypt_block: EncryptBlock, mac: bytes, frame: bytes
