@@ -72,8 +72,20 @@ _HOLD_TOO_LONG = 2  # held past FACTORY_RESET_MAX_MS: not a person, wait for rel
 
 
 class Button:
-    def __init__(self, ble, touch, haptic_pwm, led, battery_adc, storage, clock, aes,
-                 listener=None, random_bytes=None, led_power=None):
+    def __init__(
+        self,
+        ble,
+        touch,
+        haptic_pwm,
+        led,
+        battery_adc,
+        storage,
+        clock,
+        aes,
+        listener=None,
+        random_bytes=None,
+        led_power=None,
+    ):
         self._ble = ble
         self._touch = touch
         self._adc = battery_adc
@@ -149,8 +161,9 @@ class Button:
 
     async def run(self):
         self._boot()
-        await asyncio.gather(self._touch_loop(), self._feedback_loop(), self._pairing_loop(),
-                             self._radio_loop())
+        await asyncio.gather(
+            self._touch_loop(), self._feedback_loop(), self._pairing_loop(), self._radio_loop()
+        )
 
     @property
     def pairing_status(self):
@@ -173,10 +186,15 @@ class Button:
 
     def busy(self):
         """Something is going on that a deep sleep would cut short."""
-        return (not self._gestures.idle() or self._adv != _ADV_IDLE or bool(self._pending)
-                or bool(self._radio_events)
-                or self._haptics.playing or bool(self._conns)
-                or self._pairing in (pairing.PREPARING, pairing.OPEN, pairing.DERIVING))
+        return (
+            not self._gestures.idle()
+            or self._adv != _ADV_IDLE
+            or bool(self._pending)
+            or bool(self._radio_events)
+            or self._haptics.playing
+            or bool(self._conns)
+            or self._pairing in (pairing.PREPARING, pairing.OPEN, pairing.DERIVING)
+        )
 
     def power_down(self):
         """Motor, LED and radio off, before the board deep-sleeps."""
@@ -225,8 +243,9 @@ class Button:
         state.packet_id = (state.packet_id + 1) & 0xFF
         state.kept.append([state.adv_counter, code, 0])  # until a hub acknowledges it
         state.save()  # durable before it is on the air: a counter is never reused
-        data = bthome.advert(self._encrypt, self._mac, state.adv_counter, state.packet_id,
-                             self._battery, code)
+        data = bthome.advert(
+            self._encrypt, self._mac, state.adv_counter, state.packet_id, self._battery, code
+        )
         self._ble.gap_advertise(timing.BURST_INTERVAL_US, adv_data=data, resp_data=self._scan_response)
         self._adv = _ADV_BURST
         self._burst_started = now
@@ -240,9 +259,11 @@ class Button:
         else:
             state = self.state
             count = len(state.kept) or (1 if state.dropped else 0)
-            self._ble.gap_advertise(self.idle_interval_us,
-                                    adv_data=keep.marker_advert(self.idle_data, count),
-                                    resp_data=self._scan_response)
+            self._ble.gap_advertise(
+                self.idle_interval_us,
+                adv_data=keep.marker_advert(self.idle_data, count),
+                resp_data=self._scan_response,
+            )
         self._adv = _ADV_IDLE
 
     def _rebase_kept(self, now):
@@ -476,8 +497,9 @@ class Button:
     def _publish_state(self):
         state = self.state
         outcome_counter, outcome = self._outcome
-        value = gatt.state_value(state.cmd_counter, self._battery, state.rejected_total(),
-                                 outcome_counter, outcome, self._writes)
+        value = gatt.state_value(
+            state.cmd_counter, self._battery, state.rejected_total(), outcome_counter, outcome, self._writes
+        )
         self._ble.gatts_write(self._handles[1], value)
 
     # --- feedback -------------------------------------------------------------------------

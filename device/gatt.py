@@ -72,8 +72,16 @@ def register(ble):
 
 
 def state_value(cmd_counter, battery, rejected, outcome_counter=0, outcome=OUTCOME_NONE, writes=0):
-    return struct.pack(STATE_FORMAT, STATE_VERSION, cmd_counter, battery, min(rejected, 0xFFFF),
-                       outcome_counter, outcome, writes & 0xFF)
+    return struct.pack(
+        STATE_FORMAT,
+        STATE_VERSION,
+        cmd_counter,
+        battery,
+        min(rejected, 0xFFFF),
+        outcome_counter,
+        outcome,
+        writes & 0xFF,
+    )
 
 
 def outcome_code(reason):

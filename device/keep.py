@@ -87,8 +87,8 @@ def unseal(encrypt_block, mac, value):
     entries = []
     for i in range(n):
         at = 2 + i * ENTRY_LEN
-        counter = int.from_bytes(clear[at:at + 4], "little")
-        age_s = int.from_bytes(clear[at + 5:at + 9], "little")
+        counter = int.from_bytes(clear[at : at + 4], "little")
+        age_s = int.from_bytes(clear[at + 5 : at + 9], "little")
         entries.append((counter, clear[at + 4], age_s))
     return answered, dropped, entries
 
@@ -99,7 +99,7 @@ def marker_advert(idle_data, count):
         return idle_data
     base = bthome.idle_advert()
     if len(idle_data) > len(base):  # a wearable's listen advert: its record gains the count
-        body = idle_data[len(base) + 2:]
+        body = idle_data[len(base) + 2 :]
         return base + bthome.ad_structure(AD_SERVICE_DATA_128, body + bytes((min(count, 255),)))
     uuid = bytes(reversed(bytes.fromhex(gatt.SERVICE_UUID.replace("-", ""))))
     body = uuid + bytes((MARKER_VERSION, min(count, 255)))

@@ -19,6 +19,11 @@ heard. A window that passes unheard is a ``missed_window`` failure: the caller f
 The same path carries the other command: ``set_listen_period`` sends a sleepy button its new
 listen period (``command.OP_LISTEN``) in its next window, confirmed by the accepted counter as
 feedback is. The button sleeps the new period from then on and its listen adverts say so.
+
+And the acknowledgement of heard touches: ``collect`` writes ``command.OP_ACK`` (the last touch
+counter the hub has, and the dropped ones it counted) and, in the same connection once the button
+accepted it, reads the kept characteristic: the touches the button still keeps, sealed under the
+nonce of that very command (``device/keep.py``), so a stale or forged list does not verify.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakError
 from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from device import command, gatt, sleep
+from device import command, gatt, keep, sleep
 from hub.ble.transport import BleTransport
 from hub.errors import FeedbackError
 from hub.events import SignalKind
@@ -73,6 +78,18 @@ UNREACHED: Final = frozenset({"out_of_range", "connect_failed", "state_unreadabl
 OnWait = Callable[[float], Awaitable[None]]
 # A command's sealed frame for the counter reserved for it.
 FrameFor = Callable[[int], bytes]
+# What to do in the same connection once the button accepted the command with this counter.
+AfterAccepted = Callable[[BleakClient, int], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class KeptList:
+    """What a button still keeps after an acknowledgement (``device/keep.py``): its touches
+    (counter, BTHome button event, age in seconds), oldest first, and how many it dropped
+    beyond its bound that no hub has counted yet."""
+
+    dropped: int
+    entries: tuple[tuple[int, int, int], ...]
 
 
 @dataclass(slots=True)
@@ -262,6 +279,31 @@ class FeedbackSender:
         await self._deliver(button, frame, on_wait)
         _LOGGER.info("feedback %s confirmed by button %d", kind.value, button.id)
 
+    async def collect(self, button: ButtonRecord, heard: int, dropped: int) -> KeptList:
+        """Acknowledge every touch up to counter ``heard`` (and ``dropped`` lost ones counted);
+        returns what the button still keeps. FeedbackError if it was not reached or refused."""
+        cipher = _block_cipher(button.key)
+        mac = command.mac_bytes(button.address)
+        answers: list[KeptList] = []
+
+        def frame(counter: int) -> bytes:
+            return command.pack_ack(cipher, mac, counter, heard, dropped)
+
+        async def read_kept(client: BleakClient, counter: int) -> None:
+            try:
+                value = bytes(await client.read_gatt_char(gatt.KEPT_UUID))
+                answered, left, entries = keep.unseal(cipher, mac, value)
+            except (BleakError, ValueError) as ex:
+                raise FeedbackError(button.address, "kept_unreadable", str(ex)) from ex
+            if answered != counter:
+                raise FeedbackError(
+                    button.address, "kept_unreadable", f"kept list answers {answered}, not {counter}"
+                )
+            answers.append(KeptList(left, tuple(entries)))
+
+        await self._deliver(button, frame, None, read_kept)
+        return answers[-1]
+
     def listen_bound_s(self, address: str) -> float | None:
         """How long a listen-period command may take: one period, its grace and the command
         itself (None: the button always listens)."""
@@ -297,23 +339,31 @@ class FeedbackSender:
         self.windows.set_period(button.address, period_s)
         _LOGGER.info("listen period %d s confirmed by button %d", period_s, button.id)
 
-    async def _deliver(self, button: ButtonRecord, frame: FrameFor, on_wait: OnWait | None) -> None:
+    async def _deliver(
+        self,
+        button: ButtonRecord,
+        frame: FrameFor,
+        on_wait: OnWait | None,
+        then: AfterAccepted | None = None,
+    ) -> None:
         await self._await_window(button, on_wait)
         try:
-            await self._send_now(button, frame)
+            await self._send_now(button, frame, then)
         except FeedbackError as ex:
             if ex.reason not in UNREACHED or self.windows.period_s(button.address) is None:
                 raise
             # It fell asleep just as its window was heard: the next window, once.
             self.windows.missed(button.address)
             await self._await_window(button, on_wait)
-            await self._send_now(button, frame)
+            await self._send_now(button, frame, then)
 
-    async def _send_now(self, button: ButtonRecord, frame: FrameFor) -> None:
+    async def _send_now(
+        self, button: ButtonRecord, frame: FrameFor, then: AfterAccepted | None = None
+    ) -> None:
         async with self._lock:
             try:
                 async with asyncio.timeout(self._timeout_s):
-                    await self._command(button, frame)
+                    await self._command(button, frame, then)
             except TimeoutError as ex:
                 raise FeedbackError(
                     button.address, "timeout", f"no answer in {self._timeout_s:.0f} s"
@@ -336,7 +386,9 @@ class FeedbackSender:
                 button.address, "missed_window", f"no listen window within {within:.0f} s"
             ) from ex
 
-    async def _command(self, button: ButtonRecord, frame_for: FrameFor) -> None:
+    async def _command(
+        self, button: ButtonRecord, frame_for: FrameFor, then: AfterAccepted | None = None
+    ) -> None:
         client = await self._connect(button)
         try:
             before = await self._state(client, button)
@@ -364,6 +416,8 @@ class FeedbackSender:
                     f"button refused counter {counter} ({after.outcome}; it last accepted {after.accepted});"
                     " re-pair it if its key changed",
                 )
+            if then is not None:
+                await then(client, counter)
         finally:
             try:
                 await client.disconnect()

@@ -62,7 +62,7 @@ class SignalComposer:
             self._registry.record_seen(
                 event.button_id, event.counter, event.at, battery=event.battery, rssi=event.rssi
             )
-            record = self._compose(kind) if event.owner == self._person else None
+            record = self._compose(kind, event) if event.owner == self._person else None
         if record is not None:
             self._exchange.announce(record.id)
         return record
@@ -74,9 +74,12 @@ class SignalComposer:
         self._exchange.announce(record.id)
         return record
 
-    def _compose(self, kind: SignalKind) -> SignalRecord:
+    def _compose(self, kind: SignalKind, touch: TouchEvent | None = None) -> SignalRecord:
         """Signal row, links and outbox envelope, in the caller's transaction."""
-        kind, links = self._moments.shape(kind)
+        made_at = touch.made_at if touch is not None else None
+        made_away = touch is not None and touch.made_away
+        # A touch made away, heard later, answers nothing that arrived meanwhile: its meaning.
+        kind, links = (kind, {}) if made_away else self._moments.shape(kind)
         now = self._clock.now()
         record = SignalRecord(
             id=new_message_id(),
@@ -89,11 +92,15 @@ class SignalComposer:
             channel=None,
             reason=None,
             updated_at=now,
+            made_at=made_at,
+            made_away=made_away,
         )
         self._signals.add(record)
         for relation in LINK_KEYS:
             if relation in links:
                 self._links.add(record.id, relation, links[relation])
-        body = {"signal": kind.value, "person": record.sender, **links}
+        body: dict[str, object] = {"signal": kind.value, "person": record.sender, **links}
+        if made_at is not None:
+            body["made_at"], body["made_away"] = made_at.isoformat(), made_away
         self._relay.enqueue(EnvelopeKind.SIGNAL, body, message_id=record.id, seq=record.seq)
         return record
