@@ -81,6 +81,9 @@ COLLECT_RETRY_S: Final = 5.0
 # Acknowledge-and-read rounds per collection: the touches, then their acknowledgement; more only
 # if the person touched again meanwhile.
 COLLECT_ROUNDS: Final = 4
+# Between rounds: the button resumes advertising after the last connection closed before the
+# next one opens (connecting at once can race its disconnect handling).
+COLLECT_ROUND_GAP_S: Final = 1.0
 
 # (button, last counter the hub has, dropped ones it counted) -> what the button still keeps.
 Collector = Callable[[ButtonRecord, int, int], Awaitable[KeptList]]
@@ -342,7 +345,9 @@ class AdvertIngest:
 
     async def _collect(self, known: _Known, collector: Collector) -> None:
         counted = 0
-        for _ in range(COLLECT_ROUNDS):
+        for round_ in range(COLLECT_ROUNDS):
+            if round_:
+                await asyncio.sleep(COLLECT_ROUND_GAP_S)
             kept = await collector(known.record, max(known.last_counter, 0), counted)
             counted = kept.dropped
             if kept.dropped:
