@@ -186,7 +186,7 @@ class AdvertIngest:
             address = device.address.upper()
             if keep.marker_count(listen) > 0:
                 self._want_collection(address)
-            if listen[:1] == bytes((keep.MARKER_VERSION,)):
+            if len(listen) == 2 and listen[0] == keep.MARKER_VERSION:
                 self.accepted["kept_marker"] += 1  # a puck's kept count: it listens always
             else:
                 self._listen(address, listen, advertisement.rssi)

@@ -67,7 +67,7 @@ async def test_touches_made_out_of_range_arrive_once_in_order(
 
         await sim.move(FAR, 0.0)
         for gesture in ("tap", "double_tap", "long_press"):
-            await sim.press(gesture)  # type: ignore[arg-type]
+            await sim.press(gesture)
         assert [entry[0] for entry in kept(state_dir)] == [2, 3, 4]
         assert len(hub.events) == 1  # nothing reached the hub
 
