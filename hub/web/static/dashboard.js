@@ -98,7 +98,10 @@ function shortDate(date) {
 
 function describe(signal) {
   const what = KIND_TEXT[signal.kind] || signal.kind;
-  return signal.direction === "sent" ? `You sent “${what}”` : `${signal.sender}: “${what}”`;
+  const text = signal.direction === "sent" ? `You sent “${what}”` : `${signal.sender}: “${what}”`;
+  // A touch the button kept while no hub heard it: when it was made ("at 14:02, while away").
+  if (!signal.made_at) return text;
+  return `${text} at ${clockTime(signal.made_at)}${signal.made_away ? ", while away" : ""}`;
 }
 
 function fateText(signal) {
