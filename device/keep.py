@@ -20,8 +20,11 @@
 # means "I have every touch up to this one", and one acknowledgement (OP_ACK, device/command.py)
 # covers them all. A touch beyond the bound is not advertised at all (it takes no counter).
 #
-# Over the air: the idle advert carries the number kept (0 = nothing, no marker), so a hub that
-# hears the button connects, writes OP_ACK with the last counter it has, and reads the kept
+# Over the air: the idle advert carries the number kept (0 = nothing, no marker). A touch heard
+# in range stays kept too (the button cannot know a hub heard it) and costs no connection: a
+# hub acknowledges it when it connects anyway (after a feedback command), when the count reaches
+# ACK_AT, or when the count is more than the touches it heard and has not acknowledged (touches
+# made away). It then connects, writes OP_ACK with the last counter it has, and reads the kept
 # characteristic (device/gatt.py KEPT_UUID), sealed with the button key under the nonce of that
 # very command (the hub's fresh counter: a nonce is never used twice):
 #   version u8 (=1) | answered command counter u32le | sealed(dropped u8 | n u8 |
@@ -38,6 +41,10 @@ except ImportError:  # CPython (the hub, the tests)
 from device import bthome, ccm, gatt
 
 MAX_KEPT = const(16)
+# A hub acknowledges touches it heard in range lazily, in batches: at the latest when the kept
+# count reaches ACK_AT (half the bound), so at least MAX_KEPT - ACK_AT + 1 places are always
+# free for touches made away (no hub acknowledges those until it hears the button again).
+ACK_AT = const(8)
 MAX_DROPPED = const(255)  # reported as one byte; the hub acknowledges what it counted
 VERSION = const(1)
 NONCE_TAG = b"HK"

@@ -3,6 +3,7 @@ from collections.abc import Callable, Sequence
 EncryptBlock = Callable[[bytes], bytes]
 
 MAX_KEPT: int
+ACK_AT: int
 MAX_DROPPED: int
 VERSION: int
 NONCE_TAG: bytes

@@ -105,6 +105,7 @@ async def open_ble_side(
     pairing = Pairing(transport, registry, clock, register=register, settle_s=options.pairing_settle_s)
     feedback = FeedbackSender(transport, registry, options.feedback_timeout_s)
     ingest.attach_collector(feedback.collect)  # touches kept out of range: read, acknowledged
+    feedback.attach_acks(ingest)  # heard touches acknowledged in feedback connections
     every = (*listeners, ingest.on_advert, pairing.on_advert, feedback.on_advert)
 
     def heard(device: BLEDevice, advertisement: AdvertisementData) -> None:

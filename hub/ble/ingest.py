@@ -12,8 +12,12 @@ own) and updates the button's last seen and RSSI, which button care reads for "n
 day". The hub's feedback and presence read its period themselves.
 
 Touches made out of range (``device/keep.py``): a button keeps every touch until a hub
-acknowledges it, and its idle or listen advert says how many it keeps. Hearing that count (or a
-touch advert whose counter skips one: a touch was missed), ingest asks its collector (the
+acknowledges it, and its idle or listen advert says how many it keeps. A touch heard in range
+costs no connection: its acknowledgement waits for one the hub makes anyway (the feedback
+sender asks ``ack_due`` after a feedback command) or for a batch. Ingest collects when the count
+says the button keeps touches the hub never heard (more than it heard and has not acknowledged),
+when the count reaches ``keep.ACK_AT`` (half the bound, so touches made away always find room),
+or when a touch advert's counter skips one (a touch was missed): it asks its collector (the
 feedback sender's ``collect``: an authenticated ``OP_ACK`` write, then the sealed kept list) for
 the touches after the last one it has, turns each into a ``TouchEvent`` with ``made_at`` (the
 hub's time minus the age the button reported) in counter order, and once the consumer has
@@ -81,9 +85,6 @@ COLLECT_RETRY_S: Final = 5.0
 # Acknowledge-and-read rounds per collection: the touches, then their acknowledgement; more only
 # if the person touched again meanwhile.
 COLLECT_ROUNDS: Final = 4
-# Between rounds: the button resumes advertising after the last connection closed before the
-# next one opens (connecting at once can race its disconnect handling).
-COLLECT_ROUND_GAP_S: Final = 1.0
 
 # (button, last counter the hub has, dropped ones it counted) -> what the button still keeps.
 Collector = Callable[[ButtonRecord, int, int], Awaitable[KeptList]]
@@ -102,6 +103,19 @@ class _Known:
     battery: int | None = None
     rssi: int = 0
     seen_at: datetime | None = None
+    handled: int = 0  # every touch up to this counter was handled (committed) by the consumer
+    # The last counter acknowledged to the button; None: not known (touches were heard before
+    # the hub started), so the first kept count it hears is collected once.
+    acked: int | None = None
+    marker: int = 0  # the last kept count heard in an advert (0: none)
+
+
+@dataclass(frozen=True, slots=True)
+class _Marker:
+    """An idle or listen advert's kept count, in order with the touches heard before it."""
+
+    address: str
+    count: int
 
 
 @dataclass(slots=True)
@@ -138,7 +152,7 @@ class AdvertIngest:
     def __init__(self, registry: ButtonRegistry, clock: Clock) -> None:
         self._registry = registry
         self._clock = clock
-        self._queue: asyncio.Queue[_Heard | _Collected] = asyncio.Queue(QUEUE_SIZE)
+        self._queue: asyncio.Queue[_Heard | _Collected | _Marker] = asyncio.Queue(QUEUE_SIZE)
         self._known: dict[str, _Known] = {}
         self._collector: Collector | None = None
         self._to_collect: asyncio.Queue[str] = asyncio.Queue()
@@ -163,6 +177,8 @@ class AdvertIngest:
                 record,
                 BTHomeBluetoothDeviceData(bindkey=record.key),
                 record.advert_counter,
+                handled=max(record.advert_counter, 0),  # committed with their signals
+                acked=0 if record.advert_counter <= 0 else None,
             )
         self._known = known
 
@@ -184,8 +200,7 @@ class AdvertIngest:
                 self.rejected["not_bthome"] += 1
                 return
             address = device.address.upper()
-            if keep.marker_count(listen) > 0:
-                self._want_collection(address)
+            self._heard_marker(address, keep.marker_count(listen))
             if len(listen) == 2 and listen[0] == keep.MARKER_VERSION:
                 self.accepted["kept_marker"] += 1  # a puck's kept count: it listens always
             else:
@@ -223,13 +238,18 @@ class AdvertIngest:
     async def events(self) -> AsyncIterator[TouchEvent]:
         while True:
             item = await self._queue.get()
+            if isinstance(item, _Marker):
+                self._on_marker(item)
+                continue
             if isinstance(item, _Collected):
                 yield item.event
+                self._handled(item.event)
                 item.batch.handled()  # the consumer is back: it handled (committed) the touch
                 continue
             event = self.decode(item)
             if event is not None:
                 yield event
+                self._handled(event)
 
     def flush(self) -> None:
         """Persist counters, battery and RSSI accepted since the last flush, in one transaction."""
@@ -254,13 +274,18 @@ class AdvertIngest:
         events = []
         while not self._queue.empty():
             item = self._queue.get_nowait()
+            if isinstance(item, _Marker):
+                self._on_marker(item)
+                continue
             if isinstance(item, _Collected):
                 events.append(item.event)
+                self._handled(item.event)
                 item.batch.handled()
                 continue
             event = self.decode(item)
             if event is not None:
                 events.append(event)
+                self._handled(event)
         return events
 
     def decode(self, heard: _Heard) -> TouchEvent | None:  # noqa: PLR0911 - one return per counted reason
@@ -320,20 +345,76 @@ class AdvertIngest:
 
     # -- kept touches ---------------------------------------------------------------------
 
-    def _want_collection(self, address: str) -> None:
+    def _handled(self, event: TouchEvent) -> None:
+        known = self._known.get(event.address)
+        if known is not None and event.counter is not None:
+            known.handled = max(known.handled, event.counter)
+
+    def _heard_marker(self, address: str, count: int) -> None:
+        # Scanner callback: a changed count is queued behind the touches heard before it (a
+        # touch advert still queued must not look like a touch the hub never heard).
+        known = self._known.get(address)
+        if known is None or known.marker == count:
+            return
+        known.marker = count
+        if count == 0:
+            return
+        try:
+            self._queue.put_nowait(_Marker(address, count))
+        except asyncio.QueueFull:
+            known.marker = 0  # asked again by the next advert
+            self.rejected["queue_full"] += 1
+
+    def _on_marker(self, marker: _Marker) -> None:
+        known = self._known.get(marker.address)
+        if known is None:
+            return
+        if self._collection_due(known, marker.count) and not self._want_collection(marker.address):
+            known.marker = 0  # collecting, or waiting to retry: asked again by a later advert
+
+    @staticmethod
+    def _collection_due(known: _Known, count: int) -> bool:
+        if known.acked is None:
+            return True  # heard before the hub started: once, to learn where the button is
+        waiting = max(known.last_counter, 0) - known.acked  # heard, not acknowledged
+        return count > waiting or count >= keep.ACK_AT
+
+    def ack_due(self, address: str) -> int | None:
+        """The counter a connection made anyway should acknowledge up to (None: nothing due).
+        Only touches the consumer handled, and never while a collection is reading the list."""
+        known = self._known.get(address.upper())
+        if known is None or address.upper() in self._collecting:
+            return None
+        if known.handled <= 0 or (known.acked is not None and known.acked >= known.handled):
+            return None
+        return known.handled
+
+    def acked(self, address: str, heard: int, kept: KeptList) -> None:
+        """The button accepted an acknowledgement up to ``heard`` (in a feedback connection)."""
+        known = self._known.get(address.upper())
+        if known is None:
+            return
+        known.acked = heard
+        known.marker = 0  # its next advert's count is judged afresh
+        if kept.dropped or any(entry[0] > known.last_counter for entry in kept.entries):
+            self._want_collection(address.upper())  # it keeps touches the hub never heard
+
+    def _want_collection(self, address: str) -> bool:
+        """Queue a collection; False if none is queued (collecting already, or retrying later)."""
         if self._collector is None or address in self._collecting:
-            return
+            return False
         if self._retry_at.get(address, 0.0) > self._clock.monotonic():
-            return
+            return False
         self._collecting.add(address)
         self._to_collect.put_nowait(address)
+        return True
 
     async def collect_kept(self) -> None:
         """Collect the kept touches of each button whose adverts asked for it (a task)."""
         while True:
             address = await self._to_collect.get()
+            known = self._known.get(address)
             try:
-                known = self._known.get(address)
                 if known is not None and self._collector is not None:
                     await self._collect(known, self._collector)
                 self._retry_at.pop(address, None)
@@ -342,13 +423,16 @@ class AdvertIngest:
                 self._retry_at[address] = self._clock.monotonic() + COLLECT_RETRY_S
             finally:
                 self._collecting.discard(address)
+                if known is not None:
+                    known.marker = 0  # the next advert's count is judged afresh (or retried)
 
     async def _collect(self, known: _Known, collector: Collector) -> None:
         counted = 0
-        for round_ in range(COLLECT_ROUNDS):
-            if round_:
-                await asyncio.sleep(COLLECT_ROUND_GAP_S)
-            kept = await collector(known.record, max(known.last_counter, 0), counted)
+        for _ in range(COLLECT_ROUNDS):
+            # Between rounds the feedback sender waits for the button to advertise again.
+            heard = max(known.last_counter, 0)
+            kept = await collector(known.record, heard, counted)
+            known.acked = heard
             counted = kept.dropped
             if kept.dropped:
                 self.rejected["kept_dropped"] += kept.dropped

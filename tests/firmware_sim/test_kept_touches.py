@@ -9,6 +9,7 @@ the button's own flash, as it would be after a reboot.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from firmware_sim.air.server import AirServer
 from firmware_sim.button import SimButton
 from firmware_sim.scenario.hub_ear import HubEar, open_hub_ear
 from hub.clock import SystemClock
-from hub.events import Gesture
+from hub.events import Gesture, SignalKind
 from tests.support.waiting import eventually
 
 KEY = bytes.fromhex("231d39c1d7cc1ab1aee224cd096db932")
@@ -63,18 +64,19 @@ async def test_touches_made_out_of_range_arrive_once_in_order(
         await sim.press("tap")
         first = await hub.next_event()
         assert (first.counter, first.made_at) == (1, None)  # heard when made
-        await eventually(lambda: kept(state_dir) == [], what="the hub's acknowledgement of touch 1")
+        assert [entry[0] for entry in kept(state_dir)] == [1]  # kept until a batch is acknowledged
 
         await sim.move(FAR, 0.0)
         for gesture in ("tap", "double_tap", "long_press"):
             await sim.press(gesture)
-        assert [entry[0] for entry in kept(state_dir)] == [2, 3, 4]
+        assert [entry[0] for entry in kept(state_dir)] == [1, 2, 3, 4]  # 1: heard, not yet acked
         assert len(hub.events) == 1  # nothing reached the hub
 
         await sim.move(2.0, 0.0)
         events = await hub.wait_for_events(4)
         await eventually(lambda: kept(state_dir) == [], what="the kept list emptied by the hub's ack")
         await asyncio.sleep(1.5)  # a window in which no second copy may come
+        assert sim.radio_activity.connections == 2  # read and acknowledge, then acknowledge
     away = hub.events[1:]
     assert len(hub.events) == 4
     assert [e.counter for e in away] == [2, 3, 4]
@@ -84,6 +86,41 @@ async def test_touches_made_out_of_range_arrive_once_in_order(
     assert made == sorted(made)  # type: ignore[type-var]
     assert all(e.made_at is not None and e.made_at <= e.at for e in away)
     assert events[0].made_at is None
+
+
+async def test_touches_heard_in_range_are_acknowledged_in_batches(
+    air: AirServer, hub: HubEar, tmp_path: Path
+) -> None:
+    touches = keep.ACK_AT + 2
+    state_dir = tmp_path / "button"
+    async with SimButton(air=air.address, address=ADDRESS, key=KEY, state_dir=state_dir, x=2.0) as sim:
+        for n in range(1, touches + 1):
+            await sim.press("tap")
+            event = await hub.next_event()
+            assert (event.counter, event.made_at) == (n, None)
+            if n == keep.ACK_AT:  # half the bound: one connection acknowledges the batch
+                await eventually(lambda: kept(state_dir) == [], what="the batch acknowledged")
+        await asyncio.sleep(1.5)  # a window in which no further connection may open
+        connections = sim.radio_activity.connections
+    assert [entry[0] for entry in kept(state_dir)] == list(range(keep.ACK_AT + 1, touches + 1))
+    assert 1 <= connections <= math.ceil(touches / keep.ACK_AT)
+    assert len(hub.events) == touches
+    assert all(not e.made_away for e in hub.events)
+
+
+async def test_a_feedback_connection_carries_the_acknowledgement(
+    air: AirServer, hub: HubEar, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "button"
+    async with SimButton(air=air.address, address=ADDRESS, key=KEY, state_dir=state_dir, x=2.0) as sim:
+        for _ in range(3):
+            await sim.press("tap")
+            await hub.next_event()
+        assert sim.radio_activity.connections == 0  # heard touches cost no connection
+        await hub.send_feedback(ADDRESS, SignalKind.THINKING_OF_YOU)
+        await eventually(lambda: kept(state_dir) == [], what="the acknowledgement after the feedback")
+        assert sim.radio_activity.connections == 1
+    assert hub.side.feedback.piggybacked_acks == 1
 
 
 async def test_a_reboot_keeps_the_touches_no_hub_acknowledged(
