@@ -268,6 +268,10 @@ LOOKS: Final = {
 }
 
 
+# The "it arrived" glow: the sender's button, when the partner's receipt says delivered.
+ARRIVED_LOOK: Final = Look(command.PATTERN_ARRIVED, (90, 40, 30), 20)
+
+
 def _block_cipher(key: bytes) -> Callable[[bytes], bytes]:
     encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # noqa: S305 - CCM's block primitive
     return encryptor.update
@@ -301,7 +305,15 @@ class FeedbackSender:
     async def send(self, button: ButtonRecord, kind: SignalKind, on_wait: OnWait | None = None) -> None:
         """Deliver one command; returns when the button confirmed it, else FeedbackError.
         A sleepy button's command waits for its next listen window first."""
-        look = LOOKS[kind]
+        await self._show(button, LOOKS[kind], on_wait)
+        _LOGGER.info("feedback %s confirmed by button %d", kind.value, button.id)
+
+    async def glow_arrived(self, button: ButtonRecord) -> None:
+        """The soft "it arrived" glow (no motor) on the sender's button; FeedbackError if not."""
+        await self._show(button, ARRIVED_LOOK, None)
+        _LOGGER.info("arrived glow confirmed by button %d", button.id)
+
+    async def _show(self, button: ButtonRecord, look: Look, on_wait: OnWait | None) -> None:
 
         def frame(counter: int) -> bytes:
             return command.pack_feedback(
@@ -314,7 +326,6 @@ class FeedbackSender:
             )
 
         await self._deliver(button, frame, on_wait, extra=self._piggyback_ack)
-        _LOGGER.info("feedback %s confirmed by button %d", kind.value, button.id)
 
     async def _piggyback_ack(self, client: BleakClient, button: ButtonRecord, counter: int) -> None:
         # The feedback is confirmed; an acknowledgement due rides in the same connection. Its

@@ -9,7 +9,9 @@ transaction: after a crash either all exist or none do, so a replayed advert can
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from typing import Final
 
 from hub.bus import TouchUpdate, UpdateBus
 from hub.clock import Clock
@@ -26,6 +28,8 @@ from hub.store.signals import SignalLog
 _LOGGER = logging.getLogger(__name__)
 
 Meanings = Callable[[], Mapping[Gesture, SignalKind]]
+# Signals whose button is remembered for the "it arrived" glow (hub.app.arrived): the newest.
+REMEMBERED_BUTTONS: Final = 256
 
 
 class SignalComposer:
@@ -52,6 +56,11 @@ class SignalComposer:
         self._registry = ButtonRegistry(db)
         self._signals = SignalLog(db)
         self._links = SignalLinks(db)
+        self._from_button: OrderedDict[str, int] = OrderedDict()  # signal id -> its button
+
+    def button_of(self, signal_id: str) -> int | None:
+        """The button a sent signal came from (once: it is forgotten as it is told)."""
+        return self._from_button.pop(signal_id, None)
 
     def touch(self, event: TouchEvent) -> SignalRecord | None:
         """A touch on a registered button: a signal to the partner if its owner lives here."""
@@ -64,6 +73,9 @@ class SignalComposer:
             )
             record = self._compose(kind, event) if event.owner == self._person else None
         if record is not None:
+            self._from_button[record.id] = event.button_id
+            while len(self._from_button) > REMEMBERED_BUTTONS:
+                self._from_button.popitem(last=False)
             self._exchange.announce(record.id)
         return record
 

@@ -592,6 +592,7 @@ function fillSettings(form, settings) {
   }
   fields.notify.value = settings.notify.join("\n");
   fields.retention_days.value = String(settings.retention_days);
+  fields.arrived_glow.checked = settings.arrived_glow;
   form.dataset.breakThrough = JSON.stringify(settings.quiet_hours ? settings.quiet_hours.break_through : ["need_you"]);
 }
 
@@ -607,6 +608,7 @@ function readSettings(form) {
     notify: fields.notify.value.split("\n").map((line) => line.trim()).filter(Boolean),
     // Not a whole number: send it as typed, so the hub names the setting.
     retention_days: /^-?\d+$/.test(days) ? Number(days) : days,
+    arrived_glow: fields.arrived_glow.checked,
   };
 }
 
