@@ -7,6 +7,7 @@ LOW: int
 CRITICAL: int
 
 def percent_from_mv(mv: int) -> int: ...
+
 HYSTERESIS_PERCENT: int
 SAMPLES: int
 

@@ -45,6 +45,10 @@
 # below CRITICAL_PERCENT nothing is played (commands are still verified and their counters
 # persisted), but touches are advertised exactly as before: a touch always reaches the partner.
 # The factory-reset cues still play (dimmed), or a person could not tell when to let go.
+#
+# Out of range (device/keep.py): every touch is advertised and kept, with its age, until a hub
+# acknowledges it (OP_ACK). The idle advert says how many are kept; a hub that hears it writes
+# OP_ACK with the last touch it has and reads the rest from the kept characteristic.
 import asyncio
 
 try:
@@ -52,7 +56,7 @@ try:
 except ImportError:  # a port without os.urandom has no usable entropy for pairing
     urandom = None
 
-from device import battery, bthome, command, gatt, pairing, timing, x25519
+from device import battery, bthome, command, gatt, keep, pairing, timing, x25519
 from device.gesture import NONE, GestureRecognizer
 from device.haptic import CUE_LOW_BATTERY, CUE_RESET, CUE_RESET_ARMED, Haptics, colour_for
 from device.state import State
@@ -68,8 +72,20 @@ _HOLD_TOO_LONG = 2  # held past FACTORY_RESET_MAX_MS: not a person, wait for rel
 
 
 class Button:
-    def __init__(self, ble, touch, haptic_pwm, led, battery_adc, storage, clock, aes,
-                 listener=None, random_bytes=None, led_power=None):
+    def __init__(
+        self,
+        ble,
+        touch,
+        haptic_pwm,
+        led,
+        battery_adc,
+        storage,
+        clock,
+        aes,
+        listener=None,
+        random_bytes=None,
+        led_power=None,
+    ):
         self._ble = ble
         self._touch = touch
         self._adc = battery_adc
@@ -81,7 +97,8 @@ class Button:
         self._encrypt = aes(self.state.key) if self.state.key else None
         self._gestures = GestureRecognizer(clock.ticks_diff)
         self._mac = b""
-        self._handles = (0, 0, 0)
+        self._handles = (0, 0, 0, 0)
+        self._kept_base = clock.ticks_ms()  # ticks the kept touches' ages count from
         self._meter = None  # battery.Meter, from boot
         self._battery = 100
         self._outcome = (0, gatt.OUTCOME_NONE)  # (counter claimed, OUTCOME_*) of the last write
@@ -144,8 +161,9 @@ class Button:
 
     async def run(self):
         self._boot()
-        await asyncio.gather(self._touch_loop(), self._feedback_loop(), self._pairing_loop(),
-                             self._radio_loop())
+        await asyncio.gather(
+            self._touch_loop(), self._feedback_loop(), self._pairing_loop(), self._radio_loop()
+        )
 
     @property
     def pairing_status(self):
@@ -157,16 +175,26 @@ class Button:
     def gestures(self):
         return self._gestures
 
+    def age_kept(self, ms):
+        """Time that passed while the firmware did not run (a wearable's timer-woken deep sleep)."""
+        for entry in self.state.kept:
+            entry[2] += ms
+
     def announce(self, code):
         """Advertise a gesture recognised before the radio was up (the touch that woke it)."""
         self._announce(code, self._clock.ticks_ms())
 
     def busy(self):
         """Something is going on that a deep sleep would cut short."""
-        return (not self._gestures.idle() or self._adv != _ADV_IDLE or bool(self._pending)
-                or bool(self._radio_events)
-                or self._haptics.playing or bool(self._conns)
-                or self._pairing in (pairing.PREPARING, pairing.OPEN, pairing.DERIVING))
+        return (
+            not self._gestures.idle()
+            or self._adv != _ADV_IDLE
+            or bool(self._pending)
+            or bool(self._radio_events)
+            or self._haptics.playing
+            or bool(self._conns)
+            or self._pairing in (pairing.PREPARING, pairing.OPEN, pairing.DERIVING)
+        )
 
     def power_down(self):
         """Motor, LED and radio off, before the board deep-sleeps."""
@@ -205,11 +233,19 @@ class Button:
         # The last resting reading: sampled now, during a burst or a hub's connection, the
         # cell would read its sag under the radio's load, not its charge.
         self._sample_battery(self._adv != _ADV_IDLE or bool(self._conns))
+        self._rebase_kept(now)
+        if len(state.kept) >= keep.MAX_KEPT:
+            state.dropped += 1  # the oldest are kept; this one is counted, and the hub told
+            state.save()
+            self._emit("dropped", state.dropped)
+            return
         state.adv_counter += 1
         state.packet_id = (state.packet_id + 1) & 0xFF
+        state.kept.append([state.adv_counter, code, 0])  # until a hub acknowledges it
         state.save()  # durable before it is on the air: a counter is never reused
-        data = bthome.advert(self._encrypt, self._mac, state.adv_counter, state.packet_id,
-                             self._battery, code)
+        data = bthome.advert(
+            self._encrypt, self._mac, state.adv_counter, state.packet_id, self._battery, code
+        )
         self._ble.gap_advertise(timing.BURST_INTERVAL_US, adv_data=data, resp_data=self._scan_response)
         self._adv = _ADV_BURST
         self._burst_started = now
@@ -221,9 +257,22 @@ class Button:
         if self._pairing == pairing.OPEN:
             self._ble.gap_advertise(timing.PAIRING_INTERVAL_US, adv_data=pairing.pairing_advert())
         else:
-            self._ble.gap_advertise(self.idle_interval_us, adv_data=self.idle_data,
-                                    resp_data=self._scan_response)
+            state = self.state
+            count = len(state.kept) or (1 if state.dropped else 0)
+            self._ble.gap_advertise(
+                self.idle_interval_us,
+                adv_data=keep.marker_advert(self.idle_data, count),
+                resp_data=self._scan_response,
+            )
         self._adv = _ADV_IDLE
+
+    def _rebase_kept(self, now):
+        # Ages grow by the ticks since the last rebase; saved with them, a reboot keeps them.
+        elapsed = self._clock.ticks_diff(now, self._kept_base)
+        self._kept_base = now
+        if elapsed > 0:
+            for entry in self.state.kept:
+                entry[2] += elapsed
 
     # --- factory reset and pairing --------------------------------------------------------
 
@@ -248,6 +297,8 @@ class Button:
         state.cmd_counter = 0
         for reason in state.rejected:
             state.rejected[reason] = 0
+        state.kept = []  # touches under the old key: no hub could read them any more
+        state.dropped = 0
         state.save()
         state.save()  # both slots: the old key is not left behind in the other one
         self._encrypt = None
@@ -393,16 +444,40 @@ class Button:
         if op == command.OP_LISTEN and self.on_listen_period is None:
             return self._reject(command.REASON_UNSUPPORTED, counter)
         self.state.cmd_counter = counter
+        if op == command.OP_ACK:
+            self._on_ack(fields[0], fields[1])
         self.state.save()  # durable before acting: a replay after reboot is still refused
         self._outcome = (counter, gatt.OUTCOME_ACCEPTED)
+        if op == command.OP_ACK:
+            self._publish_kept(counter)  # before the outcome: the hub reads it once accepted
         self._publish_state()
-        if op == command.OP_LISTEN:
+        if op == command.OP_ACK:
+            self._emit("ack", len(self.state.kept))
+        elif op == command.OP_LISTEN:
             self.on_listen_period(fields[0])
         elif len(self._pending) < timing.MAX_PENDING_FEEDBACK:
             pattern, rgb, ds = fields
             self._pending.append((pattern, rgb, ds, False))
             self._wake.set()
         return None
+
+    def _on_ack(self, heard, dropped):
+        # The hub has every touch up to `heard` (device/keep.py): forget them, and the dropped
+        # ones it counted. Saved by the caller, with the command counter.
+        state = self.state
+        self._rebase_kept(self._clock.ticks_ms())
+        state.kept = [entry for entry in state.kept if entry[0] > heard]
+        state.dropped = state.dropped - dropped if state.dropped > dropped else 0
+
+    def _publish_kept(self, answered):
+        # Sealed under the nonce of the command it answers (a fresh counter each time); with
+        # no command to answer, an empty value: there is nothing a hub could verify.
+        value = b""
+        if answered:
+            self._rebase_kept(self._clock.ticks_ms())
+            clear = keep.plaintext(self.state.kept, self.state.dropped)
+            value = keep.seal(self._encrypt, self._mac, answered, clear)
+        self._ble.gatts_write(self._handles[3], value)
 
     def _on_provision(self, value):
         # One hub public key per pairing window; a keyed button, a closed window, or a second
@@ -422,8 +497,9 @@ class Button:
     def _publish_state(self):
         state = self.state
         outcome_counter, outcome = self._outcome
-        value = gatt.state_value(state.cmd_counter, self._battery, state.rejected_total(),
-                                 outcome_counter, outcome, self._writes)
+        value = gatt.state_value(
+            state.cmd_counter, self._battery, state.rejected_total(), outcome_counter, outcome, self._writes
+        )
         self._ble.gatts_write(self._handles[1], value)
 
     # --- feedback -------------------------------------------------------------------------

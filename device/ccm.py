@@ -24,7 +24,7 @@ def _mac(encrypt_block, nonce, message, tag_len, size_len):
     block = bytes((flags,)) + nonce + len(message).to_bytes(size_len, "big")
     x = encrypt_block(block)
     for start in range(0, len(message), BLOCK):
-        chunk = message[start:start + BLOCK]
+        chunk = message[start : start + BLOCK]
         if len(chunk) < BLOCK:
             chunk = chunk + bytes(BLOCK - len(chunk))
         x = encrypt_block(_xor(x, chunk))

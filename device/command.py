@@ -3,8 +3,11 @@
 #   frame     = version u8 (=1) | counter u32le | ciphertext | mic (4)
 #   nonce     = mac (6, display order AA..FF) | b"HL" | version u8 | counter u32le   (13 bytes)
 #   plaintext = op u8 | 5 bytes, by op:
-#     0x01 feedback  pattern u8 | r u8 | g u8 | b u8 | deciseconds u8
+#     0x01 feedback  pattern u8 (1-5, 9) | r u8 | g u8 | b u8 | deciseconds u8
 #     0x02 listen    period_s u16le | 0 | 0 | 0    (a wearable's listen period, device/sleep.py)
+#     0x03 ack       heard u32le | dropped u8      (the hub has every touch up to counter
+#                    `heard` and counted `dropped` of those lost beyond the bound; the button
+#                    forgets them and publishes what it still keeps, device/keep.py)
 #
 # Every op shares the frame, the counter and its replay protection: one counter per button.
 # AES-CCM, 4-byte tag, no associated data. "HL" keeps this nonce space disjoint from BTHome's
@@ -23,6 +26,7 @@ from device import ccm
 VERSION = const(1)
 OP_FEEDBACK = const(0x01)
 OP_LISTEN = const(0x02)
+OP_ACK = const(0x03)
 TAG_LEN = const(4)
 HEADER_LEN = const(5)  # version + counter
 PLAINTEXT_LEN = const(6)
@@ -38,8 +42,21 @@ PATTERN_CELEBRATE = const(2)
 PATTERN_NEED_YOU = const(3)
 PATTERN_FELT_IT = const(4)
 PATTERN_SHARED_MOMENT = const(5)
-# Index = pattern number; 0 is not a pattern.
-PATTERN_NAMES = ("", "thinking_of_you", "celebrate", "need_you", "felt_it", "shared_moment")
+PATTERN_ARRIVED = const(9)  # a soft glow, no motor: "your touch arrived"
+# Index = pattern number; 0 is not a pattern, nor are 6-8 (the firmware's own cues,
+# device/haptic.py, never commanded).
+PATTERN_NAMES = (
+    "",
+    "thinking_of_you",
+    "celebrate",
+    "need_you",
+    "felt_it",
+    "shared_moment",
+    "",
+    "",
+    "",
+    "arrived",
+)
 
 # CommandError.reason values; the firmware counts rejections under these names.
 REASON_MALFORMED = "malformed"
@@ -79,7 +96,7 @@ def nonce(mac, counter, version=VERSION):
 
 def pattern_name(pattern):
     """Pattern number -> name; ValueError if unknown."""
-    if 1 <= pattern < len(PATTERN_NAMES):
+    if 1 <= pattern < len(PATTERN_NAMES) and PATTERN_NAMES[pattern]:
         return PATTERN_NAMES[pattern]
     raise ValueError("unknown pattern")
 
@@ -87,7 +104,7 @@ def pattern_name(pattern):
 def pattern_number(name):
     """Pattern name -> number; ValueError if unknown."""
     for i in range(1, len(PATTERN_NAMES)):
-        if PATTERN_NAMES[i] == name:
+        if name and PATTERN_NAMES[i] == name:
             return i
     raise ValueError("unknown pattern name")
 
@@ -120,16 +137,30 @@ def pack_listen_plaintext(period_s):
     return bytes((OP_LISTEN, period_s & 0xFF, period_s >> 8, 0, 0, 0))
 
 
+def pack_ack_plaintext(heard, dropped):
+    """Acknowledgement plaintext: every touch up to counter `heard`, `dropped` lost ones counted."""
+    if not 0 <= heard <= COUNTER_MAX:
+        raise ValueError("heard counter must fit in 32 bits")
+    if not 0 <= dropped <= 255:
+        raise ValueError("dropped must be 0..255")
+    return bytes((OP_ACK,)) + heard.to_bytes(4, "little") + bytes((dropped,))
+
+
+def pack_ack(encrypt_block, mac, counter, heard, dropped):
+    """Seal an acknowledgement of heard touches (the button answers with its kept list)."""
+    return seal(encrypt_block, mac, counter, pack_ack_plaintext(heard, dropped))
+
+
 def unpack_command_plaintext(data):
     """Any plaintext -> (op, fields); CommandError(REASON_MALFORMED) for anything unknown.
 
-    fields: feedback (pattern, (r, g, b), deciseconds); listen (period_s,).
+    fields: feedback (pattern, (r, g, b), deciseconds); listen (period_s,); ack (heard, dropped).
     """
     if len(data) != PLAINTEXT_LEN:
         raise CommandError(REASON_MALFORMED, "command plaintext must be 6 bytes")
     op = data[0]
     if op == OP_FEEDBACK:
-        if not 1 <= data[1] < len(PATTERN_NAMES):
+        if not 1 <= data[1] < len(PATTERN_NAMES) or not PATTERN_NAMES[data[1]]:
             raise CommandError(REASON_MALFORMED, "unknown pattern")
         return op, (data[1], (data[2], data[3], data[4]), data[5])
     if op == OP_LISTEN:
@@ -139,6 +170,8 @@ def unpack_command_plaintext(data):
         if not LISTEN_MIN_S <= period <= LISTEN_MAX_S:
             raise CommandError(REASON_MALFORMED, "listen period outside 10..3600 s")
         return op, (period,)
+    if op == OP_ACK:
+        return op, (int.from_bytes(data[1:5], "little"), data[5])
     raise CommandError(REASON_MALFORMED, "unknown command op")
 
 

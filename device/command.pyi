@@ -7,6 +7,7 @@ Rgb = tuple[int, int, int]
 VERSION: int
 OP_FEEDBACK: int
 OP_LISTEN: int
+OP_ACK: int
 TAG_LEN: int
 HEADER_LEN: int
 PLAINTEXT_LEN: int
@@ -20,6 +21,7 @@ PATTERN_CELEBRATE: int
 PATTERN_NEED_YOU: int
 PATTERN_FELT_IT: int
 PATTERN_SHARED_MOMENT: int
+PATTERN_ARRIVED: int
 PATTERN_NAMES: tuple[str, ...]
 REASON_MALFORMED: str
 REASON_BAD_MIC: str
@@ -47,10 +49,10 @@ def pack_feedback(
     deciseconds: int,
 ) -> bytes: ...
 def pack_listen(encrypt_block: EncryptBlock, mac: bytes, counter: int, period_s: int) -> bytes: ...
+def pack_ack_plaintext(heard: int, dropped: int) -> bytes: ...
+def pack_ack(encrypt_block: EncryptBlock, mac: bytes, counter: int, heard: int, dropped: int) -> bytes: ...
 def frame_counter(frame: bytes) -> int: ...
-def unpack_feedback(
-    encrypt_block: EncryptBlock, mac: bytes, frame: bytes
-) -> tuple[int, int, Rgb, int]: ...
+def unpack_feedback(encrypt_block: EncryptBlock, mac: bytes, frame: bytes) -> tuple[int, int, Rgb, int]: ...
 def unpack_command(
     encrypt_block: EncryptBlock, mac: bytes, frame: bytes
 ) -> tuple[int, int, tuple[Any, ...]]: ...

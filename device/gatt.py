@@ -15,6 +15,7 @@ SERVICE_UUID = const("f1e00001-5d6b-4c8e-9a3b-48454152544c")
 COMMAND_UUID = const("f1e00002-5d6b-4c8e-9a3b-48454152544c")  # write with response
 STATE_UUID = const("f1e00003-5d6b-4c8e-9a3b-48454152544c")  # read
 PROVISION_UUID = const("f1e00004-5d6b-4c8e-9a3b-48454152544c")  # read, write (device/pairing.py)
+KEPT_UUID = const("f1e00005-5d6b-4c8e-9a3b-48454152544c")  # read: touches kept (device/keep.py)
 
 _FLAG_READ = const(0x0002)
 _FLAG_WRITE = const(0x0008)
@@ -47,10 +48,11 @@ OUTCOMES = ("none", "accepted", "malformed", "bad_mic", "replay", "unsupported")
 KEY_LEN = const(16)
 COMMAND_BUFFER = const(32)  # attribute buffer: twice a v1 frame, room for longer future ops
 PROVISION_BUFFER = const(40)  # a 33-byte hub key write or the 34-byte status (device/pairing.py)
+KEPT_BUFFER = const(160)  # a full kept list (device/keep.py MAX_LEN)
 
 
 def register(ble):
-    """Register the service; returns (command, state, provision) value handles."""
+    """Register the service; returns (command, state, provision, kept) value handles."""
     import bluetooth
 
     service = (
@@ -59,17 +61,27 @@ def register(ble):
             (bluetooth.UUID(COMMAND_UUID), _FLAG_WRITE),
             (bluetooth.UUID(STATE_UUID), _FLAG_READ),
             (bluetooth.UUID(PROVISION_UUID), _FLAG_READ | _FLAG_WRITE),
+            (bluetooth.UUID(KEPT_UUID), _FLAG_READ),
         ),
     )
-    ((command, state, provision),) = ble.gatts_register_services((service,))
+    ((command, state, provision, kept),) = ble.gatts_register_services((service,))
     ble.gatts_set_buffer(command, COMMAND_BUFFER)
     ble.gatts_set_buffer(provision, PROVISION_BUFFER)
-    return command, state, provision
+    ble.gatts_set_buffer(kept, KEPT_BUFFER)
+    return command, state, provision, kept
 
 
 def state_value(cmd_counter, battery, rejected, outcome_counter=0, outcome=OUTCOME_NONE, writes=0):
-    return struct.pack(STATE_FORMAT, STATE_VERSION, cmd_counter, battery, min(rejected, 0xFFFF),
-                       outcome_counter, outcome, writes & 0xFF)
+    return struct.pack(
+        STATE_FORMAT,
+        STATE_VERSION,
+        cmd_counter,
+        battery,
+        min(rejected, 0xFFFF),
+        outcome_counter,
+        outcome,
+        writes & 0xFF,
+    )
 
 
 def outcome_code(reason):

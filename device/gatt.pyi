@@ -2,6 +2,7 @@ SERVICE_UUID: str
 COMMAND_UUID: str
 STATE_UUID: str
 PROVISION_UUID: str
+KEPT_UUID: str
 IRQ_CENTRAL_CONNECT: int
 IRQ_CENTRAL_DISCONNECT: int
 IRQ_GATTS_WRITE: int
@@ -19,6 +20,7 @@ OUTCOMES: tuple[str, ...]
 KEY_LEN: int
 COMMAND_BUFFER: int
 PROVISION_BUFFER: int
+KEPT_BUFFER: int
 
 def state_value(
     cmd_counter: int,

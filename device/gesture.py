@@ -66,8 +66,10 @@ class GestureRecognizer:
             if level != self._stable and not self._leading:
                 self._leading = True
                 self._lead_at = now
-        elif self._leading and level == self._stable and (
-            self._diff(now, self._raw_since) >= timing.DEBOUNCE_MS
+        elif (
+            self._leading
+            and level == self._stable
+            and (self._diff(now, self._raw_since) >= timing.DEBOUNCE_MS)
         ):
             self._leading = False  # it settled back: that was a glitch, forget when it began
         if self._raw != self._stable and self._diff(now, self._raw_since) >= timing.DEBOUNCE_MS:
@@ -80,8 +82,13 @@ class GestureRecognizer:
 
     def idle(self):
         """Nothing in progress: pad released and settled, no gesture pending or being timed."""
-        return (self._state == _IDLE and not self._raw and not self._stable
-                and not self._leading and self._pending == NONE)
+        return (
+            self._state == _IDLE
+            and not self._raw
+            and not self._stable
+            and not self._leading
+            and self._pending == NONE
+        )
 
     def held_ms(self, now):
         """How long the current (debounced) touch has lasted, or -1 if the pad is released."""

@@ -35,12 +35,14 @@ RHYTHMS = (
     # 5 shared_moment: a swell, three pulses growing longer.
     ((70, 100), (0, 120), (85, 200), (0, 120), (100, 320)),
     # Local cues, played by the firmware itself and never by a command (command.py only accepts
-    # 1-5). 6 reset_armed: one short tick, "let go now to reset".
+    # 1-5 and 9). 6 reset_armed: one short tick, "let go now to reset".
     ((100, 60),),
     # 7 reset: two falling pulses, "forgotten; pairing mode is open".
     ((100, 200), (0, 150), (50, 300)),
     # 8 low_battery: no motor, one 200 ms amber blink after a touch, "charge me".
     ((0, 200),),
+    # 9 arrived (a command): no motor, a soft glow, "your touch reached them".
+    ((0, 600),),
 )
 
 # Colour used when a command asks for black (0, 0, 0): the pattern's own colour.
@@ -54,6 +56,7 @@ COLOURS = (
     (255, 0, 0),  # reset_armed: red
     (0, 60, 255),  # reset / pairing mode: blue
     (255, 100, 0),  # low_battery: amber
+    (90, 40, 30),  # arrived: a soft warm glow
 )
 
 CUE_RESET_ARMED = const(6)

@@ -39,6 +39,10 @@
 # stronger one. The TTP223 raises its output only for a touch it has detected (~60 ms response
 # in fast mode), so a blip too short for it never wakes the board; a longer brush is a tap.
 # Once awake, every further touch and feedback work as always.
+#
+# Kept touches (device/keep.py) count their age in the ticks the firmware ran; a timer wake
+# adds the period it slept. A touch wake adds nothing (how long it slept is not known: the age
+# is then a lower bound, short by less than one period).
 try:
     from micropython import const
 except ImportError:  # CPython without the simulator's shims
@@ -212,6 +216,8 @@ class Wearable:
         else:
             self.windows += 1
             self._save_rtc()
+            if woke:
+                button.age_kept(self.period_s * 1000)  # a timer wake: it slept one period
             length = LISTEN_MS if woke else ACTIVE_MS  # power-on: a while to pair or be found
         task = asyncio.create_task(button.run())
         try:

@@ -1,4 +1,5 @@
-# The button's persistent state: key, counters, rejection counts.
+# The button's persistent state: key, counters, rejection counts, the touches no hub has
+# acknowledged yet (device/keep.py: [counter, gesture, age ms] each, and how many were dropped).
 #
 # Two slots written alternately, each "JSON line\nCRC32 hex". Loading takes the valid slot
 # with the higher sequence number, so a write cut short by power loss leaves the previous
@@ -42,6 +43,8 @@ class State:
         self.rejected = {}
         for reason in REASONS:
             self.rejected[reason] = 0
+        self.kept = []  # [counter, gesture, age_ms], oldest first (device/keep.py)
+        self.dropped = 0  # touches made beyond the bound since the hub last counted them
         self._load()
 
     def _load(self):
@@ -61,6 +64,9 @@ class State:
         rejected = best.get("rej", {})
         for reason in REASONS:
             self.rejected[reason] = rejected.get(reason, 0)
+        kept = best.get("kept", [])
+        self.kept = [[int(e[0]), int(e[1]), int(e[2])] for e in kept if len(e) == 3]
+        self.dropped = best.get("drop", 0)
 
     def save(self):
         self.seq += 1
@@ -71,6 +77,8 @@ class State:
             "pid": self.packet_id,
             "cmd": self.cmd_counter,
             "rej": self.rejected,
+            "kept": self.kept,
+            "drop": self.dropped,
         }
         self._storage.write(SLOTS[self.seq % 2], _encode(record))
 

@@ -61,6 +61,10 @@ class TouchEvent:
     rssi: int
     counter: int
     at: datetime
+    # When it was made, if the hub heard it later (the button kept it, device/keep.py): the
+    # hub's clock at hearing minus the age the button reported. None: made when heard.
+    made_at: datetime | None = None
+    made_away: bool = False  # it waited on the button because no hub heard it when made
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,8 @@ class SignalRecord:
     channel: Channel | None
     reason: str | None
     updated_at: datetime
+    made_at: datetime | None = None  # a touch the sender's button kept: when it was made
+    made_away: bool = False  # made where no hub heard it (out of range), sent when back
 
     def to_json(self) -> dict[str, object]:
         """The shape the API, the live feed and Home Assistant show."""
@@ -89,6 +95,8 @@ class SignalRecord:
             "channel": self.channel.value if self.channel else None,
             "reason": self.reason,
             "updated_at": self.updated_at.isoformat(),
+            "made_at": self.made_at.isoformat() if self.made_at else None,
+            "made_away": self.made_away,
         }
 
 

@@ -66,6 +66,7 @@ class BleSide:
     def start(self, tasks: Tasks) -> None:
         tasks.start(self.scanning.run(), "ble-scanner")
         tasks.start(self._flush_ingest(), "ble-ingest-flush")
+        tasks.start(self.ingest.collect_kept(), "ble-kept-touches")
 
     def add_button(self, address: str, kind: str, key: bytes, owner: str) -> ButtonRecord:
         return _register(self.registry, self.ingest, address, kind, key, owner)
@@ -103,6 +104,8 @@ async def open_ble_side(
 
     pairing = Pairing(transport, registry, clock, register=register, settle_s=options.pairing_settle_s)
     feedback = FeedbackSender(transport, registry, options.feedback_timeout_s)
+    ingest.attach_collector(feedback.collect)  # touches kept out of range: read, acknowledged
+    feedback.attach_acks(ingest)  # heard touches acknowledged in feedback connections
     every = (*listeners, ingest.on_advert, pairing.on_advert, feedback.on_advert)
 
     def heard(device: BLEDevice, advertisement: AdvertisementData) -> None:

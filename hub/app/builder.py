@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Final
 
+from hub.app.arrived import ArrivedGlow
 from hub.app.ble_side import BleOptions, open_ble_side
 from hub.app.couple_link import open_couple_link
 from hub.app.hub import CurrentSettings, Hub
@@ -159,6 +160,14 @@ async def open_hub(
             tasks.start(together.run(), "together-share")
             tasks.start(retention_task(db, clock, lambda: settings.value.retention_days), "retention")
             tasks.start(care.run(), "button-care")
+            glow = ArrivedGlow(
+                bus=bus,
+                composer=couple.composer,
+                registry=ble.registry,
+                feedback=ble.feedback,
+                enabled=lambda: settings.value.arrived_glow,
+            )
+            tasks.start(glow.run(), "arrived-glow")
             _LOGGER.info("hub for %s is running", person)
             yield hub
 

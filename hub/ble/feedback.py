@@ -19,6 +19,21 @@ heard. A window that passes unheard is a ``missed_window`` failure: the caller f
 The same path carries the other command: ``set_listen_period`` sends a sleepy button its new
 listen period (``command.OP_LISTEN``) in its next window, confirmed by the accepted counter as
 feedback is. The button sleeps the new period from then on and its listen adverts say so.
+
+And the acknowledgement of heard touches: ``collect`` writes ``command.OP_ACK`` (the last touch
+counter the hub has, and the dropped ones it counted) and, in the same connection once the button
+accepted it, reads the kept characteristic: the touches the button still keeps, sealed under the
+nonce of that very command (``device/keep.py``), so a stale or forged list does not verify.
+Acknowledging is lazy: a touch heard in range costs no connection of its own. When the hub
+connects anyway (a feedback command), ``send`` asks its ``AckSource`` whether touches wait for an
+acknowledgement and, once the feedback is accepted, writes ``OP_ACK`` in the same connection;
+otherwise ingest collects when the button's kept count reaches ``keep.ACK_AT`` (half its bound)
+or says it keeps touches the hub never heard.
+
+A peripheral stops advertising while a central is connected and starts again after the
+disconnect; a central can only connect to a device that is advertising (its connection request
+answers an advert). So a command to a button the hub has just disconnected from waits for the
+button's next advert (``READVERTISE_WITHIN_S``) before it connects.
 """
 
 from __future__ import annotations
@@ -28,7 +43,7 @@ import logging
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from bleak import BleakClient
 from bleak.backends.device import BLEDevice
@@ -37,7 +52,7 @@ from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakError
 from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from device import command, gatt, sleep
+from device import command, gatt, keep, sleep
 from hub.ble.transport import BleTransport
 from hub.errors import FeedbackError
 from hub.events import SignalKind
@@ -56,6 +71,11 @@ LISTENING_NOW_S: Final = 0.5
 WINDOW_GRACE_S: Final = 5.0
 WINDOW_GRACE_FRACTION: Final = 0.1
 
+# After a disconnect, how long the next command waits for the button to advertise again (an idle
+# button advertises every second, device/timing.py); unheard by then it connects anyway, and
+# fails as out of range if the button is gone.
+READVERTISE_WITHIN_S: Final = 3.0
+
 # FeedbackError.reason of a listen-period command to a button that has no listen window.
 ALWAYS_LISTENING: Final = "always_listening"
 
@@ -73,6 +93,28 @@ UNREACHED: Final = frozenset({"out_of_range", "connect_failed", "state_unreadabl
 OnWait = Callable[[float], Awaitable[None]]
 # A command's sealed frame for the counter reserved for it.
 FrameFor = Callable[[int], bytes]
+# What to do in the same connection once the button accepted the command with this counter.
+AfterAccepted = Callable[[BleakClient, ButtonRecord, int], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class KeptList:
+    """What a button still keeps after an acknowledgement (``device/keep.py``): its touches
+    (counter, BTHome button event, age in seconds), oldest first, and how many it dropped
+    beyond its bound that no hub has counted yet."""
+
+    dropped: int
+    entries: tuple[tuple[int, int, int], ...]
+
+
+class AckSource(Protocol):
+    """Who knows which touches wait for an acknowledgement (``hub.ble.ingest.AdvertIngest``)."""
+
+    def ack_due(self, address: str) -> int | None:
+        """The counter to acknowledge up to in a connection made anyway, or None: nothing due."""
+
+    def acked(self, address: str, heard: int, kept: KeptList) -> None:
+        """The button accepted an acknowledgement up to ``heard``; ``kept`` is what it still keeps."""
 
 
 @dataclass(slots=True)
@@ -226,6 +268,10 @@ LOOKS: Final = {
 }
 
 
+# The "it arrived" glow: the sender's button, when the partner's receipt says delivered.
+ARRIVED_LOOK: Final = Look(command.PATTERN_ARRIVED, (90, 40, 30), 20)
+
+
 def _block_cipher(key: bytes) -> Callable[[bytes], bytes]:
     encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # noqa: S305 - CCM's block primitive
     return encryptor.update
@@ -240,14 +286,34 @@ class FeedbackSender:
         self._timeout_s = timeout_s
         self._lock = asyncio.Lock()  # one connection at a time: Pi adapters have few slots
         self.windows = ListenWindows()
+        self._acks: AckSource | None = None
+        # Set by a button's first advert after the hub disconnected from it.
+        self._readvertised: dict[str, asyncio.Event] = {}
+        self.connections = 0  # connections opened (commands, acknowledgements, collections)
+        self.piggybacked_acks = 0  # acknowledgements written in a feedback's connection
+
+    def attach_acks(self, acks: AckSource) -> None:
+        """Acknowledge heard touches in feedback connections (ingest's pending acknowledgements)."""
+        self._acks = acks
 
     def on_advert(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
         self.windows.on_advert(device, advertisement)
+        event = self._readvertised.pop(device.address.upper(), None)
+        if event is not None:
+            event.set()
 
     async def send(self, button: ButtonRecord, kind: SignalKind, on_wait: OnWait | None = None) -> None:
         """Deliver one command; returns when the button confirmed it, else FeedbackError.
         A sleepy button's command waits for its next listen window first."""
-        look = LOOKS[kind]
+        await self._show(button, LOOKS[kind], on_wait)
+        _LOGGER.info("feedback %s confirmed by button %d", kind.value, button.id)
+
+    async def glow_arrived(self, button: ButtonRecord) -> None:
+        """The soft "it arrived" glow (no motor) on the sender's button; FeedbackError if not."""
+        await self._show(button, ARRIVED_LOOK, None)
+        _LOGGER.info("arrived glow confirmed by button %d", button.id)
+
+    async def _show(self, button: ButtonRecord, look: Look, on_wait: OnWait | None) -> None:
 
         def frame(counter: int) -> bytes:
             return command.pack_feedback(
@@ -259,8 +325,46 @@ class FeedbackSender:
                 look.deciseconds,
             )
 
-        await self._deliver(button, frame, on_wait)
-        _LOGGER.info("feedback %s confirmed by button %d", kind.value, button.id)
+        await self._deliver(button, frame, on_wait, extra=self._piggyback_ack)
+
+    async def _piggyback_ack(self, client: BleakClient, button: ButtonRecord, counter: int) -> None:
+        # The feedback is confirmed; an acknowledgement due rides in the same connection. Its
+        # failure is not the feedback's: the touches stay kept and are acknowledged later.
+        del counter
+        acks = self._acks
+        heard = acks.ack_due(button.address) if acks is not None else None
+        if acks is None or heard is None:
+            return
+        cipher = _block_cipher(button.key)
+        mac = command.mac_bytes(button.address)
+
+        def frame(counter: int) -> bytes:
+            return command.pack_ack(cipher, mac, counter, heard, 0)
+
+        try:
+            answered = await self._write(client, button, frame)
+            kept = await _read_kept(client, button, cipher, mac, answered)
+        except FeedbackError as ex:
+            _LOGGER.info("acknowledgement after feedback to button %d not done: %s", button.id, ex)
+            return
+        self.piggybacked_acks += 1
+        acks.acked(button.address, heard, kept)
+
+    async def collect(self, button: ButtonRecord, heard: int, dropped: int) -> KeptList:
+        """Acknowledge every touch up to counter ``heard`` (and ``dropped`` lost ones counted);
+        returns what the button still keeps. FeedbackError if it was not reached or refused."""
+        cipher = _block_cipher(button.key)
+        mac = command.mac_bytes(button.address)
+        answers: list[KeptList] = []
+
+        def frame(counter: int) -> bytes:
+            return command.pack_ack(cipher, mac, counter, heard, dropped)
+
+        async def read_kept(client: BleakClient, button: ButtonRecord, counter: int) -> None:
+            answers.append(await _read_kept(client, button, cipher, mac, counter))
+
+        await self._deliver(button, frame, None, read_kept)
+        return answers[-1]
 
     def listen_bound_s(self, address: str) -> float | None:
         """How long a listen-period command may take: one period, its grace and the command
@@ -297,27 +401,80 @@ class FeedbackSender:
         self.windows.set_period(button.address, period_s)
         _LOGGER.info("listen period %d s confirmed by button %d", period_s, button.id)
 
-    async def _deliver(self, button: ButtonRecord, frame: FrameFor, on_wait: OnWait | None) -> None:
+    async def _deliver(
+        self,
+        button: ButtonRecord,
+        frame: FrameFor,
+        on_wait: OnWait | None,
+        then: AfterAccepted | None = None,
+        extra: AfterAccepted | None = None,
+    ) -> None:
         await self._await_window(button, on_wait)
         try:
-            await self._send_now(button, frame)
+            await self._send_now(button, frame, then, extra)
         except FeedbackError as ex:
             if ex.reason not in UNREACHED or self.windows.period_s(button.address) is None:
                 raise
             # It fell asleep just as its window was heard: the next window, once.
             self.windows.missed(button.address)
             await self._await_window(button, on_wait)
-            await self._send_now(button, frame)
+            await self._send_now(button, frame, then, extra)
 
-    async def _send_now(self, button: ButtonRecord, frame: FrameFor) -> None:
+    async def _send_now(
+        self,
+        button: ButtonRecord,
+        frame: FrameFor,
+        then: AfterAccepted | None = None,
+        extra: AfterAccepted | None = None,
+    ) -> None:
+        """One connection: the command, ``then`` (part of it), and ``extra`` (best effort, with
+        its own time bound: the command is confirmed whatever becomes of it)."""
         async with self._lock:
+            await self._await_readvertised(button.address)
+            client: BleakClient | None = None
             try:
-                async with asyncio.timeout(self._timeout_s):
-                    await self._command(button, frame)
-            except TimeoutError as ex:
-                raise FeedbackError(
-                    button.address, "timeout", f"no answer in {self._timeout_s:.0f} s"
-                ) from ex
+                try:
+                    async with asyncio.timeout(self._timeout_s):
+                        client = await self._connect(button)
+                        self.connections += 1
+                        counter = await self._write(client, button, frame)
+                        if then is not None:
+                            await then(client, button, counter)
+                except TimeoutError as ex:
+                    raise FeedbackError(
+                        button.address, "timeout", f"no answer in {self._timeout_s:.0f} s"
+                    ) from ex
+                if extra is not None:
+                    try:
+                        async with asyncio.timeout(self._timeout_s):
+                            await extra(client, button, counter)
+                    except TimeoutError:
+                        _LOGGER.info("button %d: no answer in time after the command", button.id)
+            finally:
+                if client is not None:
+                    await self._disconnect(client, button.address)
+
+    async def _disconnect(self, client: BleakClient, address: str) -> None:
+        self._readvertised[address.upper()] = asyncio.Event()
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await client.disconnect()
+        except (BleakError, TimeoutError) as ex:
+            _LOGGER.debug("disconnect from %s failed: %s", address, ex)
+
+    async def _await_readvertised(self, address: str) -> None:
+        # Just disconnected from: not connectable until it advertises again.
+        event = self._readvertised.get(address.upper())
+        if event is None:
+            return
+        try:
+            async with asyncio.timeout(READVERTISE_WITHIN_S):
+                await event.wait()
+        except TimeoutError:
+            _LOGGER.debug("%s not heard advertising again; connecting anyway", address)
+        finally:
+            if self._readvertised.get(address.upper()) is event:
+                del self._readvertised[address.upper()]
 
     async def _await_window(self, button: ButtonRecord, on_wait: OnWait | None) -> None:
         windows = self.windows
@@ -336,39 +493,34 @@ class FeedbackSender:
                 button.address, "missed_window", f"no listen window within {within:.0f} s"
             ) from ex
 
-    async def _command(self, button: ButtonRecord, frame_for: FrameFor) -> None:
-        client = await self._connect(button)
+    async def _write(self, client: BleakClient, button: ButtonRecord, frame_for: FrameFor) -> int:
+        """One command in an open connection; returns its counter once the button accepted it."""
+        before = await self._state(client, button)
+        counter = self._registry.next_command_counter(button.id, at_least=before.accepted)
+        frame = frame_for(counter)
         try:
-            before = await self._state(client, button)
-            counter = self._registry.next_command_counter(button.id, at_least=before.accepted)
-            frame = frame_for(counter)
-            try:
-                await client.write_gatt_char(gatt.COMMAND_UUID, frame, response=True)
-            except BleakError as ex:
-                reason = "rejected" if _is_authentication_refusal(ex) else "write_failed"
-                raise FeedbackError(button.address, reason, str(ex)) from ex
-            try:
-                after = await await_outcome(client, counter, before)
-            except (BleakError, struct.error) as ex:
-                raise FeedbackError(button.address, "state_unreadable", str(ex)) from ex
-            except TimeoutError as ex:
-                raise FeedbackError(
-                    button.address,
-                    "unconfirmed",
-                    f"no outcome for counter {counter} within {OUTCOME_WITHIN_S:g} s",
-                ) from ex
-            if after.accepted != counter:
-                raise FeedbackError(
-                    button.address,
-                    "rejected",
-                    f"button refused counter {counter} ({after.outcome}; it last accepted {after.accepted});"
-                    " re-pair it if its key changed",
-                )
-        finally:
-            try:
-                await client.disconnect()
-            except BleakError as ex:
-                _LOGGER.debug("disconnect from %s failed: %s", button.address, ex)
+            await client.write_gatt_char(gatt.COMMAND_UUID, frame, response=True)
+        except BleakError as ex:
+            reason = "rejected" if _is_authentication_refusal(ex) else "write_failed"
+            raise FeedbackError(button.address, reason, str(ex)) from ex
+        try:
+            after = await await_outcome(client, counter, before)
+        except (BleakError, struct.error) as ex:
+            raise FeedbackError(button.address, "state_unreadable", str(ex)) from ex
+        except TimeoutError as ex:
+            raise FeedbackError(
+                button.address,
+                "unconfirmed",
+                f"no outcome for counter {counter} within {OUTCOME_WITHIN_S:g} s",
+            ) from ex
+        if after.accepted != counter:
+            raise FeedbackError(
+                button.address,
+                "rejected",
+                f"button refused counter {counter} ({after.outcome}; it last accepted {after.accepted});"
+                " re-pair it if its key changed",
+            )
+        return counter
 
     async def _connect(self, button: ButtonRecord) -> BleakClientWithServiceCache:
         device = self._transport.ble_device(button.address)
@@ -386,11 +538,29 @@ class FeedbackSender:
             raise FeedbackError(button.address, "connect_failed", str(ex)) from ex
 
     @staticmethod
-    async def _state(client: BleakClientWithServiceCache, button: ButtonRecord) -> ButtonState:
+    async def _state(client: BleakClient, button: ButtonRecord) -> ButtonState:
         try:
             return await read_state(client)
         except (BleakError, struct.error) as ex:
             raise FeedbackError(button.address, "state_unreadable", str(ex)) from ex
+
+
+async def _read_kept(
+    client: BleakClient,
+    button: ButtonRecord,
+    cipher: Callable[[bytes], bytes],
+    mac: bytes,
+    counter: int,
+) -> KeptList:
+    """The kept list the button published for the acknowledgement with this counter."""
+    try:
+        value = bytes(await client.read_gatt_char(gatt.KEPT_UUID))
+        answered, left, entries = keep.unseal(cipher, mac, value)
+    except (BleakError, ValueError) as ex:
+        raise FeedbackError(button.address, "kept_unreadable", str(ex)) from ex
+    if answered != counter:
+        raise FeedbackError(button.address, "kept_unreadable", f"kept list answers {answered}, not {counter}")
+    return KeptList(left, tuple(entries))
 
 
 def _is_authentication_refusal(ex: BleakError) -> bool:

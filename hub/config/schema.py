@@ -100,6 +100,9 @@ class DeliverySection:
     felt_it_window_s: float = 60.0
     # Both partners tapping within this many seconds (their creation times) is a shared moment.
     shared_moment_s: float = 5.0
+    # The sender's button glows softly when the partner's receipt says a touch was delivered
+    # (hub.app.arrived); the dashboard may change it.
+    arrived_glow: bool = True
 
 
 @dataclass(frozen=True, slots=True)

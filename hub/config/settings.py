@@ -46,6 +46,7 @@ SETTING_NAMES: Final = {
     "hub.timezone": "timezone",
     "delivery.notify": "notify",
     "privacy.retention_days": "retention_days",
+    "delivery.arrived_glow": "arrived_glow",
 }
 
 
@@ -67,6 +68,7 @@ class Settings:
     gesture_meanings: GestureMeanings = field(default_factory=GestureMeanings)
     notify: tuple[str, ...] = ()
     retention_days: int = DEFAULT_RETENTION_DAYS
+    arrived_glow: bool = True
 
     @classmethod
     def from_config(cls, config: HubConfig) -> Self:
@@ -77,6 +79,7 @@ class Settings:
             gesture_meanings=config.gesture_meanings,
             notify=config.delivery.notify,
             retention_days=config.privacy.retention_days,
+            arrived_glow=config.delivery.arrived_glow,
         )
 
     @classmethod
@@ -84,8 +87,10 @@ class Settings:
         """Build from the stored JSON shape (every setting present); SettingsError names a bad one."""
         if not isinstance(raw, Mapping):
             raise SettingsError("settings", "must be a JSON object")
+        # Settings stored before the glow existed lack it: they meant its default.
+        document = {"arrived_glow": True, **raw}
         try:
-            return build(cls, dict(raw), "", "settings", complete=True)
+            return build(cls, document, "", "settings", complete=True)
         except ConfigError as ex:
             raise SettingsError(ex.key, ex.problem) from ex
 

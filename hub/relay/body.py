@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from hub.events import Channel, Fate
@@ -95,3 +96,24 @@ RECEIPT_BODY: Final[BodySchema] = {
     ),
     "reason": BodyField("text", required=False, nullable=True, lenient=True),
 }
+
+
+# A signal's ``made_at``: when the sender's button made a touch it kept while no hub heard it
+# (device/keep.py), on the sender hub's clock. Optional; ``made_away`` says it was made away.
+MADE_AT_BODY: Final[BodySchema] = {
+    "made_at": BodyField("time", required=False, nullable=True),
+    "made_away": BodyField("bool", required=False),
+}
+# The oldest touch a button keeps that a hub accepts, and how far after the envelope's own time
+# a made-at may be (the same clock made both: only rounding, never minutes).
+MADE_AT_MAX_AGE: Final = timedelta(days=7)
+MADE_AT_MAX_AHEAD: Final = timedelta(seconds=1)
+
+
+def made_at_problem(made_at: datetime, sent_at: datetime) -> str | None:
+    """Why ``made_at`` cannot be when a touch sent at ``sent_at`` was made, or None."""
+    if made_at > sent_at + MADE_AT_MAX_AHEAD:
+        return "made_at_future"
+    if made_at < sent_at - MADE_AT_MAX_AGE:
+        return "made_at_too_old"
+    return None

@@ -11,7 +11,9 @@ transaction: after a crash either all exist or none do, so a replayed advert can
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from typing import Final
 
 from hub.bus import TouchUpdate, UpdateBus
 from hub.clock import Clock
@@ -28,6 +30,8 @@ from hub.store.signals import SignalLog
 _LOGGER = logging.getLogger(__name__)
 
 Meanings = Callable[[], Mapping[Gesture, SignalKind]]
+# Signals whose button is remembered for the "it arrived" glow (hub.app.arrived): the newest.
+REMEMBERED_BUTTONS: Final = 256
 
 
 class SignalComposer:
@@ -56,6 +60,11 @@ class SignalComposer:
         self._registry = ButtonRegistry(db)
         self._signals = SignalLog(db)
         self._links = SignalLinks(db)
+        self._from_button: OrderedDict[str, int] = OrderedDict()  # signal id -> its button
+
+    def button_of(self, signal_id: str) -> int | None:
+        """The button a sent signal came from (once: it is forgotten as it is told)."""
+        return self._from_button.pop(signal_id, None)
 
     def touch(self, event: TouchEvent) -> SignalRecord | None:
         """A touch on a registered button: a signal to the partner if its owner lives here."""
@@ -67,11 +76,14 @@ class SignalComposer:
                 event.button_id, event.counter, event.at, battery=event.battery, rssi=event.rssi
             )
             if event.owner == self._person:
-                record = self._compose(kind, event.gesture)
+                record = self._compose(kind, event.gesture, event)
             else:  # the partner's wearable, visiting: their hub sends it, with their meanings
                 record = None
                 self._visiting(event)
         if record is not None:
+            self._from_button[record.id] = event.button_id
+            while len(self._from_button) > REMEMBERED_BUTTONS:
+                self._from_button.popitem(last=False)
             self._exchange.announce(record.id)
         return record
 
@@ -87,8 +99,16 @@ class SignalComposer:
         self._exchange.announce(record.id)
         return record
 
-    def _compose(self, kind: SignalKind, gesture: Gesture | None) -> SignalRecord:
+    def _compose(
+        self, kind: SignalKind, gesture: Gesture | None, touch: TouchEvent | None = None
+    ) -> SignalRecord:
         """Signal row, links and outbox envelope, in the caller's transaction."""
+        made_at = touch.made_at if touch is not None else None
+        made_away = touch is not None and touch.made_away
+        if made_away:
+            # A touch made away, heard later, answers nothing that arrived meanwhile and joins no
+            # moment (its gesture is not sent, so the partner's hub cannot pair it either).
+            gesture = None
         now = self._clock.now()
         shape = self._moments.shape(gesture, kind, now)
         kind, links = shape.kind, shape.links
@@ -103,15 +123,18 @@ class SignalComposer:
             channel=None,
             reason=None,
             updated_at=now,
+            made_at=made_at,
+            made_away=made_away,
         )
         self._signals.add(record)
         for relation in LINK_KEYS:
             if relation in links:
                 self._links.add(record.id, relation, links[relation])
-        body: dict[str, str] = {"signal": kind.value, "person": record.sender}
-        body.update((relation, ref) for relation, ref in links.items())
+        body: dict[str, object] = {"signal": kind.value, "person": record.sender, **links}
         if gesture is not None:
             body["gesture"] = gesture.value
+        if made_at is not None:
+            body["made_at"], body["made_away"] = made_at.isoformat(), made_away
         self._relay.enqueue(EnvelopeKind.SIGNAL, body, message_id=record.id, seq=record.seq)
         self._moments.composed(record, gesture)
         return record

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import datetime
 from typing import Final
 
 from hub.bus import SignalUpdate, UpdateBus
 from hub.clock import Clock
 from hub.delivery.moments import Moments
 from hub.events import Direction, Fate, Gesture, SignalKind, SignalRecord
-from hub.relay.body import BodyField, BodySchema
+from hub.relay.body import MADE_AT_BODY, BodyField, BodySchema, made_at_problem
 from hub.relay.envelope import Envelope, EnvelopeKind
 from hub.relay.kinds import AfterCommit, Receipt
 from hub.relay.relay import Relay
@@ -38,6 +39,7 @@ SIGNAL_BODY: Final[BodySchema] = {
     # The gesture that made it (absent: sent from the dashboard); only a tap joins a moment.
     "gesture": BodyField("choice", required=False, choices=frozenset(g.value for g in Gesture)),
     **{relation: BodyField("id", required=False) for relation in LINK_KEYS},
+    **MADE_AT_BODY,
 }
 # Fates a receiver reports in a receipt; a signal still being delivered has none yet.
 _SETTLED: Final = frozenset({Fate.DELIVERED, Fate.HELD, Fate.FAILED})
@@ -80,6 +82,7 @@ class SignalExchange:
         except (KeyError, ValueError):
             self._relay.rejected["unknown_signal"] += 1
             return None
+        made_at, made_away = self._made_at(envelope)
         record = SignalRecord(
             id=envelope.id,
             direction=Direction.RECEIVED,
@@ -91,6 +94,8 @@ class SignalExchange:
             channel=None,
             reason=None,
             updated_at=self._clock.now(),
+            made_at=made_at,
+            made_away=made_away,
         )
         links: dict[Relation, str] = {}
         for relation in LINK_KEYS:
@@ -114,6 +119,19 @@ class SignalExchange:
             self._deliver(record)
 
         return hand_over
+
+    def _made_at(self, envelope: Envelope) -> tuple[datetime | None, bool]:
+        """made_at / made_away of a touch the sender's button kept; one out of range is
+        counted and left out (the signal itself is kept: its meaning does not depend on it)."""
+        text = envelope.body.get("made_at")
+        if not isinstance(text, str):
+            return None, False
+        made_at = datetime.fromisoformat(text)
+        problem = made_at_problem(made_at, envelope.at)
+        if problem is not None:
+            self._relay.rejected[problem] += 1
+            return None, False
+        return made_at, envelope.body.get("made_away") is True
 
     def duplicate(self, envelope: Envelope) -> None:
         known = self._signals.get(envelope.id)

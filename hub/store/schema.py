@@ -105,6 +105,12 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX presence_by_time ON presence_sessions (hub, arrived_at);
     CREATE UNIQUE INDEX presence_one_open ON presence_sessions (person, hub) WHERE left_at IS NULL;
     """,
+    # 2 -> 3: a touch the sender's button kept while no hub heard it (device/keep.py) says when
+    # it was made; NULL: made when it was sent.
+    """
+    ALTER TABLE signals ADD COLUMN made_at TEXT;
+    ALTER TABLE signals ADD COLUMN made_away INTEGER NOT NULL DEFAULT 0 CHECK (made_away IN (0, 1));
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

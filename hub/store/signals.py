@@ -26,7 +26,8 @@ class SignalLog:
         """Insert; returns False if a signal with this id is already known."""
         cursor = self._db.connection.execute(
             "INSERT OR IGNORE INTO signals (id, direction, kind, sender, seq, created_at, fate,"
-            " channel, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " channel, reason, updated_at, made_at, made_away)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.id,
                 record.direction.value,
@@ -38,6 +39,8 @@ class SignalLog:
                 record.channel.value if record.channel else None,
                 record.reason,
                 record.updated_at.isoformat(),
+                record.made_at.isoformat() if record.made_at else None,
+                int(record.made_away),
             ),
         )
         return cursor.rowcount == 1
@@ -101,4 +104,6 @@ def _record(r: sqlite3.Row) -> SignalRecord:
         channel=Channel(r["channel"]) if r["channel"] else None,
         reason=r["reason"],
         updated_at=datetime.fromisoformat(r["updated_at"]),
+        made_at=datetime.fromisoformat(r["made_at"]) if r["made_at"] else None,
+        made_away=bool(r["made_away"]),
     )

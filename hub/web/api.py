@@ -85,6 +85,8 @@ class SignalOut(BaseModel):
     channel: str | None
     reason: str | None
     updated_at: str
+    made_at: str | None = None  # a touch the sender's button kept: when it was made
+    made_away: bool = False  # ... where no hub heard it
 
 
 class _Input(BaseModel):

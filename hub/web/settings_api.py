@@ -101,6 +101,9 @@ class SettingsIn(_Input):
         Field(ge=0, le=MAX_RETENTION_DAYS, description="0 keeps the history forever"),
         BeforeValidator(_whole_number),
     ]
+    arrived_glow: bool = Field(
+        default=True, description="the sender's button glows softly when a touch was delivered"
+    )
 
 
 class QuietHoursOut(BaseModel):
@@ -115,6 +118,7 @@ class SettingsOut(BaseModel):
     gesture_meanings: dict[str, str]
     notify: list[str] = Field(description="apprise URLs, their passwords and tokens masked")
     retention_days: int
+    arrived_glow: bool
 
 
 class SettingsProblem(BaseModel):

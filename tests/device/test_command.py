@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from device import bthome, command
+from device import bthome, command, haptic
 from firmware_sim.shims.cryptolib import aes
 from tests.device.vectors import vectors
 
@@ -138,3 +138,20 @@ def test_pattern_names() -> None:
         "shared_moment",
     ]
     assert command.pattern_number("need_you") == command.PATTERN_NEED_YOU
+
+
+def test_the_arrived_glow_is_a_pattern_and_the_local_cues_are_not() -> None:
+    assert command.pattern_name(command.PATTERN_ARRIVED) == "arrived"
+    assert command.pattern_number("arrived") == command.PATTERN_ARRIVED
+    block = aes(bytes(16), 1).encrypt
+    frame = command.pack_feedback(block, bytes(6), 1, command.PATTERN_ARRIVED, (90, 40, 30), 20)
+    assert command.unpack_feedback(block, bytes(6), frame) == (1, command.PATTERN_ARRIVED, (90, 40, 30), 20)
+    for cue in (6, 7, 8, 10):  # the firmware's own cues, and past the end
+        with pytest.raises(ValueError, match="pattern"):
+            command.pattern_name(cue)
+        with pytest.raises(command.CommandError, match="pattern") as caught:
+            command.unpack_plaintext(bytes((command.OP_FEEDBACK, cue, 0, 0, 0, 0)))
+        assert caught.value.reason == command.REASON_MALFORMED
+    with pytest.raises(ValueError, match="pattern"):
+        command.pattern_number("")
+    assert haptic.RHYTHMS[command.PATTERN_ARRIVED] == ((0, 600),)  # no motor: a glow

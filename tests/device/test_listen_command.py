@@ -87,7 +87,7 @@ def test_a_listen_frame_is_not_feedback() -> None:
         (bytes((0x02, 9, 0, 0, 0, 0)), "below 10 s"),
         (bytes((0x02, 0x11, 0x0E, 0, 0, 0)), "3601 s"),
         (bytes((0x02, 60, 0, 0, 0, 1)), "padding"),
-        (bytes((0x03, 60, 0, 0, 0, 0)), "an unknown op"),
+        (bytes((0x04, 60, 0, 0, 0, 0)), "an unknown op"),
         (bytes((0x00, 60, 0, 0, 0, 0)), "op 0"),
         (bytes((0x02, 60, 0, 0, 0)), "5 bytes"),
     ],

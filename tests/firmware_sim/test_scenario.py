@@ -66,7 +66,9 @@ def test_the_hubs_log_every_touch_in_range_in_virtual_time(run: ScenarioReport) 
         assert made > 0
         assert sum(device.recognised.values()) == made  # the firmware saw every touch
         assert device.event_adverts == made
-        assert sum(device.hub_events.values()) == device.touches_in_range  # no loss, no extra
+        # Every touch in range arrives, and touches made away arrive too once the wearable is
+        # back (kept until acknowledged, device/keep.py): none twice, none invented.
+        assert device.touches_in_range <= sum(device.hub_events.values()) <= made
         assert device.energy is not None
     bedside = next(d for d in report.devices if d.kind == "button")
     assert dict(bedside.hub_events) == dict(bedside.touches_made)  # gestures match, too

@@ -68,7 +68,7 @@ async def test_touch_advert_hub_haptic_round_trip(hub: HubEar, port_button: Unix
     await eventually(lambda: any(duty > 0 for _, duty in port_button.motor_trace), what="the motor running")
     await eventually(lambda: played.rgb in [rgb for _, rgb in port_button.led_trace], what="the LED lit")
     state = await port_button.state()
-    assert state.cmd_counter == 1
+    assert state.cmd_counter == 2  # the feedback, then the touch's acknowledgement in its connection
     assert state.adv_counter == 1
     assert sum(state.rejected.values()) == 0
 

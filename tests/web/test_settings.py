@@ -23,6 +23,7 @@ def valid_settings() -> dict[str, Any]:
         "gesture_meanings": {"tap": "celebrate", "double_tap": "thinking_of_you", "long_press": "need_you"},
         "notify": ["ntfy://ntfy.sh/heartline-test-topic"],
         "retention_days": 30,
+        "arrived_glow": False,
     }
 
 
@@ -34,6 +35,7 @@ async def test_settings_start_from_the_config_file(client: httpx.AsyncClient) ->
         "gesture_meanings": {"tap": "thinking_of_you", "double_tap": "celebrate", "long_press": "need_you"},
         "notify": [],
         "retention_days": 400,
+        "arrived_glow": True,
     }
 
 
@@ -47,6 +49,12 @@ async def test_saved_settings_are_read_back_and_stored(client: httpx.AsyncClient
     assert stored.to_json() == valid_settings()
     assert quiet_hours_for(stored) is not None
     assert homes.hub_a.settings.retention_days == 30
+    assert homes.hub_a.settings.arrived_glow is False
+
+
+def test_settings_stored_before_the_arrived_glow_mean_it_on() -> None:
+    older = {k: v for k, v in valid_settings().items() if k != "arrived_glow"}
+    assert Settings.from_json(older).arrived_glow is True
 
 
 @pytest.mark.parametrize(
@@ -66,6 +74,7 @@ async def test_saved_settings_are_read_back_and_stored(client: httpx.AsyncClient
         ({"notify": ["ntfy://ok/topic", "not a url"]}, "notify[1]"),
         ({"retention_days": -1}, "retention_days"),
         ({"retention_days": "30"}, "retention_days"),
+        ({"arrived_glow": "yes"}, "arrived_glow"),
         ({"colour": "red"}, "colour"),
     ],
 )

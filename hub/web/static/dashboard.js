@@ -98,7 +98,10 @@ function shortDate(date) {
 
 function describe(signal) {
   const what = KIND_TEXT[signal.kind] || signal.kind;
-  return signal.direction === "sent" ? `You sent “${what}”` : `${signal.sender}: “${what}”`;
+  const text = signal.direction === "sent" ? `You sent “${what}”` : `${signal.sender}: “${what}”`;
+  // A touch the button kept while no hub heard it: when it was made ("at 14:02, while away").
+  if (!signal.made_at) return text;
+  return `${text} at ${clockTime(signal.made_at)}${signal.made_away ? ", while away" : ""}`;
 }
 
 function fateText(signal) {
@@ -642,6 +645,7 @@ function fillSettings(form, settings) {
   }
   fields.notify.value = settings.notify.join("\n");
   fields.retention_days.value = String(settings.retention_days);
+  fields.arrived_glow.checked = settings.arrived_glow;
   form.dataset.breakThrough = JSON.stringify(settings.quiet_hours ? settings.quiet_hours.break_through : ["need_you"]);
 }
 
@@ -657,6 +661,7 @@ function readSettings(form) {
     notify: fields.notify.value.split("\n").map((line) => line.trim()).filter(Boolean),
     // Not a whole number: send it as typed, so the hub names the setting.
     retention_days: /^-?\d+$/.test(days) ? Number(days) : days,
+    arrived_glow: fields.arrived_glow.checked,
   };
 }
 
