@@ -130,7 +130,8 @@ class SignalComposer:
         for relation in LINK_KEYS:
             if relation in links:
                 self._links.add(record.id, relation, links[relation])
-        body: dict[str, object] = {"signal": kind.value, "person": record.sender, **links}
+        body: dict[str, object] = {"signal": kind.value, "person": record.sender}
+        body.update((relation, ref) for relation, ref in links.items())
         if gesture is not None:
             body["gesture"] = gesture.value
         if made_at is not None:
