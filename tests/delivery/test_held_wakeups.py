@@ -1,12 +1,13 @@
 """The delivery loop knows its next wake-up without reading the holds: with many signals held by
 the rate limit, a loop turn reads no hold rows (seen through SQLite's own statement trace), and
 the flood still ends in one summary once it is over. A burst's holds are stored together, each
-with its receipt, and every receipt leaves with its fate already committed."""
+receipt queued in the same transaction as its fate (so it cannot be published before it)."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Final
 
@@ -56,8 +57,9 @@ async def test_a_loop_turn_reads_no_holds_however_many_are_held(tmp_path: Path) 
 
     def receipt(ref: str, fate: Fate, channel: object, reason: str | None) -> None:
         del channel, reason
-        # Queued inside the fate's own transaction: the fate is written, the commit is pending.
-        committed_at_receipt.append(db.in_transaction and fate is not Fate.RECEIVED)
+        # Queued inside the fate's own transaction, after the fate: both commit together.
+        stored = log.get(ref)
+        committed_at_receipt.append(db.in_transaction and stored is not None and stored.fate is fate)
 
     service = DeliveryService(
         db=db,
@@ -86,7 +88,7 @@ async def test_a_loop_turn_reads_no_holds_however_many_are_held(tmp_path: Path) 
             db.connection.set_trace_callback(statements.append)
             for index, touch in enumerate(touches[HELD_FIRST + 1 :], 1):
                 service.submit(touch)
-                await eventually(lambda n=index: held(HELD_FIRST + n), what="one more held")
+                await eventually(partial(held, HELD_FIRST + index), what="one more held")
             db.connection.set_trace_callback(None)
             assert _holds_read(statements) == 0, [s for s in statements if "holds" in s.lower()]
             assert person.shown == ["t0"]
