@@ -47,6 +47,10 @@ SUMMARY_WHY: Final[dict[HoldReason, str]] = {
     "rate_limit": "In a burst of touches",
 }
 
+# Fates decided in one burst without reaching anyone (holds) are stored together, in one
+# durable transaction of at most this many signals (each with its receipt).
+MAX_GROUP: Final = 500
+
 # Queues a receipt to the sender inside the caller's transaction (Relay.queue_receipt), so a
 # fate and its receipt are stored together.
 Receipts = Callable[[str, Fate, Channel | None, str | None], None]
@@ -79,6 +83,16 @@ class DeliveryService:
         self._limiter = limiter
         self._quiet = quiet
         self._queue: asyncio.Queue[SignalRecord] = asyncio.Queue()
+        # Writes decided but not yet committed, each with what to do once it is (log, announce);
+        # committed together by ``_flush`` before anyone is reached again and before the loop
+        # waits. Never kept across an await: the relay's publisher shares this connection, so a
+        # transaction left open would show it a receipt whose fate is not on disk yet.
+        self._pending: list[tuple[Callable[[], None], Callable[[], None]]] = []
+        self._postpone: dict[HoldReason, datetime] = {}  # a flood's latest release, per reason
+        # The earliest release time of any hold, kept in memory (never later than the true one:
+        # a released or postponed hold only makes it early, and an early wake-up reads the store
+        # once and sets it exactly), so a loop turn reads no holds while thousands are held.
+        self._next_release: datetime | None = None
 
     def set_quiet(self, quiet: QuietHours | None) -> None:
         """New quiet hours (or none), for signals from now on; held ones keep their release time."""
@@ -93,6 +107,7 @@ class DeliveryService:
         return self._queue.qsize()
 
     async def run(self) -> None:
+        self._next_release = self._earliest(self._holds.all())
         for interrupted in self._interrupted_waits():
             if interrupted.reason == AWAY_NO_PHONE:
                 self._until_home[interrupted.id] = interrupted  # still held until they are home
@@ -107,6 +122,10 @@ class DeliveryService:
                     record = await self._queue.get()
             if record is not None:
                 await self._handle(record)
+                # The rest of the burst already waiting, decided in one go and stored together.
+                while not self._queue.empty() and len(self._pending) < MAX_GROUP:
+                    await self._handle(self._queue.get_nowait())
+            await self._flush()
             await self._release_due()
             self._release_home()
 
@@ -121,13 +140,46 @@ class DeliveryService:
         ]
 
     def _wait_s(self) -> float | None:
-        holds = self._holds.all()
         if self._until_home:
             return HOLD_POLL_S
-        if not holds:
+        if self._next_release is None:
             return None
-        until = (min(h.release_at for h in holds) - self._clock.now()).total_seconds()
+        until = (self._next_release - self._clock.now()).total_seconds()
         return max(0.0, min(until, HOLD_POLL_S))
+
+    @staticmethod
+    def _earliest(holds: list[Hold]) -> datetime | None:
+        return min((h.release_at for h in holds), default=None)
+
+    def _expect(self, release: datetime) -> None:
+        """A hold will release at ``release``: wake up by then."""
+        if self._next_release is None or release < self._next_release:
+            self._next_release = release
+
+    def _later(self, store: Callable[[], None], after: Callable[[], None]) -> None:
+        """Decided: ``store`` joins the burst's transaction, ``after`` runs once it is committed."""
+        self._pending.append((store, after))
+
+    async def _flush(self) -> None:
+        """Commit the burst's pending fates (each with its receipt) in one durable transaction:
+        a fate is on disk before its receipt can be published, as when each had its own."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        postpone, self._postpone = self._postpone, {}
+
+        def store() -> None:
+            with self._db.transaction():
+                for write, _ in pending:
+                    write()
+                # One postpone for the burst, after its holds are in: every hold of the reason
+                # ends at the latest release, as a postpone before each hold would leave them.
+                for why, release in postpone.items():
+                    self._holds.postpone(why, release)
+
+        await self._durably(store)
+        for _, after in pending:
+            after()
 
     async def _handle(self, record: SignalRecord) -> None:
         now = self._clock.now()
@@ -145,6 +197,9 @@ class DeliveryService:
         async def waiting(text: str) -> None:
             await self._mark_waiting(record, text)
 
+        # Everything decided before is on disk before the person is reached again: a delivered
+        # fate is never left uncommitted while another delivery runs.
+        await self._flush()
         outcome = await self._reach.deliver(record, record.kind, waiting)
         if outcome.fate is Fate.HELD:
             await self._hold_until_home([record], outcome.reason or AWAY_NO_PHONE)
@@ -184,18 +239,21 @@ class DeliveryService:
         self, record: SignalRecord, why: HoldReason, release: datetime, text: str, *, postpone: bool = False
     ) -> None:
         reason = f"held: {text}; release {release.isoformat()}"
+        now = self._clock.now()
+        if postpone:  # a flood still going on: the whole burst waits for its end (at the flush)
+            self._postpone[why] = release
 
         def store() -> None:
-            with self._db.transaction():
-                if postpone:  # a flood still going on: the whole burst waits for its end
-                    self._holds.postpone(why, release)
-                self._holds.put(record.id, why, release)
-                self._signals.set_fate(record.id, Fate.HELD, self._clock.now(), reason=reason)
-                self._receipts(record.id, Fate.HELD, None, reason)
+            self._holds.put(record.id, why, release)
+            self._signals.set_fate(record.id, Fate.HELD, now, reason=reason)
+            self._receipts(record.id, Fate.HELD, None, reason)
 
-        await self._durably(store)
-        _LOGGER.info("signal %s %s", record.id, reason)
-        self._announce(record.id)
+        def after() -> None:
+            _LOGGER.info("signal %s %s", record.id, reason)
+            self._announce(record.id)
+
+        self._expect(release)
+        self._later(store, after)
 
     async def _mark_waiting(self, record: SignalRecord, text: str) -> None:
         """Held while a sleepy button's listen window is awaited (no hold row: the delivery
@@ -213,7 +271,11 @@ class DeliveryService:
 
     async def _release_due(self) -> None:
         now = self._clock.now()
-        due = [h for h in self._holds.all() if h.release_at <= now]
+        if self._next_release is None or self._next_release > now:
+            return  # nothing due: no hold is read
+        holds = self._holds.all()
+        due = [h for h in holds if h.release_at <= now]
+        self._next_release = self._earliest([h for h in holds if h.release_at > now])
         for why in ("quiet_hours", "rate_limit"):
             group = [h for h in due if h.reason == why]
             if group:
