@@ -88,6 +88,7 @@ async def test_touches_made_out_of_range_arrive_once_in_order(
     assert events[0].made_at is None
 
 
+@pytest.mark.slow  # ten touches, each advertised to its end
 async def test_touches_heard_in_range_are_acknowledged_in_batches(
     air: AirServer, hub: HubEar, tmp_path: Path
 ) -> None:

@@ -4,12 +4,14 @@ hub, and a touch on it buzzes Alex's button in the same room (sent by Sam's hub,
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from hub.events import Direction, SignalKind
 from tests.support.homes import Homes
 from tests.support.waiting import eventually, eventually_async
 
 
+@pytest.mark.slow  # a wearable walked to the other home and back, in real time
 async def test_a_visit_in_the_demo(client: httpx.AsyncClient, homes: Homes) -> None:
     async def shared() -> bool:
         buttons = (await client.get("/a/api/buttons")).json()
