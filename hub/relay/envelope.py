@@ -60,6 +60,9 @@ class EnvelopeKind(StrEnum):
     WEARABLE = "wearable"  # one of this home's person's wearables (address, key), latest wins
     TOUCH = "touch"  # a touch on the partner's wearable heard here (a visit), for their hub to send
     TOGETHER = "together"  # both people at this home from start (to end): a visit, for their stats
+    COMMAND = (
+        "command"  # a command the partner's hub sealed for its visiting person's wearable, to write here
+    )
 
 
 @dataclass(frozen=True, slots=True)
