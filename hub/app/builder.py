@@ -36,15 +36,19 @@ from hub.presence.together import TogetherExchange, TogetherSharer
 from hub.presence.wearables import WearableExchange, WearableSharer
 from hub.privacy.retention import retention_task
 from hub.signals.compose import SignalComposer
+from hub.signals.visits import VisitButtons
 from hub.store.buttons import ButtonRegistry
 from hub.store.database import DiskFullError, open_database
 from hub.store.meta import MetaStore
+from hub.store.presence import PresenceStore
 from hub.tasks import running
 
 _LOGGER = logging.getLogger(__name__)
 
 # Presence decides departures (silence) and writes "last seen" on this beat.
 PRESENCE_TICK_S: Final = 1.0
+# A command for our person's wearable at the partner's home: the relay there and back.
+VISIT_RELAY_S: Final = 30.0
 
 
 @contextlib.asynccontextmanager
@@ -53,8 +57,10 @@ async def open_hub(
     *,
     clock: Clock | None = None,
     transport: BleTransport | None = None,
+    windows_clock: Clock | None = None,
 ) -> AsyncIterator[Hub]:
-    """The hub, running; it stops when the block ends (or when one of its tasks fails)."""
+    """The hub, running; it stops when the block ends (or when one of its tasks fails).
+    ``windows_clock``: the felt-it window's clock, if not ``clock`` (the scripted demo's day)."""
     clock = clock or SystemClock()
     transport = transport or make_transport(config.ble.transport)
     person = config.hub.person
@@ -88,6 +94,14 @@ async def open_hub(
                 listeners=(presence.on_advert, care.on_advert),  # strangers too: the radio works
             )
         )
+        router = DeliveryRouter(
+            person=person,
+            partner=config.hub.partner,
+            registry=ble.registry,
+            feedback=ble.feedback,
+            phone=phone,
+            is_away=lambda: presence.has_left(person),
+        )
         couple = await stack.enter_async_context(
             open_couple_link(
                 config,
@@ -95,18 +109,12 @@ async def open_hub(
                 clock,
                 bus,
                 heartbeats,
-                reach=DeliveryRouter(
-                    person=person,
-                    partner=config.hub.partner,
-                    registry=ble.registry,
-                    feedback=ble.feedback,
-                    phone=phone,
-                    is_away=lambda: presence.has_left(person),
-                ),
+                reach=router,
                 meanings=settings.meanings,
                 quiet=quiet_hours_for(settings.value),
                 # Held until home: released once presence hears them (or cannot track them).
                 is_home=lambda: presence.state(person).present or not presence.devices_of(person),
+                windows_clock=windows_clock,
             )
         )
         couple.link.on_publish_latency = publish_latency.observe
@@ -120,6 +128,20 @@ async def open_hub(
             ),
             people,
             presence.states,
+        )
+
+        partner_home = PresenceStore(db)
+        # Our person's wearable at the partner's home, with them: the partner's hub writes what
+        # this hub seals (an open together span there says both are at the partner's home).
+        router.visit = VisitButtons(
+            relay=couple.relay,
+            db=db,
+            feedback=ble.feedback,
+            partner=config.hub.partner,
+            visiting=lambda: any(
+                s.person == person for s in partner_home.open_sessions(config.relay.partner_hub_id)
+            ),
+            within_s=config.delivery.button_confirm_timeout_s + VISIT_RELAY_S,
         )
 
         def wearables_changed() -> None:  # a partner's wearable registered or removed here

@@ -116,6 +116,7 @@ async def open_couple_link(
     meanings: Meanings,
     quiet: QuietHours | None,
     is_home: Callable[[], bool] = lambda: True,
+    windows_clock: Clock | None = None,
     link_factory: Callable[[MqttSettings], MqttLink] = MqttLink,
     resend_first_s: float = RESEND_FIRST_S,
 ) -> AsyncIterator[CoupleLink]:
@@ -144,7 +145,7 @@ async def open_couple_link(
     arrived: asyncio.Queue[SignalRecord] = asyncio.Queue()
     moments = Moments(
         SignalLinks(db),
-        clock,
+        windows_clock or clock,  # the felt-it window's clock (the scripted demo's runs with its day)
         felt_it_window_s=config.delivery.felt_it_window_s,
         shared_s=config.delivery.shared_moment_s,
         signals=SignalLog(db),

@@ -277,6 +277,20 @@ def _block_cipher(key: bytes) -> Callable[[bytes], bytes]:
     return encryptor.update
 
 
+def seal_feedback(button: ButtonRecord, kind: SignalKind, counter: int) -> bytes:
+    """The sealed feedback frame of ``kind`` for ``button`` with ``counter`` (reserved by the
+    caller): what a visiting person's own hub hands to the host's hub to write."""
+    look = LOOKS[kind]
+    return command.pack_feedback(
+        _block_cipher(button.key),
+        command.mac_bytes(button.address),
+        counter,
+        look.pattern,
+        look.rgb,
+        look.deciseconds,
+    )
+
+
 class FeedbackSender:
     """Sends feedback commands over the hub's BLE transport through bleak."""
 
@@ -365,6 +379,48 @@ class FeedbackSender:
 
         await self._deliver(button, frame, None, read_kept)
         return answers[-1]
+
+    async def send_sealed(self, button: ButtonRecord, frame: bytes, counter: int) -> None:
+        """Write a frame another hub sealed (with its own ``counter``: only the owner's hub keeps
+        a wearable's command counter); returns when the button accepted that counter, else
+        FeedbackError. This hub reserves no counter of its own for it."""
+        await self._await_window(button, None)
+        async with self._lock:
+            try:
+                async with asyncio.timeout(self._timeout_s):
+                    await self._write_sealed(button, frame, counter)
+            except TimeoutError as ex:
+                raise FeedbackError(
+                    button.address, "timeout", f"no answer in {self._timeout_s:.0f} s"
+                ) from ex
+        _LOGGER.info("a command sealed by the partner's hub was confirmed by button %d", button.id)
+
+    async def _write_sealed(self, button: ButtonRecord, frame: bytes, counter: int) -> None:
+        client = await self._connect(button)
+        try:
+            before = await self._state(client, button)
+            try:
+                await client.write_gatt_char(gatt.COMMAND_UUID, frame, response=True)
+            except BleakError as ex:
+                reason = "rejected" if _is_authentication_refusal(ex) else "write_failed"
+                raise FeedbackError(button.address, reason, str(ex)) from ex
+            try:
+                after = await await_outcome(client, counter, before)
+            except (BleakError, struct.error) as ex:
+                raise FeedbackError(button.address, "state_unreadable", str(ex)) from ex
+            except TimeoutError as ex:
+                raise FeedbackError(
+                    button.address, "unconfirmed", f"no outcome for counter {counter}"
+                ) from ex
+            if after.accepted != counter:
+                raise FeedbackError(
+                    button.address, "rejected", f"button refused counter {counter} ({after.outcome})"
+                )
+        finally:
+            try:
+                await client.disconnect()
+            except BleakError as ex:
+                _LOGGER.debug("disconnect from %s failed: %s", button.address, ex)
 
     def listen_bound_s(self, address: str) -> float | None:
         """How long a listen-period command may take: one period, its grace and the command

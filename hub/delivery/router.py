@@ -24,7 +24,7 @@ from hub.ble.feedback import FeedbackSender
 from hub.delivery.phone import PhoneNotifier
 from hub.errors import FeedbackError
 from hub.events import Channel, Fate, SignalKind, SignalRecord
-from hub.store.buttons import ButtonRegistry
+from hub.store.buttons import ButtonRecord, ButtonRegistry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -76,6 +76,14 @@ def summary_text(signals: Sequence[SignalRecord], partner: str, why: str) -> tup
     return f"{len(signals)} {touches} from {partner}", f"{why}, {partner} reached out: {parts}."
 
 
+class VisitReach(Protocol):
+    """Our person's wearable at the partner's home, written there by the partner's hub."""
+
+    def visiting(self) -> bool: ...
+
+    async def send(self, button: ButtonRecord, kind: SignalKind) -> None: ...
+
+
 class DeliveryRouter:
     def __init__(
         self,
@@ -93,6 +101,7 @@ class DeliveryRouter:
         self._registry = registry
         self._feedback = feedback
         self._phone = phone
+        self.visit: VisitReach | None = None  # set once the relay is up
 
     async def deliver(
         self, signal: SignalRecord, look: SignalKind | None = None, waiting: Waiting | None = None
@@ -128,6 +137,11 @@ class DeliveryRouter:
         return not self._phone.configured and self._is_away()
 
     async def _button(self, kind: SignalKind, reasons: list[str], waiting: Waiting | None = None) -> bool:
+        visit = self.visit
+        # The partner's hub says both are at its home (before this hub may have seen them go):
+        # the wearable is there, written by that hub; else this home's buttons as ever.
+        if visit is not None and visit.visiting() and await self._visiting_button(visit, kind, reasons):
+            return True
         if self._is_away():
             reasons.append(f"{self._person} is away from home")
             return False
@@ -146,6 +160,21 @@ class DeliveryRouter:
             except FeedbackError as ex:
                 _LOGGER.info("button %d did not confirm: %s", button.id, ex)
                 reasons.append(f"button {button.id}: {ex.reason}")
+                continue
+            return True
+        return False
+
+    async def _visiting_button(self, visit: VisitReach, kind: SignalKind, reasons: list[str]) -> bool:
+        """With the partner at their home: the partner's hub writes what this hub sealed."""
+        buttons = [b for b in self._registry.by_owner(self._person) if b.kind == "heartline"]
+        if not buttons:
+            reasons.append(f"{self._person} is visiting; no button registered")
+        for button in buttons:
+            try:
+                await visit.send(button, kind)
+            except FeedbackError as ex:
+                _LOGGER.info("button %d at the partner's home did not confirm: %s", button.id, ex)
+                reasons.append(f"button {button.id} at {self._partner}'s home: {ex.reason}")
                 continue
             return True
         return False

@@ -17,7 +17,7 @@ from firmware_sim.button import SimButton
 from firmware_sim.home import SimHome
 from hub.app.builder import open_hub
 from hub.demo.broker import EmbeddedBroker
-from hub.demo.script import play_day
+from hub.demo.script import ScriptClock, play_day
 from hub.demo.world import (
     BUTTON_ADDRESSES,
     BUTTON_DISTANCE_M,
@@ -73,7 +73,10 @@ async def _run(options: DemoOptions, data_dir: Path, started: asyncio.Event | No
         for home_id, radio in HUB_RADIOS.items():
             air.place(radio, *HOME_POSITIONS[home_id])
         await stack.enter_async_context(air)
-        homes = await _populate(options, identity, data_dir, air, broker_url=broker_url, stack=stack)
+        script_clock = ScriptClock()  # the felt-it window on the scripted day's clock (hub.demo.script)
+        homes = await _populate(
+            options, identity, data_dir, air, broker_url=broker_url, stack=stack, clock=script_clock
+        )
         web = web_server(demo_app(homes), "127.0.0.1", options.port)
         async with asyncio.TaskGroup() as group:
             tasks: list[asyncio.Task[None]] = []
@@ -87,7 +90,7 @@ async def _run(options: DemoOptions, data_dir: Path, started: asyncio.Event | No
             if started is not None:
                 started.set()
             if options.script:
-                tasks.append(group.create_task(_play_days(homes, options.speed), name="script"))
+                tasks.append(group.create_task(_play_days(homes, options.speed, script_clock), name="script"))
             await stop.wait()
             _LOGGER.info("stopping the demo")
             web.should_exit = True
@@ -96,13 +99,17 @@ async def _run(options: DemoOptions, data_dir: Path, started: asyncio.Event | No
                 task.cancel()
 
 
-async def _play_days(homes: dict[str, DemoHome], speed: float) -> None:
+async def _play_days(homes: dict[str, DemoHome], speed: float, clock: ScriptClock) -> None:
     """One scripted day after another until the demo stops (this task is cancelled with the rest)."""
     sims = {home_id: home.sim for home_id, home in homes.items()}
     names = {home_id: home.hub.config.hub.person for home_id, home in homes.items()}
     while True:
         await play_day(
-            sims, speed, names=names, on_beat=lambda beat: print(f"script: {beat.text}", flush=True)
+            sims,
+            speed,
+            names=names,
+            on_beat=lambda beat: print(f"script: {beat.text}", flush=True),
+            clock=clock,
         )
 
 
@@ -125,6 +132,7 @@ async def _populate(
     *,
     broker_url: str,
     stack: contextlib.AsyncExitStack,
+    clock: ScriptClock,
 ) -> dict[str, DemoHome]:
     """A running hub and a started button per home; all stop when ``stack`` closes."""
     homes: dict[str, DemoHome] = {}
@@ -151,6 +159,7 @@ async def _populate(
                     notify=options.notify,
                     protocol=options.protocol,
                 ),
+                windows_clock=clock,
             )
         )
         sim = SimHome(

@@ -2,10 +2,15 @@
 each way, a long press, and "felt it" replies, played at ``--speed``.
 
 The scripted day has its own clock (hours 0-24); ``clock_scale`` real seconds pass per scripted
-hour at speed 1, and every wait is divided by ``speed``. The hubs themselves run on real time,
-so two waits are not sped up: a touch by one home keeps ``moment_gap_s`` real seconds from the
-other home's last touch (closer, and the hubs would call it a shared moment), and a reply waits
-for the partner's touch to arrive on its button first.
+hour at speed 1, and every wait is divided by ``speed``. The hubs' felt-it window runs on the
+day's clock (:class:`ScriptClock`, given to the hubs by the demo): each wait between beats moves
+it on by the whole scripted wait, so a tap half a scripted hour after a touch is not "felt it"
+however fast the day plays, while within a beat it runs in real time, as the firmware does (a
+reply a few real seconds after the buzz is still felt it). Everything else on the hubs (presence,
+timeouts, the times stored and shown) runs on real time: skipping hours there would make every
+button look gone. So two waits are not sped up: a touch by one home keeps ``moment_gap_s`` real
+seconds from the other home's last touch (closer, and the hubs would call it a shared moment),
+and a reply waits for the partner's touch to arrive on its button first.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Final, Literal
 
 from firmware_sim.button import SimButton, SimButtonError
 from firmware_sim.home import SimHome
+from hub.clock import SystemClock
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -32,6 +38,20 @@ AWAY_M: Final = 3000.0  # across town: the hub cannot hear it
 # is 5 s); the script keeps its touches from the two homes further apart than that.
 MOMENT_GAP_S: Final = 6.5
 ARRIVAL_WAIT_S: Final = 20.0  # how long a reply waits for the partner's touch to reach its button
+
+
+class ScriptClock(SystemClock):
+    """Real time, moved on by the part of each scripted wait the sped-up day did not wait for
+    (its monotonic time only: wall time, stored and shown, stays real)."""
+
+    def __init__(self) -> None:
+        self._skipped = 0.0
+
+    def monotonic(self) -> float:
+        return super().monotonic() + self._skipped
+
+    def skip(self, seconds: float) -> None:
+        self._skipped += max(0.0, seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +101,7 @@ async def play_day(
     names: Mapping[str, str] | None = None,
     moment_gap_s: float = MOMENT_GAP_S,
     on_beat: Callable[[Played], None] | None = None,
+    clock: ScriptClock | None = None,
 ) -> list[Played]:
     """Play ``day`` once against ``homes`` ("a" and "b"); returns what happened, beat by beat."""
     if speed <= 0:
@@ -93,7 +114,10 @@ async def play_day(
         await home.place_wearable(_button(home)[0], HOME_M)
     hour = day[0].hour if day else 0.0
     for beat in day:
-        await asyncio.sleep(max(0.0, beat.hour - hour) * clock_scale / speed)
+        scripted_s = max(0.0, beat.hour - hour) * clock_scale
+        await asyncio.sleep(scripted_s / speed)
+        if clock is not None:  # the hubs' windows see the whole scripted wait
+            clock.skip(scripted_s - scripted_s / speed)
         hour = beat.hour
         home = homes[beat.home]
         button_id = _button(home)[0]

@@ -61,6 +61,8 @@ class EnvelopeKind(StrEnum):
     TOUCH = "touch"  # a touch on the partner's wearable heard here (a visit), for their hub to send
     TOGETHER = "together"  # both people at this home from start (to end): a visit, for their stats
     STATUS = "status"  # the sending hub is online (hub.relay.partner_status), latest wins
+    # A command the partner's hub sealed for its visiting person's wearable, to write here.
+    COMMAND = "command"
 
 
 @dataclass(frozen=True, slots=True)

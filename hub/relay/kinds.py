@@ -4,7 +4,7 @@ The relay only transports: it seals, publishes, stores, de-duplicates, acknowled
 What a message *means* is decided by the handler of its kind, which lives with its domain:
 signals and their receipts (hub.signals.exchange), a joined hub's hello (hub.couple.hello),
 presence sharing (hub.presence.share), the people's wearables (hub.presence.wearables) and
-touches heard on a visiting partner's wearable (hub.signals.visits).
+touches heard on a visiting partner's wearable and commands sealed for it (hub.signals.visits).
 """
 
 from __future__ import annotations

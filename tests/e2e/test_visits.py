@@ -2,7 +2,8 @@
 
 Sam's wearable runs the real firmware. Sam's hub shares it over the sealed relay; Sam carries it
 to Alex's home; Alex's hub sees Sam there, together time accrues, and a touch on Sam's wearable
-at Alex's home is sent by Sam's hub, as Sam's, and buzzes Alex's button in the same room.
+at Alex's home is sent by Sam's hub, as Sam's, and buzzes Alex's button in the same room. Alex's
+touch back buzzes Sam's wearable there: Sam's hub seals the command, Alex's hub writes it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from tests.support.hub_process import HubButton, HubProcess, HubSpec, hub_proces
 from tests.support.mosquitto import Broker, free_ports
 from tests.support.waiting import eventually, eventually_async
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(360)]
 
 # Together time needs both people heard for a while; the bound is for a busy machine.
 TOGETHER_S = 120.0
@@ -117,6 +118,27 @@ async def test_a_visit_is_seen_and_a_touch_there_buzzes_the_hosts_button(
         await eventually_async(together_there, within_s=TOGETHER_S, what="together time on Sam's hub")
         sam_home = await _get(client, hub_b, "/api/presence")
         assert not _present(sam_home, "Alex")  # Sam's hub counts the visit, it does not see Alex
+
+        # Alex answers: Sam's wearable, at Alex's home, plays it (sealed by Sam's hub).
+        await alex_button.press("tap")
+        felt = await eventually(lambda: sam_wearable.outputs, what="Sam's wearable to buzz at Alex's home")
+        assert felt[0].pattern in ("thinking_of_you", "felt_it")
+
+        async def answered() -> list[Any]:
+            signals = await _get(client, hub_b, "/api/signals")
+            return [s for s in signals if s["direction"] == "received" and s["fate"] == "delivered"]
+
+        (got,) = await eventually_async(answered, what="Sam's hub to log Alex's touch as delivered")
+        assert got["channel"] == "button"
+        assert got["kind"] == felt[0].pattern  # what the wearable played is what both feeds say
+
+        async def told() -> list[Any]:
+            signals = await _get(client, hub_a, "/api/signals")
+            return [s for s in signals if s["id"] == got["id"] and s["fate"] == "delivered"]
+
+        (sent_back,) = await eventually_async(told, what="Alex's feed to say delivered")
+        assert sent_back["channel"] == "button"
+        assert sent_back["kind"] == got["kind"]
 
 
 async def test_a_button_for_neither_person_is_refused(

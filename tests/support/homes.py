@@ -15,6 +15,7 @@ from firmware_sim.air.server import AirServer
 from firmware_sim.button import SimButton
 from hub.app.builder import open_hub
 from hub.app.hub import Hub
+from hub.clock import Clock
 from hub.config import HubConfig, parse_config
 from tests.support.mosquitto import COUPLE, Broker
 from tests.support.waiting import START_S
@@ -80,9 +81,15 @@ async def two_homes(
     *,
     notify_b: list[str] | None = None,
     protocol: str = "mqtt5",
+    windows_clock: Clock | None = None,
 ) -> AsyncIterator[Homes]:
     air = AirServer(RadioConditions(noise_sigma_db=2.0))
-    async with air, homes_on(air, broker, tmp_path, notify_b=notify_b, protocol=protocol) as homes:
+    async with (
+        air,
+        homes_on(
+            air, broker, tmp_path, notify_b=notify_b, protocol=protocol, windows_clock=windows_clock
+        ) as homes,
+    ):
         yield homes
 
 
@@ -96,6 +103,7 @@ async def homes_on(
     transport_a: str | None = None,
     notify_b: list[str] | None = None,
     protocol: str = "mqtt5",
+    windows_clock: Clock | None = None,
 ) -> AsyncIterator[Homes]:
     """Both homes on a running air, their hubs built by ``open_hub`` and connected to the broker.
     ``transport_a`` replaces home A's ``ble.transport`` (``bluez:hci0`` for the BlueZ path)."""
@@ -138,7 +146,12 @@ async def homes_on(
         )
         for name, (address, key), home in (("a", BUTTON_A, HOME_A), ("b", BUTTON_B, HOME_B))
     )
-    async with button_a, button_b, open_hub(config_a) as hub_a, open_hub(config_b) as hub_b:
+    async with (
+        button_a,
+        button_b,
+        open_hub(config_a, windows_clock=windows_clock) as hub_a,
+        open_hub(config_b, windows_clock=windows_clock) as hub_b,
+    ):
         await relay_connected(hub_a, hub_b)
         yield Homes(air, hub_a, hub_b, button_a, button_b)
 
