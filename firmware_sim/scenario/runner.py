@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import tempfile
@@ -29,6 +30,7 @@ from firmware_sim.air.server import AirServer
 from firmware_sim.button import SimButton
 from firmware_sim.energy.model import EnergyEstimate, SleepCycles, estimate
 from firmware_sim.scenario.config import GESTURES, Device, Person, Scenario
+from firmware_sim.scenario.hand_on import HandOn
 from firmware_sim.scenario.hub_ear import HubEar, open_hub_ear
 from firmware_sim.scenario.touch_model import person as human_touch
 from firmware_sim.scenario.truth import Timeline, compare
@@ -62,6 +64,11 @@ class DeviceReport:
     touches_made: Counter[str] = field(default_factory=Counter)
     touches_in_range: int = 0
     touches_delivered: int = 0  # its feedback played on at least one of the partner's devices
+    # Heard, but felt by none of the partner's devices: each partner device was away from every
+    # hub (no phone carries it further), or in range but its feedback failed.
+    not_felt_away: int = 0
+    not_felt_failed: int = 0
+    touches_already_sent: int = 0  # heard again by a host's hub after the owner's hub sent it
     touches_heard_late: int = 0  # heard LIVE_S or more after the touch (kept on the button)
     made_at: list[float] = field(default_factory=list)
     recognised: Counter[str] = field(default_factory=Counter)
@@ -97,6 +104,10 @@ class DeviceReport:
         heard_live = heard - kept
         lost_out = out_of_range - kept
         lost_in = max(0, self.touches_in_range - heard_live)
+        not_felt = {"away, no phone": self.not_felt_away, "feedback failed": self.not_felt_failed}
+        # Every touch made is delivered, not felt (with why), lost, or still on its way when
+        # the run ended; whatever is left over is shown, never hidden.
+        on_the_way = heard - self.touches_delivered - sum(not_felt.values())
         return {
             "made": made,
             "made_in_range": self.touches_in_range,
@@ -104,8 +115,13 @@ class DeviceReport:
             "heard_by_a_hub": heard,
             "kept_on_button": kept,
             "delivered": self.touches_delivered,
+            "not_felt": sum(not_felt.values()),
+            "not_felt_reasons": not_felt,
+            "on_the_way_at_end": on_the_way,
             "lost": lost_out + lost_in,
             "lost_reasons": {"out of range": lost_out, "in range, not heard": lost_in},
+            "unaccounted": made - heard - (lost_out + lost_in),
+            "heard_again_already_sent": self.touches_already_sent,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -264,13 +280,18 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
         hub = scenario.home(home).hub
         return (hub[0] + device.distance_m, hub[1])
 
-    def on_event(event: TouchEvent) -> None:
+    hand_on = HandOn(lambda home: ears[home].side.ingest)
+
+    def on_event(heard_at: str, event: TouchEvent) -> None:
         report = reports[event.address]
+        sender = by_address[event.address]
+        if not hand_on.signal(heard_at, scenario.person(sender.owner).home, event):
+            report.touches_already_sent += 1  # one press, one signal: its hub sent it already
+            return
         report.hub_events[event.gesture.value] += 1
         now_s = asyncio.get_running_loop().time()
         if not any(now_s - LIVE_S < made <= now_s for made in report.made_at):
             report.touches_heard_late += 1  # no touch of this device just now: one it kept
-        sender = by_address[event.address]
         partners = [p for p in scenario.people if p.name != sender.owner]
         targets = [d for p in partners for d in scenario.devices if d.owner == p.name]
         task = asyncio.create_task(_deliver(report, targets, DEFAULT_GESTURE_MEANINGS[event.gesture]))
@@ -278,9 +299,15 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
         task.add_done_callback(pending.discard)
 
     async def _deliver(sender: DeviceReport, targets: list[Device], kind: SignalKind) -> None:
+        at = clock.now()
+        reachable = [device_home(target, at) is not None for target in targets]
         played = await asyncio.gather(*(_feedback(target, kind) for target in targets))
         if any(played):
             sender.touches_delivered += 1
+        elif not any(reachable):
+            sender.not_felt_away += 1  # every partner device away from every hub
+        else:
+            sender.not_felt_failed += 1
 
     async def _feedback(target: Device, kind: SignalKind) -> bool:
         # The partner's hub reaches a device where it is: a visiting wearable through the host's.
@@ -313,7 +340,7 @@ async def _run(scenario: Scenario, work_dir: Path) -> ScenarioReport:  # noqa: C
                     radios[home.name],
                     work_dir / f"hub-{home.name}",
                     clock,
-                    on_event=on_event,
+                    on_event=functools.partial(on_event, home.name),
                     listeners=(presences[home.name].on_advert,),
                 )
             )
@@ -562,15 +589,22 @@ def truth_table(report: ScenarioReport) -> list[str]:
     lines.append("")
     lines.append(
         f"{'touches':<10} {'made':>5} {'in range':>8} {'away':>5} {'heard':>5} {'kept':>5} "
-        f"{'delivered':>9} {'lost':>5}  lost because"
+        f"{'delivered':>9} {'not felt':>8} {'lost':>5}  not felt / lost because"
     )
     for name, touches in data["people"].items():
         t = touches["touches"]
         if not t:
             continue
-        reasons = ", ".join(f"{why}: {n}" for why, n in t["lost_reasons"].items() if n) or "-"
+        why = {
+            **{f"not felt: {k}": n for k, n in t["not_felt_reasons"].items()},
+            "on the way at the end": t["on_the_way_at_end"],
+            **{f"lost: {k}": n for k, n in t["lost_reasons"].items()},
+            "unaccounted": t["unaccounted"],
+        }
+        reasons = ", ".join(f"{k} {n}" for k, n in why.items() if n) or "-"
         lines.append(
             f"{name:<10} {t['made']:>5} {t['made_in_range']:>8} {t['made_out_of_range']:>5} "
-            f"{t['heard_by_a_hub']:>5} {t['kept_on_button']:>5} {t['delivered']:>9} {t['lost']:>5}  {reasons}"
+            f"{t['heard_by_a_hub']:>5} {t['kept_on_button']:>5} {t['delivered']:>9} {t['not_felt']:>8} "
+            f"{t['lost']:>5}  {reasons}"
         )
     return lines

@@ -72,6 +72,12 @@ def test_the_hubs_log_every_touch_in_range_in_virtual_time(run: ScenarioReport) 
         assert device.energy is not None
     bedside = next(d for d in report.devices if d.kind == "button")
     assert dict(bedside.hub_events) == dict(bedside.touches_made)  # gestures match, too
+    for person in report.as_dict()["people"].values():
+        # Every touch made is in exactly one column: nothing silently dropped.
+        t = person["touches"]
+        assert t["unaccounted"] == 0
+        assert t["delivered"] + t["not_felt"] + t["on_the_way_at_end"] + t["lost"] == t["made"]
+        assert t["not_felt"] == sum(t["not_felt_reasons"].values())
     assert report.adverts_heard > 0
     text = format_report(report)
     assert "hub logged" in text

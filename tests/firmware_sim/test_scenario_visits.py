@@ -151,8 +151,11 @@ def test_an_evening_together_gives_together_hours(tmp_path: Path, capsys: pytest
     assert sam["visits"]["alex-flat"]["hours_measured"] > 0.5
     assert sam["presence_hours_true"] > 0
     assert sam["departure_delay_median_s"] is not None
+    for device in report.devices:  # one press, one signal, however many hubs heard it
+        assert sum(device.hub_events.values()) == sum(device.touches_made.values())
     for person in data["people"].values():
         touches = person["touches"]
+        assert touches["unaccounted"] == 0
         assert touches["made"] > 0
         assert touches["lost"] == 0  # every touch was made near a hub
         assert touches["delivered"] > 0
