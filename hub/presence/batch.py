@@ -49,9 +49,15 @@ class DeafMeasure:
         keep = (hi - lo > P.DEAF_GAP_S) & np.isfinite(lo)
         starts = lo[keep] + P.DEAF_GAP_S
         ends = np.minimum(hi[keep], until)
-        ok = ends > starts
         present = [times for times in streams if times.size]
-        heard = np.sort(np.concatenate(present)) if present else np.empty(0)
+        heard = np.unique(np.concatenate(present)) if present else np.empty(0)
+        if heard.size:  # a gap after less than DEAF_STEADY_S of steady hearing: capped
+            run_first = np.flatnonzero(np.diff(heard, prepend=-np.inf) > P.DEAF_GAP_S)
+            k = np.searchsorted(heard, lo[keep])  # each gap's opening advert
+            steady_since = heard[run_first[np.searchsorted(run_first, k, side="right") - 1]]
+            unsteady = lo[keep] - steady_since < P.DEAF_STEADY_S
+            ends = np.where(unsteady, np.minimum(ends, starts + P.DEAF_UNSTEADY_CAP_S), ends)
+        ok = ends > starts
         return cls(starts[ok], ends[ok], heard)
 
     def referenced(self, t: F64) -> BoolArray:

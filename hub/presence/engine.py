@@ -63,25 +63,35 @@ class RadioWatch:
     """Deaf time of the receiver, from the adverts of the devices it is fed.
 
     ``measure(t)`` is the total time, up to ``t``, that lay more than DEAF_GAP_S into a gap in
-    which nothing at all was heard. It never decreases and grows at most as fast as time.
+    which nothing at all was heard; of a gap that began after less than DEAF_STEADY_S of steady
+    hearing, at most DEAF_UNSTEADY_CAP_S. It never decreases and grows at most as fast as time.
     """
 
-    __slots__ = ("deaf_total", "last_any")
+    __slots__ = ("deaf_total", "last_any", "steady_since")
 
     def __init__(self) -> None:
         self.last_any = -math.inf
+        self.steady_since = -math.inf  # first advert of the current run without a long gap
         self.deaf_total = 0.0
+
+    def _gap_deaf(self, now: float) -> float:
+        deaf = max(0.0, now - self.last_any - P.DEAF_GAP_S)
+        if self.last_any - self.steady_since < P.DEAF_STEADY_S:
+            return min(deaf, P.DEAF_UNSTEADY_CAP_S)
+        return deaf
 
     def measure(self, now: float) -> float:
         if self.last_any == -math.inf:
             return 0.0
-        return self.deaf_total + max(0.0, now - self.last_any - P.DEAF_GAP_S)
+        return self.deaf_total + self._gap_deaf(now)
 
     def heard(self, t: float) -> None:
         if t <= self.last_any:
             return
         if self.last_any != -math.inf:
-            self.deaf_total += max(0.0, t - self.last_any - P.DEAF_GAP_S)
+            self.deaf_total += self._gap_deaf(t)
+        if t - self.last_any > P.DEAF_GAP_S:
+            self.steady_since = t
         self.last_any = t
 
 

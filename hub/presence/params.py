@@ -108,6 +108,19 @@ DEAF_GAP_S: Final = 3.0
 # bluetoothd reaches several minutes. 900 s covers all but ~1 stall in 700 (300 s, the old cap,
 # let the longer stalls split a stay: 0.045 spurious sessions a day instead of 0.015).
 DEAF_CREDIT_CAP_S: Final = 900.0
+# A gap is deafness only if the reference would have been heard: the radio was hearing other
+# devices steadily (no gap over DEAF_GAP_S) for at least DEAF_STEADY_S when the gap began. A
+# stalled receiver silences a steady reference (the home's puck, a neighbour's TV) mid-stream;
+# a device heard once in passing (the other person's wearable, a phone walking by) and then
+# never again proves nothing, and without this its silence would turn all of a subject's
+# silence, up to DEAF_CREDIT_CAP_S, into forgiven time. 10 s: a few adverts in a row of a
+# device at 1 Hz, longer than one advert burst of a passing device.
+DEAF_STEADY_S: Final = 10.0
+# Of a gap after unsteady hearing, at most this much is forgiven: the scan watchdog's default
+# silence (``ble.watchdog_silence_s``); a stall longer than that is the watchdog's to end. The
+# cap is known when the gap begins, so a silence never shrinks after the fact (the engine and
+# the batch decide alike).
+DEAF_UNSTEADY_CAP_S: Final = 20.0
 
 # A person heard again within this long of their last advert never left: the two sessions are
 # one (the garden, the bins). Five minutes: shorter than any errand, the time the issue names.

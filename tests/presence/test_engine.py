@@ -139,6 +139,33 @@ def test_garden_gap_is_rejoined_and_a_departure_is_seen_within_the_miss_floor() 
     assert tracker.timeout == P.EXIT_MIN_S
 
 
+@pytest.mark.parametrize("burst", [1, 20])  # one advert; one 2 s burst at 100 ms (a touch)
+def test_a_stray_reference_forgives_at_most_the_unsteady_cap(burst: int) -> None:
+    """A reference heard once in passing and never again proves nothing about the radio: the
+    silence that follows is forgiven at most DEAF_UNSTEADY_CAP_S, not the deaf-credit cap."""
+    p, r = steady(0, 300, -65)
+    stray = 288.55 + 0.1 * np.arange(burst, dtype=np.float64)  # the other person's wearable, in passing
+    until = 2_000.0
+    sessions, engine = replay(p, r, stray, until)
+    assert sessions == [(0.0, 299.0)]
+    timeout = engine.trackers["ana"].timeout
+    # The departure was decided by the tick after the timeout plus one gap's forgiven time.
+    engine2 = PresenceEngine({PERSON: "ana"})
+    for t in sorted([*p.tolist(), *stray.tolist()]):
+        engine2.observe(PERSON if t in p else BUTTON, -65, t)
+    now = 299.0
+    left = engine2.tick(now)
+    while not left and now < until:
+        now += 1.0
+        left = engine2.tick(now)
+    assert left
+    assert left[0].at - 299.0 <= timeout + P.DEAF_UNSTEADY_CAP_S + 1.0
+    batch = recompute(p, r, DeafMeasure.from_streams([stray], until), until)
+    assert batch.arrive.tolist() == [0.0]
+    assert batch.leave.tolist() == [299.0]
+    assert batch.exit_at.tolist() == pytest.approx([left[0].at], abs=1.0)
+
+
 def test_leaving_is_shown_before_the_departure_is_decided() -> None:
     engine = PresenceEngine({PERSON: "ana"})
     for t in range(120):
