@@ -189,7 +189,7 @@ async def open_couple_link(
         relay=relay,
         clock=clock,
         on_status=link.partner_said,
-        may_send=lambda: _linked(codec, config.hub.data_dir),
+        may_send=lambda: not link.closing and _linked(codec, config.hub.data_dir),
     )
     link.on_connected = status.connected
     await link.start()

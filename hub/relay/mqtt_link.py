@@ -181,6 +181,9 @@ class MqttLink:
         self._reported: RelayProblem | None = None  # the last one logged, until a recovery
         self._ever_connected = False
         self._stopping = False  # our own DISCONNECT: no warning, no reconnect counted
+        # From the start of our goodbye: the "offline" status is the last word about us, so no
+        # "online" may follow it (hub.relay.partner_status).
+        self.closing = False
         # Seconds from publish to PUBACK, for the metrics histogram (None: nobody listens).
         self.on_publish_latency: Callable[[float], None] | None = None
         # The partner hub's status as heard ("online"/"offline"; None: this link went down).
@@ -206,7 +209,9 @@ class MqttLink:
             (topic, QOS_AT_LEAST_ONCE) for topic in settings.subscriptions
         )
         if settings.partner_status_topic is not None:
-            self._topics += ((settings.partner_status_topic, QOS_AT_MOST_ONCE),)
+            # QoS 1, as the inbox: a broker that queues QoS 0 and QoS 1 subscriptions apart
+            # (RabbitMQ 3.10) would otherwise let a sealed "online" overtake the "offline" after it.
+            self._topics += ((settings.partner_status_topic, QOS_AT_LEAST_ONCE),)
         self._arrivals = 0  # messages received (paho's thread counts them, in wire order)
         self._status_arrival = 0  # the arrival number of the last status-topic message
         self._client = self._new_client()
@@ -270,6 +275,7 @@ class MqttLink:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = False
+        self.closing = False
         self._connect()
 
     def _connect(self) -> None:
@@ -291,6 +297,7 @@ class MqttLink:
 
     async def stop(self) -> None:
         """Say goodbye (offline status), disconnect, and stop paho's thread."""
+        self.closing = True
         if self._switching is not None:
             self._switching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -423,6 +430,7 @@ class MqttLink:
     def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         self._arrivals += 1
         if message.topic == self.settings.partner_status_topic:
+            client.ack(message.mid, message.qos)  # nothing to keep: the newest status wins
             text = bytes(message.payload).decode("utf-8", errors="replace")
             self._call(self._status_topic, text, self._arrivals)
             return

@@ -183,6 +183,8 @@ class Relay:
         task.add_done_callback(self._unstored_sends.discard)
 
     async def _publish_unstored(self, topic: str, payload: bytes) -> None:
+        if self._link.closing:
+            return  # saying goodbye: a status "online" must not land after our "offline"
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_S):
                 await self._link.publish(topic, payload)
