@@ -399,23 +399,7 @@ class FeedbackSender:
         client = await self._connect(button)
         try:
             before = await self._state(client, button)
-            try:
-                await client.write_gatt_char(gatt.COMMAND_UUID, frame, response=True)
-            except BleakError as ex:
-                reason = "rejected" if _is_authentication_refusal(ex) else "write_failed"
-                raise FeedbackError(button.address, reason, str(ex)) from ex
-            try:
-                after = await await_outcome(client, counter, before)
-            except (BleakError, struct.error) as ex:
-                raise FeedbackError(button.address, "state_unreadable", str(ex)) from ex
-            except TimeoutError as ex:
-                raise FeedbackError(
-                    button.address, "unconfirmed", f"no outcome for counter {counter}"
-                ) from ex
-            if after.accepted != counter:
-                raise FeedbackError(
-                    button.address, "rejected", f"button refused counter {counter} ({after.outcome})"
-                )
+            await self._write_confirmed(client, button, frame, counter, before)
         finally:
             try:
                 await client.disconnect()
@@ -553,7 +537,13 @@ class FeedbackSender:
         """One command in an open connection; returns its counter once the button accepted it."""
         before = await self._state(client, button)
         counter = self._registry.next_command_counter(button.id, at_least=before.accepted)
-        frame = frame_for(counter)
+        await self._write_confirmed(client, button, frame_for(counter), counter, before)
+        return counter
+
+    async def _write_confirmed(
+        self, client: BleakClient, button: ButtonRecord, frame: bytes, counter: int, before: ButtonState
+    ) -> None:
+        """Write one sealed command and wait until the button's state shows it accepted."""
         try:
             await client.write_gatt_char(gatt.COMMAND_UUID, frame, response=True)
         except BleakError as ex:
@@ -576,7 +566,6 @@ class FeedbackSender:
                 f"button refused counter {counter} ({after.outcome}; it last accepted {after.accepted});"
                 " re-pair it if its key changed",
             )
-        return counter
 
     async def _connect(self, button: ButtonRecord) -> BleakClientWithServiceCache:
         device = self._transport.ble_device(button.address)
