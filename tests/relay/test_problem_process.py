@@ -18,6 +18,7 @@ import pytest
 from firmware_sim.air.server import AirServer
 from hub.broker.setup import setup_relay
 from tests.support.homes import COUPLE_KEY
+from tests.support.hub_process import attach_log_on_failure
 from tests.support.mosquitto import COUPLE, Broker, free_ports
 from tests.support.waiting import START_S, WAIT_S, eventually, eventually_async
 
@@ -68,6 +69,7 @@ async def test_a_hub_with_the_wrong_ca_says_so_once_and_on_api_health(
     async with air:
         _write_config(config, mosquitto_broker, other.ca_cert_path, air.port, web_port)
         stderr = tmp_path / "hub.stderr"
+        attach_log_on_failure("the wrong-CA", stderr)
         with stderr.open("wb") as out:
             process = subprocess.Popen(  # noqa: ASYNC220 - started once; the waits below are bounded
                 [sys.executable, "-m", "hub.cli", "hub", "--config", str(config)],
@@ -80,6 +82,8 @@ async def test_a_hub_with_the_wrong_ca_says_so_once_and_on_api_health(
             async with httpx.AsyncClient() as client:
 
                 async def reason() -> dict[str, Any] | None:
+                    if process.poll() is not None:  # e.g. its web port was taken: the log says
+                        raise AssertionError(f"the hub exited ({process.returncode}) before a reason")
                     try:
                         body: dict[str, Any] = (
                             await client.get(f"http://127.0.0.1:{web_port}/api/health")

@@ -149,12 +149,17 @@ async def hub_process(
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     running = HubProcess(spec, process, log)
-    _STARTED_LOGS.append((spec.person, log))
+    attach_log_on_failure(spec.person, log)
     try:
         await running.ready()
         yield running
     finally:
         await running.stop()
+
+
+def attach_log_on_failure(name: str, log: Path) -> None:
+    """Carry ``log`` (a hub started some other way) in the running test's report if it fails."""
+    _STARTED_LOGS.append((name, log))
 
 
 @pytest.hookimpl(wrapper=True)
