@@ -213,7 +213,9 @@ class MqttLink:
             # (RabbitMQ 3.10) would otherwise let a sealed "online" overtake the "offline" after it.
             self._topics += ((settings.partner_status_topic, QOS_AT_LEAST_ONCE),)
         self._arrivals = 0  # messages received (paho's thread counts them, in wire order)
-        self._status_arrival = 0  # the arrival number of the last status-topic message
+        # Sealed statuses that arrived before this arrival number are history: the last
+        # status-topic message, or the first arrival after the link last went down.
+        self._status_arrival = 0
         self._client = self._new_client()
 
     @property
@@ -340,6 +342,11 @@ class MqttLink:
         if self.on_publish_latency is not None:
             self.on_publish_latency(time.monotonic() - started)
 
+    @property
+    def arrivals(self) -> int:
+        """Messages received so far, in wire order (each Inbound carries its number)."""
+        return self._arrivals
+
     def ack(self, message: Inbound) -> None:
         """Acknowledge a message the hub has durably handled."""
         self._client.ack(message.mid, message.qos)
@@ -352,7 +359,8 @@ class MqttLink:
         trip; live status messages (the partner's goodbye, its will) still count as they come:
         a sealed status that arrived before the latest status-topic message is history."""
         self.inbox_works()
-        if arrival < self._status_arrival:
+        if arrival < self._status_arrival or not self.connected.is_set():
+            # Or handled only once this hub's own link went down: unknown is the truth then.
             return
         self._partner_status(status)
 
@@ -398,7 +406,9 @@ class MqttLink:
         reason_code: ReasonCode,
         properties: Properties | None,
     ) -> None:
-        self._call(self._disconnected, client, str(reason_code))
+        # With the arrivals counted so far (this thread counts them): whatever status arrived
+        # before the link went down is history once the loop handles the disconnect.
+        self._call(self._disconnected, client, str(reason_code), self._arrivals)
 
     def _on_connect_fail(self, client: paho.Client, userdata: object) -> None:
         # paho calls this from inside its `except OSError` around the connect attempt, and
@@ -548,9 +558,10 @@ class MqttLink:
         if self.on_connected is not None:
             self.on_connected()
 
-    def _disconnected(self, client: paho.Client, reason: str) -> None:
+    def _disconnected(self, client: paho.Client, reason: str, arrivals: int) -> None:
         if client is not self._client:
             return
+        self._status_arrival = max(self._status_arrival, arrivals + 1)
         if not self._connacked and self._auto and not self._proven and not self._stopping:
             self._fall_back(client, f"it closed the connection after CONNECT: {reason}")
             return
@@ -605,7 +616,7 @@ class MqttLink:
             _LOGGER.debug("inbox probe unanswered, and the broker did not say it allowed it")
 
     def _status_topic(self, status: str, arrival: int) -> None:
-        self._status_arrival = arrival
+        self._status_arrival = max(self._status_arrival, arrival)
         self._partner_status(status)
 
     def _partner_status(self, status: str | None) -> None:

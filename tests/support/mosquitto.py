@@ -97,8 +97,61 @@ def _die_with_parent_fn() -> Callable[[], None] | None:
     return _set_pdeathsig
 
 
+# Servers the suite starts listen on ports below the kernel's ephemeral range: a port from that
+# range, once its server is stopped for a restart, can be taken by any outgoing connection in the
+# meantime (even one to itself: a client retrying connect() to a dead local port can be handed
+# that very port as its source and connect to itself), and the broker cannot come back on it.
+# Each xdist worker walks its own block, so workers never hand out the same port.
+_PORT_BLOCK: Final = 1_000
+_PORT_FLOOR: Final = 10_000
+_next_port: list[int] = []
+
+
+def _ephemeral_floor() -> int:
+    try:
+        low = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0]
+    except (OSError, IndexError):
+        return 32_768  # Linux's default
+    return int(low)
+
+
+def _worker_block() -> range | None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    blocks = (_ephemeral_floor() - _PORT_FLOOR) // _PORT_BLOCK
+    if blocks < 1:
+        return None  # no room below the ephemeral range: let the OS pick
+    start = _PORT_FLOOR + (int(worker) if worker.isdigit() else 0) % blocks * _PORT_BLOCK
+    return range(start, start + _PORT_BLOCK)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
 def free_ports(count: int) -> list[int]:
-    """``count`` distinct TCP ports free on 127.0.0.1 right now (the OS picks them)."""
+    """``count`` distinct TCP ports free on 127.0.0.1 right now, outside the ephemeral range."""
+    block = _worker_block()
+    if block is None:
+        return _os_picked_ports(count)
+    if not _next_port:  # start where this process's pid points, so two runs rarely overlap
+        _next_port.append(block.start + os.getpid() % len(block))
+    ports: list[int] = []
+    for _ in range(len(block)):
+        port = _next_port[0]
+        _next_port[0] = block.start + (port + 1 - block.start) % len(block)
+        if _bindable(port):
+            ports.append(port)
+            if len(ports) == count:
+                return ports
+    raise RuntimeError(f"no {count} free ports in {block.start}-{block.stop - 1} on {LOOPBACK}")
+
+
+def _os_picked_ports(count: int) -> list[int]:
     sockets: list[socket.socket] = []
     try:
         for _ in range(count):
