@@ -187,6 +187,8 @@ class RabbitBroker(ProcessBroker):
     dist_port: int = 0
     epmd_port: int = 0
     node_name: str = ""
+    config_lines: tuple[str, ...] = ()  # appended to rabbitmq.conf (a cluster's settings)
+    starts_epmd: bool = True  # False: a cluster member using another member's epmd
     _epmd: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def login(self, hub_id: str) -> tuple[str, str]:
@@ -209,6 +211,7 @@ class RabbitBroker(ProcessBroker):
                     f"default_pass = {password}",
                     "loopback_users = none",
                     "log.file.level = info",
+                    *self.config_lines,
                     "",
                 ]
             ),
@@ -240,7 +243,7 @@ class RabbitBroker(ProcessBroker):
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        if self._epmd is None or self._epmd.poll() is not None:
+        if self.starts_epmd and (self._epmd is None or self._epmd.poll() is not None):
             with (self.workdir / "epmd.log").open("ab") as out:
                 self._epmd = subprocess.Popen(
                     [EPMD, "-port", str(self.epmd_port), "-address", LOOPBACK],
