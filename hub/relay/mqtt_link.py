@@ -359,8 +359,7 @@ class MqttLink:
         trip; live status messages (the partner's goodbye, its will) still count as they come:
         a sealed status that arrived before the latest status-topic message is history."""
         self.inbox_works()
-        if arrival < self._status_arrival or not self.connected.is_set():
-            # Or handled only once this hub's own link went down: unknown is the truth then.
+        if arrival < self._status_arrival:  # also whatever arrived before the link last went down
             return
         self._partner_status(status)
 

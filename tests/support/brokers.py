@@ -337,12 +337,19 @@ def aedes(workdir: Path, *, deny_prefix: str = "") -> AedesBroker:
     return broker
 
 
-def rabbitmq(workdir: Path) -> RabbitBroker:
-    if not RABBITMQ_SERVER.is_file() or shutil.which(EPMD) is None:
-        raise BrokerUnavailableError("rabbitmq-server is not installed; `make test` installs it")
-    mqtt, amqp, dist, epmd = free_ports(4)
-    broker = RabbitBroker(
-        "rabbitmq",
+def rabbit_node(
+    name: str,
+    workdir: Path,
+    *,
+    epmd_port: int,
+    node_name: str,
+    config_lines: tuple[str, ...] = (),
+    starts_epmd: bool = True,
+) -> RabbitBroker:
+    """One RabbitMQ node on free MQTT, AMQP and distribution ports (not started)."""
+    mqtt, amqp, dist = free_ports(3)
+    return RabbitBroker(
+        name,
         mqtt,
         workdir,
         durable=True,
@@ -350,8 +357,18 @@ def rabbitmq(workdir: Path) -> RabbitBroker:
         ready_line="completed with",
         amqp_port=amqp,
         dist_port=dist,
-        epmd_port=epmd,
-        node_name=f"hl{secrets.token_hex(4)}@localhost",
+        epmd_port=epmd_port,
+        node_name=node_name,
+        config_lines=config_lines,
+        starts_epmd=starts_epmd,
+    )
+
+
+def rabbitmq(workdir: Path) -> RabbitBroker:
+    if not RABBITMQ_SERVER.is_file() or shutil.which(EPMD) is None:
+        raise BrokerUnavailableError("rabbitmq-server is not installed; `make test` installs it")
+    broker = rabbit_node(
+        "rabbitmq", workdir, epmd_port=free_ports(1)[0], node_name=f"hl{secrets.token_hex(4)}@localhost"
     )
     try:
         broker.start()

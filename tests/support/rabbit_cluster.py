@@ -17,13 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from tests.support.brokers import (
-    EPMD,
-    RABBITMQ_READY_S,
-    RABBITMQ_SERVER,
-    BrokerUnavailableError,
-    RabbitBroker,
-)
+from tests.support.brokers import EPMD, RABBITMQ_SERVER, BrokerUnavailableError, RabbitBroker, rabbit_node
 from tests.support.mosquitto import free_ports
 
 RABBITMQCTL: Final = RABBITMQ_SERVER.with_name("rabbitmqctl")
@@ -119,22 +113,15 @@ def rabbitmq_cluster(workdir: Path, config_lines: Sequence[str] = ()) -> RabbitC
     )
     nodes: list[RabbitBroker] = []
     for index, name in enumerate(names):
-        mqtt, amqp, dist = free_ports(3)
         node_dir = workdir / f"node{index + 1}"
         node_dir.mkdir(parents=True, exist_ok=True)
         cookie_path = node_dir / COOKIE_FILE
         cookie_path.write_text(cookie, encoding="ascii")
         cookie_path.chmod(0o400)  # Erlang refuses a cookie others can read
         nodes.append(
-            RabbitBroker(
+            rabbit_node(
                 f"rabbitmq-{index + 1}",
-                mqtt,
                 node_dir,
-                durable=True,
-                ready_s=RABBITMQ_READY_S,
-                ready_line="completed with",
-                amqp_port=amqp,
-                dist_port=dist,
                 epmd_port=epmd_port,
                 node_name=name,
                 # The first node forms the cluster alone; the second finds it and joins.
