@@ -54,7 +54,7 @@ class InviteLedger:
 
     def any(self) -> bool:
         """True once this hub issued an invite: the couple key then opens hellos only."""
-        return bool(self._load())
+        return self._path.exists() and bool(self._load())  # asked per message: no file, no read
 
     def issued(self, invite: Invite, secret: bytes) -> None:
         """Record a new code with the private half of its X25519 key."""

@@ -89,6 +89,7 @@ class DeliveryService:
         # transaction left open would show it a receipt whose fate is not on disk yet.
         self._pending: list[tuple[Callable[[], None], Callable[[], None]]] = []
         self._postpone: dict[HoldReason, datetime] = {}  # a flood's latest release, per reason
+        self._postponing: dict[HoldReason, datetime] = {}  # the one of the burst being stored
         # The earliest release time of any hold, kept in memory (never later than the true one:
         # a released or postponed hold only makes it early, and an early wake-up reads the store
         # once and sets it exactly), so a loop turn reads no holds while thousands are held.
@@ -169,6 +170,7 @@ class DeliveryService:
         postpone, self._postpone = self._postpone, {}
 
         def store() -> None:
+            self._postponing = postpone
             with self._db.transaction():
                 for write, _ in pending:
                     write()
@@ -212,18 +214,23 @@ class DeliveryService:
         """Nothing can reach the person until they are back: held, stored as held with its
         reason (no release time), released by ``_release_home``."""
 
+        shown: list[SignalRecord | None] = []
+
         def store() -> None:
+            shown.clear()
             with self._db.transaction():
                 for record in records:
                     self._holds.release(record.id)  # a quiet-hours hold ends here, if it was one
-                    self._signals.set_fate(record.id, Fate.HELD, self._clock.now(), reason=reason)
+                    shown.append(
+                        self._signals.set_fate(record.id, Fate.HELD, self._clock.now(), reason=reason)
+                    )
                     self._receipts(record.id, Fate.HELD, None, reason)
 
         await self._durably(store)
         for record in records:
             self._until_home[record.id] = record
             _LOGGER.info("signal %s held: %s", record.id, reason)
-            self._announce(record.id)
+        self._announce(shown)
 
     def _release_home(self) -> None:
         """Presence sees the person home: their held signals go through delivery again (quiet
@@ -238,19 +245,25 @@ class DeliveryService:
     async def _hold(
         self, record: SignalRecord, why: HoldReason, release: datetime, text: str, *, postpone: bool = False
     ) -> None:
-        reason = f"held: {text}; release {release.isoformat()}"
         now = self._clock.now()
         if postpone:  # a flood still going on: the whole burst waits for its end (at the flush)
             self._postpone[why] = release
+        said: list[str] = []
+        shown: list[SignalRecord | None] = []
 
         def store() -> None:
+            # A postponed hold says the release the whole burst got (so the burst's receipts
+            # say the same, and leave together: hub.relay.relay.RECEIPT_BATCH).
+            final = self._postponing.get(why, release) if postpone else release
+            reason = f"held: {text}; release {final.isoformat()}"
+            said[:] = [reason]
             self._holds.put(record.id, why, release)
-            self._signals.set_fate(record.id, Fate.HELD, now, reason=reason)
+            shown[:] = [self._signals.set_fate(record.id, Fate.HELD, now, reason=reason)]
             self._receipts(record.id, Fate.HELD, None, reason)
 
         def after() -> None:
-            _LOGGER.info("signal %s %s", record.id, reason)
-            self._announce(record.id)
+            _LOGGER.info("signal %s %s", record.id, said[0])
+            self._announce(shown)
 
         self._expect(release)
         self._later(store, after)
@@ -260,14 +273,16 @@ class DeliveryService:
         itself is waiting, and a restart delivers it again from the inbox)."""
         reason = f"held: {text}"
 
+        shown: list[SignalRecord | None] = []
+
         def store() -> None:
             with self._db.transaction():
-                self._signals.set_fate(record.id, Fate.HELD, self._clock.now(), reason=reason)
+                shown[:] = [self._signals.set_fate(record.id, Fate.HELD, self._clock.now(), reason=reason)]
                 self._receipts(record.id, Fate.HELD, None, reason)
 
         await self._durably(store)
         _LOGGER.info("signal %s %s", record.id, reason)
-        self._announce(record.id)
+        self._announce(shown)
 
     async def _release_due(self) -> None:
         now = self._clock.now()
@@ -293,22 +308,25 @@ class DeliveryService:
         await self._finish(records, Outcome(outcome.fate, outcome.channel, reason))
 
     async def _finish(self, records: list[SignalRecord], outcome: Outcome) -> None:
+        shown: list[SignalRecord | None] = []
+
         def store() -> None:
+            shown.clear()
             with self._db.transaction():
                 for record in records:
                     self._holds.release(record.id)
-                    self._signals.set_fate(
+                    updated = self._signals.set_fate(
                         record.id,
                         outcome.fate,
                         self._clock.now(),
                         channel=outcome.channel,
                         reason=outcome.reason,
                     )
+                    shown.append(updated)
                     self._receipts(record.id, outcome.fate, outcome.channel, outcome.reason)
 
         await self._durably(store)
-        for record in records:
-            self._announce(record.id)
+        self._announce(shown)
 
     async def _durably(self, store: Callable[[], None]) -> None:
         """Run a write until it succeeds: the person was reached, only the record is late."""
@@ -321,7 +339,8 @@ class DeliveryService:
             else:
                 return
 
-    def _announce(self, signal_id: str) -> None:
-        updated = self._signals.get(signal_id)
-        if updated is not None:
-            self._bus.publish(SignalUpdate(updated))
+    def _announce(self, records: list[SignalRecord | None]) -> None:
+        """Show each committed fate on the live feed (the records the writes returned)."""
+        for record in records:
+            if record is not None:
+                self._bus.publish(SignalUpdate(record))

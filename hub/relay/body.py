@@ -9,7 +9,7 @@ one, and nothing here reads it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 from hub.events import Channel, Fate
 from hub.relay.envelope import MAX_TEXT_LENGTH, message_id_or_none, sane_time
 
-FieldType = Literal["text", "id", "bool", "choice", "time", "count"]
+FieldType = Literal["text", "id", "ids", "bool", "choice", "time", "count"]
 # A count (an advert counter) is a whole number from 0; BTHome's counter is 32 bits.
 MAX_COUNT: Final = 2**32 - 1
 
@@ -27,7 +27,7 @@ class BodyField:
     type: FieldType
     required: bool = True
     nullable: bool = False  # JSON null allowed (and kept as None)
-    max_length: int = MAX_TEXT_LENGTH  # for text
+    max_length: int = MAX_TEXT_LENGTH  # for text; for ids, the most ids in the list
     choices: Collection[str] = ()  # for choice
     # For text a person or the partner's hub wrote freely (a name, a delivery's reason): longer
     # is cut to max_length rather than refused, and empty is allowed.
@@ -36,8 +36,8 @@ class BodyField:
     def valid(self, value: object) -> bool:
         if value is None:
             return self.nullable
-        if self.type in ("bool", "count"):
-            return _count(value) if self.type == "count" else isinstance(value, bool)
+        if self.type in ("bool", "count", "ids"):
+            return _ORDINARY[self.type](value, self.max_length)
         if not isinstance(value, str):
             return False
         if self.type == "id":
@@ -78,6 +78,23 @@ def _count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
 
 
+def _ids(value: object, most: int) -> bool:
+    """A list of at most ``most`` message ids."""
+    return (
+        isinstance(value, list)
+        and len(value) <= most
+        and all(message_id_or_none(item) is not None for item in value)
+    )
+
+
+# Types that are not text: each checks a value with the field's max_length at hand.
+_ORDINARY: Final[dict[str, Callable[[object, int], bool]]] = {
+    "bool": lambda value, _: isinstance(value, bool),
+    "count": lambda value, _: _count(value),
+    "ids": _ids,
+}
+
+
 def _encodable(text: str) -> bool:
     """False for a lone surrogate ("\\ud800" is valid JSON, but no UTF-8 can store it)."""
     try:
@@ -87,9 +104,17 @@ def _encodable(text: str) -> bool:
     return True
 
 
-# The relay's own kind: a receipt tells what became of a message we sent.
+# The most message ids one receipt may answer besides its ``ref`` (a receiver sends at most
+# hub.relay.relay.RECEIPT_BATCH; this leaves room for a future one that sends more).
+MAX_RECEIPT_ALSO: Final = 100
+
+# The relay's own kind: a receipt tells what became of a message we sent; ``also`` lists more
+# messages with the very same fate, channel and reason (the fates a receiver stored in one
+# transaction). A hub that does not know ``also`` reads ``ref`` alone; the others are resent, and
+# a duplicate is always answered by a receipt of its own.
 RECEIPT_BODY: Final[BodySchema] = {
     "ref": BodyField("id"),
+    "also": BodyField("ids", required=False, max_length=MAX_RECEIPT_ALSO),
     "fate": BodyField("choice", choices=frozenset(fate.value for fate in Fate)),
     "channel": BodyField(
         "choice", required=False, nullable=True, choices=frozenset(c.value for c in Channel)

@@ -60,6 +60,11 @@ MAX_RECEIPT_MEMORY: Final = 10_000
 MAX_IN_FLIGHT: Final = 100
 # Messages stored in one transaction (one fsync) when many arrive at once (a drained outage).
 MAX_RECEIVE_BATCH: Final = 200
+# Receipts queued in one transaction with the same answer (fate, channel, reason) leave as one
+# envelope answering up to this many messages (``also``, hub.relay.body), within this many
+# characters of ids: a drained outage is answered by a few dozen receipts, not thousands.
+RECEIPT_BATCH: Final = 50
+RECEIPT_BATCH_CHARS: Final = 1800
 # Kinds sent and received without the outbox and the inbox: losing one costs nothing (a status,
 # asked for again at the partner's next connect: hub.relay.partner_status).
 UNSTORED_KINDS: Final = frozenset({EnvelopeKind.STATUS})
@@ -100,6 +105,10 @@ class Relay:
         self._unstored: list[Inbound] = []
         self._confirmations: list[OutboxItem] = []
         self._receipted: dict[str, float] = {}  # message id -> monotonic time of its last receipt
+        # Receipts gathered in the open transaction, sealed just before it commits (by answer).
+        self._receipt_groups: dict[tuple[Fate, Channel | None, str | None, str], list[str]] = {}
+        self._receipt_serial: int | None = None
+        self._answering_duplicate = False
         self._confirm_wake = asyncio.Event()
         self._wake = asyncio.Event()
         self._in_flight: set[str] = set()
@@ -192,14 +201,48 @@ class Relay:
             _LOGGER.debug("an unstored message was not confirmed (%r); the partner asks again", ex)
 
     def queue_receipt(self, ref: str, fate: Fate, channel: Channel | None, reason: str | None) -> None:
-        """Tell the partner what became of its message ``ref``."""
+        """Tell the partner what became of its message ``ref``.
+
+        Inside a transaction, receipts with the same answer are gathered and sealed together
+        when it commits; a duplicate's receipt goes alone (a sender that ignores ``also`` must
+        still hear about each message it resends)."""
         self._receipted[ref] = self._clock.monotonic()
-        body = {
-            "ref": ref,
+        serial = self._db.transaction_serial
+        if serial is None or self._answering_duplicate:
+            self._enqueue_receipt(fate, channel, reason, [ref])
+            return
+        if serial != self._receipt_serial:
+            groups: dict[tuple[Fate, Channel | None, str | None, str], list[str]] = {}
+            self._receipt_groups, self._receipt_serial = groups, serial
+            self._db.before_commit(lambda: self._seal_receipts(groups))
+        owner = next((prefix for prefix, _ in self._owners if ref.startswith(prefix)), "")
+        self._receipt_groups.setdefault((fate, channel, reason, owner), []).append(ref)
+
+    def _seal_receipts(self, groups: dict[tuple[Fate, Channel | None, str | None, str], list[str]]) -> None:
+        for (fate, channel, reason, _), refs in groups.items():
+            batch: list[str] = []
+            chars = 0
+            for ref in refs:
+                if batch and (len(batch) == RECEIPT_BATCH or chars + len(ref) > RECEIPT_BATCH_CHARS):
+                    self._enqueue_receipt(fate, channel, reason, batch)
+                    batch, chars = [], 0
+                batch.append(ref)
+                chars += len(ref)
+            if batch:
+                self._enqueue_receipt(fate, channel, reason, batch)
+        groups.clear()
+
+    def _enqueue_receipt(
+        self, fate: Fate, channel: Channel | None, reason: str | None, refs: list[str]
+    ) -> None:
+        body: dict[str, object] = {
+            "ref": refs[0],
             "fate": fate.value,
             "channel": channel.value if channel else None,
             "reason": reason,
         }
+        if len(refs) > 1:
+            body["also"] = refs[1:]
         self.enqueue(EnvelopeKind.RECEIPT, body)
 
     def receipt_due(self, ref: str) -> bool:
@@ -420,21 +463,25 @@ class Relay:
             self.rejected["unhandled_kind"] += 1
             return None
         if not first_time:
-            handler.duplicate(envelope)
+            self._answering_duplicate = True
+            try:
+                handler.duplicate(envelope)
+            finally:
+                self._answering_duplicate = False
             return None
         return handler.received(envelope)
 
     def _apply_receipt(self, envelope: Envelope) -> None:
         body = envelope.body  # checked by RECEIPT_BODY
         channel = body.get("channel")
-        reason = body.get("reason")
-        ref = str(body["ref"])
-        receipt = Receipt(ref, Fate(body["fate"]), Channel(channel) if channel else None, reason or None)
-        owner = self._owner(ref)
-        if owner is not None and owner.receipt(receipt):
-            self._outbox.receipt_arrived(ref)
-        else:
-            self.rejected["bad_receipt"] += 1
+        fate, reason = Fate(body["fate"]), body.get("reason") or None
+        for ref in dict.fromkeys([str(body["ref"]), *body.get("also", ())]):
+            receipt = Receipt(ref, fate, Channel(channel) if channel else None, reason)
+            owner = self._owner(ref)
+            if owner is not None and owner.receipt(receipt):
+                self._outbox.receipt_arrived(ref)
+            else:
+                self.rejected["bad_receipt"] += 1
 
     def _owner(self, message_id: str) -> KindHandler | None:
         """The handler of the kind that marked this id (None: a relay with no signals handler)."""

@@ -106,14 +106,17 @@ class SignalExchange:
             gesture = envelope.body.get("gesture")
             meaning = self._moments.arrived(record, Gesture(gesture) if gesture else None, links)
             record = dataclasses.replace(record, kind=meaning)
-        self._signals.add(record)
+        known = record if self._signals.add(record) else None  # as stored, unless already there
         for relation, ref in links.items():
             self._links.add(record.id, relation, ref)
 
         paired = self._links.ref(record.id, "moment") if record.kind is SignalKind.SHARED_MOMENT else None
 
         def hand_over() -> None:
-            self.announce(record.id)
+            if known is not None:
+                self._bus.publish(SignalUpdate(known))
+            else:
+                self.announce(record.id)
             if paired is not None:
                 self.announce(paired)  # our tap it crossed is a shared moment now too
             self._deliver(record)
@@ -140,24 +143,32 @@ class SignalExchange:
             self._relay.queue_receipt(known.id, known.fate, known.channel, known.reason)
 
     def receipt(self, receipt: Receipt) -> bool:
-        known = self._signals.get(receipt.ref)
-        if known is None or known.direction is not Direction.SENT:
-            return False
-        if _FATE_RANK[receipt.fate] < _FATE_RANK[known.fate]:
-            return True  # an older receipt arriving late (e.g. "held" after "delivered")
-        self._signals.set_fate(
-            receipt.ref, receipt.fate, self._clock.now(), channel=receipt.channel, reason=receipt.reason
+        # One statement for the common case: a signal we sent, moving forward.
+        rank = _FATE_RANK[receipt.fate]
+        updated = self._signals.set_fate(
+            receipt.ref,
+            receipt.fate,
+            self._clock.now(),
+            channel=receipt.channel,
+            reason=receipt.reason,
+            only_from=[fate for fate, before in _FATE_RANK.items() if before <= rank],
+            direction=Direction.SENT,
         )
-        self.announce(receipt.ref)
-        return True
+        if updated is not None:
+            self._bus.publish(SignalUpdate(updated))
+            return True
+        known = self._signals.get(receipt.ref)
+        # Ours, and further on already: an older receipt arriving late (e.g. "held" after
+        # "delivered"); not ours: nothing this hub sent.
+        return known is not None and known.direction is Direction.SENT
 
     def published(self, message_id: str) -> AfterCommit | None:
-        record = self._signals.get(message_id)
-        if record is None:
-            return None  # a receipt of ours: nothing to show
-        if record.fate is Fate.QUEUED:
-            self._signals.set_fate(message_id, Fate.SENT, self._clock.now())
-        return lambda: self.announce(message_id)
+        sent = self._signals.set_fate(
+            message_id, Fate.SENT, self._clock.now(), only_from=[Fate.QUEUED], direction=Direction.SENT
+        )
+        if sent is None:
+            return None  # a receipt of ours, or a resend of a signal already on its way
+        return lambda: self._bus.publish(SignalUpdate(sent))
 
     def announce(self, signal_id: str) -> None:
         """Show a signal's current state on the live feed."""

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -47,6 +47,10 @@ class Database:
         self.connection = connection
         self.path = path
         self._depth = 0
+        # Work that joins the open transaction at its end, just before COMMIT (writes gathered
+        # while it ran: hub.relay.relay gathers receipts). Dropped with a transaction that fails.
+        self._before_commit: list[Callable[[], None]] = []
+        self._serial = 0
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -64,8 +68,11 @@ class Database:
             return
         self.connection.execute("BEGIN IMMEDIATE")
         self._depth = 1
+        self._serial += 1
         try:
             yield
+            while self._before_commit:  # one may add another
+                self._before_commit.pop(0)()
             self.connection.execute("COMMIT")
         except BaseException as ex:
             if self.connection.in_transaction:  # a COMMIT that failed leaves it open
@@ -75,6 +82,19 @@ class Database:
             raise
         finally:
             self._depth = 0
+            self._before_commit.clear()
+
+    @property
+    def transaction_serial(self) -> int | None:
+        """A number for the open transaction, new for each (None: none is open)."""
+        return self._serial if self._depth else None
+
+    def before_commit(self, work: Callable[[], None]) -> None:
+        """Run ``work`` inside the open transaction, after the rest of its block, before COMMIT;
+        it is dropped if the transaction fails first."""
+        if not self._depth:
+            raise RuntimeError("before_commit needs an open transaction")
+        self._before_commit.append(work)
 
     def disk_full_text(self) -> str:
         """What a full disk means, in one line: what was not stored and what to do."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 from datetime import datetime
 
 from hub.events import Channel, Direction, Fate, SignalKind, SignalRecord
@@ -53,12 +54,24 @@ class SignalLog:
         *,
         channel: Channel | None = None,
         reason: str | None = None,
-    ) -> None:
-        self._db.connection.execute(
-            "UPDATE signals SET fate = ?, channel = COALESCE(?, channel), reason = ?, updated_at = ?"
-            " WHERE id = ?",
-            (fate.value, channel.value if channel else None, reason, at.isoformat(), signal_id),
-        )
+        only_from: Collection[Fate] | None = None,
+        direction: Direction | None = None,
+    ) -> SignalRecord | None:
+        """Move a signal to ``fate``; the record as it is now, or None if no signal changed
+        (none with this id, or not of ``direction``, or not in one of the fates ``only_from``)."""
+        where, args = "id = ?", [signal_id]
+        if direction is not None:
+            where += " AND direction = ?"
+            args.append(direction.value)
+        if only_from is not None:
+            where += f" AND fate IN ({','.join('?' * len(only_from))})"
+            args.extend(f.value for f in only_from)
+        row = self._db.connection.execute(
+            "UPDATE signals SET fate = ?, channel = COALESCE(?, channel), reason = ?, updated_at = ?"  # noqa: S608 - placeholders only
+            f" WHERE {where} RETURNING *",
+            (fate.value, channel.value if channel else None, reason, at.isoformat(), *args),
+        ).fetchone()
+        return _record(row) if row else None
 
     def set_kind(self, signal_id: str, kind: SignalKind, direction: Direction) -> None:
         """A signal's meaning, once its shared moment is known (hub.delivery.moments)."""
