@@ -31,6 +31,7 @@ from hub.delivery.router import AWAY_NO_PHONE, Outcome, Reach
 from hub.events import Channel, Direction, Fate, SignalRecord
 from hub.store.database import Database
 from hub.store.holds import Hold, HoldReason, HoldStore
+from hub.store.relay_queue import bookkeeping
 from hub.store.signals import SignalLog
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,6 +51,11 @@ SUMMARY_WHY: Final[dict[HoldReason, str]] = {
 # Fates decided in one burst without reaching anyone (holds) are stored together, in one
 # durable transaction of at most this many signals (each with its receipt).
 MAX_GROUP: Final = 500
+
+# Delivered fates whose receipts wait for the burst's durable commit, at most this many: a
+# receipt leaves the hub only once its fate is on disk (synced), and a burst's receipts with the
+# same answer leave together (hub.relay.relay.RECEIPT_BATCH).
+MAX_UNRECEIPTED: Final = 50
 
 # Queues a receipt to the sender inside the caller's transaction (Relay.queue_receipt), so a
 # fate and its receipt are stored together.
@@ -88,6 +94,10 @@ class DeliveryService:
         # waits. Never kept across an await: the relay's publisher shares this connection, so a
         # transaction left open would show it a receipt whose fate is not on disk yet.
         self._pending: list[tuple[Callable[[], None], Callable[[], None]]] = []
+        # Reached, their fates committed without an fsync of their own (group commit): the
+        # burst's durable commit writes their receipts and syncs the fates with them. Lost with
+        # the process, the sender's resend is answered from the stored fate (a duplicate).
+        self._unreceipted: list[tuple[str, Outcome]] = []
         self._postpone: dict[HoldReason, datetime] = {}  # a flood's latest release, per reason
         self._postponing: dict[HoldReason, datetime] = {}  # the one of the burst being stored
         # The earliest release time of any hold, kept in memory (never later than the true one:
@@ -108,6 +118,25 @@ class DeliveryService:
         return self._queue.qsize()
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            self._store_receipts_now()
+
+    def _store_receipts_now(self) -> None:
+        """On the way out (the hub stops): the receipts still waiting for their burst's end are
+        stored now, so the sender hears at the next start, not at its resend."""
+        unreceipted, self._unreceipted = self._unreceipted, []
+        if not unreceipted:
+            return
+        try:
+            with self._db.transaction():
+                for signal_id, outcome in unreceipted:
+                    self._receipts(signal_id, outcome.fate, outcome.channel, outcome.reason)
+        except sqlite3.Error as ex:
+            _LOGGER.warning("%d receipts not stored (%s); the resend is answered", len(unreceipted), ex)
+
+    async def _run(self) -> None:
         self._next_release = self._earliest(self._holds.all())
         for interrupted in self._interrupted_waits():
             if interrupted.reason == AWAY_NO_PHONE:
@@ -129,6 +158,7 @@ class DeliveryService:
             await self._flush()
             await self._release_due()
             self._release_home()
+            await self._flush()  # a released summary's receipts, before the loop waits
 
     def _interrupted_waits(self) -> list[SignalRecord]:
         """Received signals left held without a release time when the hub stopped: for a sleepy
@@ -161,19 +191,26 @@ class DeliveryService:
         """Decided: ``store`` joins the burst's transaction, ``after`` runs once it is committed."""
         self._pending.append((store, after))
 
-    async def _flush(self) -> None:
+    async def _flush(self, *, receipts: bool = True) -> None:
         """Commit the burst's pending fates (each with its receipt) in one durable transaction:
-        a fate is on disk before its receipt can be published, as when each had its own."""
-        if not self._pending:
+        a fate is on disk before its receipt can be published, as when each had its own. With
+        ``receipts`` (not before each delivery: they wait for the end of the burst), the receipts
+        of the burst's deliveries join it, and its fsync makes their fates durable too."""
+        unreceipted = self._unreceipted if receipts else []
+        if not self._pending and not unreceipted:
             return
         pending, self._pending = self._pending, []
         postpone, self._postpone = self._postpone, {}
+        if receipts:
+            self._unreceipted = []
 
         def store() -> None:
             self._postponing = postpone
             with self._db.transaction():
                 for write, _ in pending:
                     write()
+                for signal_id, outcome in unreceipted:
+                    self._receipts(signal_id, outcome.fate, outcome.channel, outcome.reason)
                 # One postpone for the burst, after its holds are in: every hold of the reason
                 # ends at the latest release, as a postpone before each hold would leave them.
                 for why, release in postpone.items():
@@ -201,7 +238,7 @@ class DeliveryService:
 
         # Everything decided before is on disk before the person is reached again: a delivered
         # fate is never left uncommitted while another delivery runs.
-        await self._flush()
+        await self._flush(receipts=False)
         outcome = await self._reach.deliver(record, record.kind, waiting)
         if outcome.fate is Fate.HELD:
             await self._hold_until_home([record], outcome.reason or AWAY_NO_PHONE)
@@ -308,11 +345,16 @@ class DeliveryService:
         await self._finish(records, Outcome(outcome.fate, outcome.channel, reason))
 
     async def _finish(self, records: list[SignalRecord], outcome: Outcome) -> None:
+        """Commit the fates of records the person was reached with (or not), at once, so no
+        other delivery runs while one is uncommitted; their receipts follow with the burst's
+        durable commit (``_flush``), which also syncs these fates to the disk. Until then a
+        crash of the process loses nothing (the commit is in the WAL); a power cut within the
+        burst could lose the fate, and that signal would be delivered again."""
         shown: list[SignalRecord | None] = []
 
         def store() -> None:
             shown.clear()
-            with self._db.transaction():
+            with bookkeeping(self._db):
                 for record in records:
                     self._holds.release(record.id)
                     updated = self._signals.set_fate(
@@ -323,10 +365,12 @@ class DeliveryService:
                         reason=outcome.reason,
                     )
                     shown.append(updated)
-                    self._receipts(record.id, outcome.fate, outcome.channel, outcome.reason)
 
         await self._durably(store)
+        self._unreceipted.extend((record.id, outcome) for record in records)
         self._announce(shown)
+        if len(self._unreceipted) >= MAX_UNRECEIPTED:
+            await self._flush()
 
     async def _durably(self, store: Callable[[], None]) -> None:
         """Run a write until it succeeds: the person was reached, only the record is late."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hub.couple.hello import HELLO_BODY
 from hub.presence.share import PRESENCE_BODY
-from hub.relay.body import RECEIPT_BODY, checked_body
+from hub.relay.body import MAX_RECEIPT_ALSO, RECEIPT_BODY, checked_body
 from hub.signals.exchange import SIGNAL_BODY
 
 
@@ -35,3 +35,12 @@ def test_wrong_types_and_lone_surrogates_are_refused() -> None:
         checked_body(PRESENCE_BODY, {"person": "Sam", "present": True, "since": "0001-01-01T00:00:00+00:00"})
         is None
     )
+
+
+def test_a_receipt_answers_a_list_of_ids_within_its_bound() -> None:
+    base = {"ref": "b" * 24, "fate": "delivered", "channel": "button", "reason": None}
+    many = [f"c{i:023x}" for i in range(MAX_RECEIPT_ALSO)]
+    assert checked_body(RECEIPT_BODY, {**base, "also": many}) == {**base, "also": many}
+    assert checked_body(RECEIPT_BODY, base) == base  # an older hub's receipt: ``also`` is optional
+    for hostile in ([*many, "d" * 24], ["b" * 24, 5], "b" * 24, [None], ["x" * 500], {"a": 1}):
+        assert checked_body(RECEIPT_BODY, {**base, "also": hostile}) is None, hostile
