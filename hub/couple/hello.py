@@ -13,7 +13,7 @@ either, and the log says what to do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -136,10 +136,15 @@ class HelloExchange:
         else:
             self._relay.queue_receipt(envelope.id, Fate.FAILED, None, "refused")
 
-    def receipt(self, receipt: Receipt) -> bool:
+    def receipts(self, receipts: Sequence[Receipt]) -> set[str]:
+        for receipt in receipts:
+            self._answer(receipt)
+        return {receipt.ref for receipt in receipts}
+
+    def _answer(self, receipt: Receipt) -> None:
         """The inviting hub's answer to our hello."""
         if receipt.ref not in self._relay.queued(HELLO_PREFIX):
-            return True  # a repeated answer to a hello already settled
+            return  # a repeated answer to a hello already settled
         accepted = receipt.fate is Fate.DELIVERED
         self.result = (accepted, receipt.reason)
         record_answer(self._data_dir, "accepted" if accepted else f"refused:{receipt.reason or 'refused'}")
@@ -152,9 +157,8 @@ class HelloExchange:
             )
         if self._answered is not None:
             self._answered(accepted, receipt.reason)
-        return True
 
-    def published(self, message_id: str) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
+    def published(self, message_ids: Sequence[str]) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
         return None
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Final
 
@@ -88,10 +88,10 @@ class PresenceExchange:
         if self._relay.receipt_due(envelope.id):
             self._relay.queue_receipt(envelope.id, Fate.DELIVERED, None, None)
 
-    def receipt(self, receipt: Receipt) -> bool:  # noqa: ARG002 - the handler shape
-        return True  # the partner's hub has it: it leaves the outbox
+    def receipts(self, receipts: Sequence[Receipt]) -> set[str]:
+        return {receipt.ref for receipt in receipts}  # the partner's hub has it: it leaves the outbox
 
-    def published(self, message_id: str) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
+    def published(self, message_ids: Sequence[str]) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
         return None
 
     def _apply(self, envelope: Envelope) -> None:

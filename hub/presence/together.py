@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Final
 
@@ -90,10 +90,10 @@ class TogetherExchange:
         if self._relay.receipt_due(envelope.id):
             self._relay.queue_receipt(envelope.id, Fate.DELIVERED, None, None)
 
-    def receipt(self, receipt: Receipt) -> bool:  # noqa: ARG002 - the handler shape
-        return True
+    def receipts(self, receipts: Sequence[Receipt]) -> set[str]:
+        return {receipt.ref for receipt in receipts}
 
-    def published(self, message_id: str) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
+    def published(self, message_ids: Sequence[str]) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
         return None
 
 

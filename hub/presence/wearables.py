@@ -25,7 +25,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from hub.events import Fate
@@ -113,12 +113,13 @@ class WearableExchange:
         if self._relay.receipt_due(envelope.id):
             self._relay.queue_receipt(envelope.id, Fate.DELIVERED, None, None)
 
-    def receipt(self, receipt: Receipt) -> bool:
-        if receipt.fate is Fate.FAILED:
-            _LOGGER.warning("the partner's hub refused one of our wearables: %s", receipt.reason)
-        return True
+    def receipts(self, receipts: Sequence[Receipt]) -> set[str]:
+        for receipt in receipts:
+            if receipt.fate is Fate.FAILED:
+                _LOGGER.warning("the partner's hub refused one of our wearables: %s", receipt.reason)
+        return {receipt.ref for receipt in receipts}
 
-    def published(self, message_id: str) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
+    def published(self, message_ids: Sequence[str]) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
         return None
 
     def _apply(self, body: dict[str, object] | object) -> tuple[str, str] | None:

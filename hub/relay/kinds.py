@@ -9,7 +9,7 @@ touches heard on a visiting partner's wearable and commands sealed for it (hub.s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -41,11 +41,12 @@ class KindHandler(Protocol):
         """A message already handled arrived again: its sender never got our receipt."""
         ...
 
-    def receipt(self, receipt: Receipt) -> bool:
-        """The partner's receipt for a message of this kind that we sent. False if it answers
-        nothing this hub sent (counted as ``bad_receipt``); True leaves it out of the outbox."""
+    def receipts(self, receipts: Sequence[Receipt]) -> set[str]:
+        """The partner's receipts for messages of this kind that we sent (one envelope's, with
+        one answer). The refs that answer something this hub sent (they leave the outbox); any
+        other is counted as ``bad_receipt``."""
         ...
 
-    def published(self, message_id: str) -> AfterCommit | None:
-        """The broker confirmed one of our messages of this kind."""
+    def published(self, message_ids: Sequence[str]) -> AfterCommit | None:
+        """The broker confirmed these messages of ours of this kind (one loop turn's)."""
         ...

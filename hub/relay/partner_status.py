@@ -17,7 +17,7 @@ partner's goodbye and its will arrive live on the status topic (hub.relay.mqtt_l
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Final
 
@@ -95,8 +95,8 @@ class StatusExchange:
     def duplicate(self, envelope: Envelope) -> None:
         pass  # never called: the relay keeps no inbox row for a status
 
-    def receipt(self, receipt: Receipt) -> bool:  # noqa: ARG002 - the handler shape
-        return False  # statuses are not receipted: a receipt for one answers nothing we sent
+    def receipts(self, receipts: Sequence[Receipt]) -> set[str]:  # noqa: ARG002 - the handler shape
+        return set()  # statuses are not receipted: a receipt for one answers nothing we sent
 
-    def published(self, message_id: str) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
+    def published(self, message_ids: Sequence[str]) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
         return None

@@ -318,10 +318,9 @@ class Relay:
                 # Bookkeeping, not durability: lost at a power cut, the items are published
                 # again and the receiver recognises them (no fsync on every hop's path).
                 with bookkeeping(self._db):
-                    for item in batch:
-                        self._outbox.confirmed(item, now)
-                        owner = self._owner(item.id)
-                        after = owner.published(item.id) if owner is not None else None
+                    self._outbox.confirmed_all(batch, now)
+                    for owner, ids in self._by_owner([item.id for item in batch]).items():
+                        after = owner.published(ids)
                         if after is not None:
                             afters.append(after)
             except sqlite3.Error:
@@ -475,13 +474,25 @@ class Relay:
         body = envelope.body  # checked by RECEIPT_BODY
         channel = body.get("channel")
         fate, reason = Fate(body["fate"]), body.get("reason") or None
-        for ref in dict.fromkeys([str(body["ref"]), *body.get("also", ())]):
-            receipt = Receipt(ref, fate, Channel(channel) if channel else None, reason)
-            owner = self._owner(ref)
-            if owner is not None and owner.receipt(receipt):
-                self._outbox.receipt_arrived(ref)
-            else:
-                self.rejected["bad_receipt"] += 1
+        refs = list(dict.fromkeys([str(body["ref"]), *body.get("also", ())]))
+        answered: list[str] = []
+        for owner, ids in self._by_owner(refs).items():
+            ours = owner.receipts(
+                [Receipt(ref, fate, Channel(channel) if channel else None, reason) for ref in ids]
+            )
+            answered += [ref for ref in ids if ref in ours]
+        self._outbox.receipts_arrived(answered)
+        if len(answered) < len(refs):
+            self.rejected["bad_receipt"] += len(refs) - len(answered)
+
+    def _by_owner(self, message_ids: list[str]) -> dict[KindHandler, list[str]]:
+        """Ids grouped by the handler whose kind marked them, in order; ids of no kind left out."""
+        groups: dict[KindHandler, list[str]] = {}
+        for message_id in message_ids:
+            owner = self._owner(message_id)
+            if owner is not None:
+                groups.setdefault(owner, []).append(message_id)
+        return groups
 
     def _owner(self, message_id: str) -> KindHandler | None:
         """The handler of the kind that marked this id (None: a relay with no signals handler)."""

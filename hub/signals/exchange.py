@@ -12,21 +12,21 @@ it on to its fate (delivered, held or failed), never backwards.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Final
 
 from hub.bus import SignalUpdate, UpdateBus
 from hub.clock import Clock
 from hub.delivery.moments import Moments
-from hub.events import Direction, Fate, Gesture, SignalKind, SignalRecord
+from hub.events import Channel, Direction, Fate, Gesture, SignalKind, SignalRecord
 from hub.relay.body import MADE_AT_BODY, BodyField, BodySchema, made_at_problem
 from hub.relay.envelope import Envelope, EnvelopeKind
 from hub.relay.kinds import AfterCommit, Receipt
 from hub.relay.relay import Relay
 from hub.store.database import Database
 from hub.store.holds import Relation, SignalLinks
-from hub.store.signals import SignalLog
+from hub.store.signals import MAX_IDS_PER_STATEMENT, SignalLog
 
 # Body keys that link a signal to an earlier one (see hub.delivery.moments).
 LINK_KEYS: Final[tuple[Relation, ...]] = ("felt", "moment")
@@ -142,33 +142,50 @@ class SignalExchange:
         if known is not None and settled and self._relay.receipt_due(known.id):
             self._relay.queue_receipt(known.id, known.fate, known.channel, known.reason)
 
-    def receipt(self, receipt: Receipt) -> bool:
-        # One statement for the common case: a signal we sent, moving forward.
-        rank = _FATE_RANK[receipt.fate]
-        updated = self._signals.set_fate(
-            receipt.ref,
-            receipt.fate,
-            self._clock.now(),
-            channel=receipt.channel,
-            reason=receipt.reason,
-            only_from=[fate for fate, before in _FATE_RANK.items() if before <= rank],
-            direction=Direction.SENT,
-        )
-        if updated is not None:
-            self._bus.publish(SignalUpdate(updated))
-            return True
-        known = self._signals.get(receipt.ref)
-        # Ours, and further on already: an older receipt arriving late (e.g. "held" after
-        # "delivered"); not ours: nothing this hub sent.
-        return known is not None and known.direction is Direction.SENT
+    def receipts(self, receipts: Sequence[Receipt]) -> set[str]:
+        """Move our signals' fates on (never backwards): one statement for one envelope's
+        receipts, which share one answer (hub.relay.relay sends them so)."""
+        ours: set[str] = set()
+        for answer, group in _by_answer(receipts).items():
+            fate, channel, reason = answer
+            rank = _FATE_RANK[fate]
+            for chunk in _chunks([receipt.ref for receipt in group]):
+                updated = self._signals.set_fates(
+                    chunk,
+                    fate,
+                    self._clock.now(),
+                    channel=channel,
+                    reason=reason,
+                    only_from=[f for f, before in _FATE_RANK.items() if before <= rank],
+                    direction=Direction.SENT,
+                )
+                for record in sorted(updated, key=lambda r: (r.created_at, r.seq)):
+                    self._bus.publish(SignalUpdate(record))
+                ours.update(record.id for record in updated)
+                for ref in set(chunk) - ours:
+                    known = self._signals.get(ref)
+                    # Ours, and further on already: an older receipt arriving late (e.g. "held"
+                    # after "delivered"); not ours: nothing this hub sent.
+                    if known is not None and known.direction is Direction.SENT:
+                        ours.add(ref)
+        return ours
 
-    def published(self, message_id: str) -> AfterCommit | None:
-        sent = self._signals.set_fate(
-            message_id, Fate.SENT, self._clock.now(), only_from=[Fate.QUEUED], direction=Direction.SENT
-        )
-        if sent is None:
-            return None  # a receipt of ours, or a resend of a signal already on its way
-        return lambda: self._bus.publish(SignalUpdate(sent))
+    def published(self, message_ids: Sequence[str]) -> AfterCommit | None:
+        sent: list[SignalRecord] = []
+        for chunk in _chunks(message_ids):
+            # Receipts of ours, or resends of signals already on their way, do not change.
+            sent += self._signals.set_fates(
+                chunk, Fate.SENT, self._clock.now(), only_from=[Fate.QUEUED], direction=Direction.SENT
+            )
+        if not sent:
+            return None
+        sent.sort(key=lambda record: (record.created_at, record.seq))
+
+        def announce() -> None:
+            for record in sent:
+                self._bus.publish(SignalUpdate(record))
+
+        return announce
 
     def announce(self, signal_id: str) -> None:
         """Show a signal's current state on the live feed."""
@@ -179,3 +196,14 @@ class SignalExchange:
     def undelivered(self) -> list[SignalRecord]:
         """Signals received but never delivered (the hub stopped in between): deliver again."""
         return [r for r in self._signals.recent(limit=1000) if r.fate is Fate.RECEIVED]
+
+
+def _by_answer(receipts: Sequence[Receipt]) -> dict[tuple[Fate, Channel | None, str | None], list[Receipt]]:
+    groups: dict[tuple[Fate, Channel | None, str | None], list[Receipt]] = {}
+    for receipt in receipts:
+        groups.setdefault((receipt.fate, receipt.channel, receipt.reason), []).append(receipt)
+    return groups
+
+
+def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
+    return [ids[i : i + MAX_IDS_PER_STATEMENT] for i in range(0, len(ids), MAX_IDS_PER_STATEMENT)]

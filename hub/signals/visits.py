@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from hub.ble.feedback import FeedbackSender, seal_feedback
@@ -104,12 +104,13 @@ class VisitTouches:
         if self._relay.receipt_due(envelope.id):
             self._relay.queue_receipt(envelope.id, Fate.DELIVERED, None, None)
 
-    def receipt(self, receipt: Receipt) -> bool:
-        if receipt.fate is Fate.FAILED:
-            _LOGGER.warning("the partner's hub refused a touch handed on to it: %s", receipt.reason)
-        return True
+    def receipts(self, receipts: Sequence[Receipt]) -> set[str]:
+        for receipt in receipts:
+            if receipt.fate is Fate.FAILED:
+                _LOGGER.warning("the partner's hub refused a touch handed on to it: %s", receipt.reason)
+        return {receipt.ref for receipt in receipts}
 
-    def published(self, message_id: str) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
+    def published(self, message_ids: Sequence[str]) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
         return None
 
 
@@ -219,11 +220,12 @@ class VisitButtons:
         if outcome is not None and self._relay.receipt_due(envelope.id):
             self._relay.queue_receipt(envelope.id, *outcome)
 
-    def receipt(self, receipt: Receipt) -> bool:
-        answer = self._waiting.get(receipt.ref)
-        if answer is not None and not answer.done():
-            answer.set_result(receipt)
-        return True
+    def receipts(self, receipts: Sequence[Receipt]) -> set[str]:
+        for receipt in receipts:
+            answer = self._waiting.get(receipt.ref)
+            if answer is not None and not answer.done():
+                answer.set_result(receipt)
+        return {receipt.ref for receipt in receipts}
 
-    def published(self, message_id: str) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
+    def published(self, message_ids: Sequence[str]) -> AfterCommit | None:  # noqa: ARG002 - the handler shape
         return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -104,8 +104,24 @@ class Outbox:
             ((now + resend_delay(item.attempts + 1, self._resend_first_s)).isoformat(), item.id),
         )
 
-    def receipt_arrived(self, item_id: str) -> None:
-        self._db.connection.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+    def confirmed_all(self, items: Sequence[OutboxItem], now: datetime) -> None:
+        """``confirmed`` for a batch of confirmations, in two statements."""
+        self._db.connection.executemany(
+            "DELETE FROM outbox WHERE id = ?", [(item.id,) for item in items if not item.needs_receipt]
+        )
+        self._db.connection.executemany(
+            "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?",
+            [
+                ((now + resend_delay(item.attempts + 1, self._resend_first_s)).isoformat(), item.id)
+                for item in items
+                if item.needs_receipt
+            ],
+        )
+
+    def receipts_arrived(self, item_ids: Sequence[str]) -> None:
+        self._db.connection.executemany(
+            "DELETE FROM outbox WHERE id = ?", [(item_id,) for item_id in item_ids]
+        )
 
     def ids(self, prefix: str) -> list[str]:
         """Ids of items whose id starts with ``prefix`` (one-off and latest-wins kinds)."""

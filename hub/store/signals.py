@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Final
 
 from hub.events import Channel, Direction, Fate, SignalKind, SignalRecord
 from hub.store.database import Database
+
+# Well below SQLite's bound on parameters in one statement (32766 since 3.32, 999 before).
+MAX_IDS_PER_STATEMENT: Final = 500
 
 
 class SignalLog:
@@ -59,19 +63,42 @@ class SignalLog:
     ) -> SignalRecord | None:
         """Move a signal to ``fate``; the record as it is now, or None if no signal changed
         (none with this id, or not of ``direction``, or not in one of the fates ``only_from``)."""
-        where, args = "id = ?", [signal_id]
+        changed = self.set_fates(
+            [signal_id], fate, at, channel=channel, reason=reason, only_from=only_from, direction=direction
+        )
+        return changed[0] if changed else None
+
+    def set_fates(
+        self,
+        signal_ids: Sequence[str],
+        fate: Fate,
+        at: datetime,
+        *,
+        channel: Channel | None = None,
+        reason: str | None = None,
+        only_from: Collection[Fate] | None = None,
+        direction: Direction | None = None,
+    ) -> list[SignalRecord]:
+        """``set_fate`` for many signals in one statement (a batch of confirmations, a receipt
+        answering many): the records that changed, in no particular order. At most
+        MAX_IDS_PER_STATEMENT ids."""
+        if len(signal_ids) > MAX_IDS_PER_STATEMENT:
+            raise ValueError(f"at most {MAX_IDS_PER_STATEMENT} ids in one statement")
+        if not signal_ids:
+            return []
+        where, args = f"id IN ({','.join('?' * len(signal_ids))})", list(signal_ids)
         if direction is not None:
             where += " AND direction = ?"
             args.append(direction.value)
         if only_from is not None:
             where += f" AND fate IN ({','.join('?' * len(only_from))})"
             args.extend(f.value for f in only_from)
-        row = self._db.connection.execute(
+        rows = self._db.connection.execute(
             "UPDATE signals SET fate = ?, channel = COALESCE(?, channel), reason = ?, updated_at = ?"  # noqa: S608 - placeholders only
             f" WHERE {where} RETURNING *",
             (fate.value, channel.value if channel else None, reason, at.isoformat(), *args),
-        ).fetchone()
-        return _record(row) if row else None
+        ).fetchall()
+        return [_record(row) for row in rows]
 
     def set_kind(self, signal_id: str, kind: SignalKind, direction: Direction) -> None:
         """A signal's meaning, once its shared moment is known (hub.delivery.moments)."""
