@@ -14,13 +14,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import pytest
 
 from hub.broker.config import Couple
 from hub.config import HubConfig, parse_config
-from tests.relay.node import COUPLE_KEY, PEOPLE, RelayNode, all_settled, describe
+from tests.relay.node import RelayNode, all_settled, couple_raw, describe
 from tests.support.brokers import RABBITMQ_LOGIN, BrokerUnavailableError, RabbitBroker, random_couple
 from tests.support.rabbit_cluster import RabbitCluster, rabbitmq_cluster
 from tests.support.waiting import START_S, eventually
@@ -53,22 +53,8 @@ def url(node: RabbitBroker) -> str:
 
 def hub_config(couple: Couple, index: int, urls: list[str], data_dir: Path) -> HubConfig:
     username, password = RABBITMQ_LOGIN
-    raw: dict[str, Any] = {
-        "hub": {"person": PEOPLE[index], "partner": PEOPLE[1 - index], "data_dir": str(data_dir)},
-        "ble": {"transport": "sim:127.0.0.1:9/none"},
-        "relay": {
-            "urls": urls,
-            "hub_id": couple.hubs[index],
-            "partner_hub_id": couple.hubs[1 - index],
-            "couple_id": couple.couple_id,
-            "couple_key": COUPLE_KEY,
-            "username": username,
-            "password": password,
-            "protocol": "mqtt311",
-        },
-        "delivery": {"max_per_minute": 600},
-    }
-    return parse_config(raw, "cluster test")
+    relay = {"urls": urls, "username": username, "password": password, "protocol": "mqtt311"}
+    return parse_config(couple_raw(couple, index, data_dir, relay), "cluster test")
 
 
 def queue_of(node: RelayNode) -> str:

@@ -23,7 +23,7 @@ from hub.broker.config import STATUS_OFFLINE, Couple, status_topic
 from hub.config import HubConfig, parse_config
 from hub.events import Fate
 from tests.brokers.conftest import BrokerCase
-from tests.relay.node import COUPLE_KEY, PEOPLE, RelayNode, SwallowingLink, all_settled, describe
+from tests.relay.node import RelayNode, SwallowingLink, all_settled, couple_raw, describe
 from tests.support import brokers
 from tests.support.waiting import START_S, eventually
 
@@ -36,24 +36,11 @@ SETTLE_S = 90.0
 
 def hub_config(case: BrokerCase, couple: Couple, index: int, data_dir: Path, **relay: Any) -> HubConfig:
     broker = case.broker
-    hub_id = couple.hubs[index]
-    username, password = broker.login(hub_id)
-    raw: dict[str, Any] = {
-        "hub": {"person": PEOPLE[index], "partner": PEOPLE[1 - index], "data_dir": str(data_dir)},
-        "ble": {"transport": "sim:127.0.0.1:9/none"},
-        "relay": {
-            "broker": f"mqtt://{broker.host}:{broker.port}",
-            "hub_id": hub_id,
-            "partner_hub_id": couple.hubs[1 - index],
-            "couple_id": couple.couple_id,
-            "couple_key": COUPLE_KEY,
-            "username": username,
-            "password": password,
-            "protocol": case.protocol,
-            **relay,
-        },
-        "delivery": {"max_per_minute": 600},
-    }
+    username, password = broker.login(couple.hubs[index])
+    login = {"username": username, "password": password, "protocol": case.protocol}
+    raw = couple_raw(
+        couple, index, data_dir, {"broker": f"mqtt://{broker.host}:{broker.port}", **login, **relay}
+    )
     return parse_config(raw, case.name)
 
 
@@ -63,6 +50,19 @@ def nodes(case: BrokerCase, tmp_path: Path) -> tuple[RelayNode, RelayNode]:
         RelayNode(hub_config(case, couple, 0, tmp_path / "a")),
         RelayNode(hub_config(case, couple, 1, tmp_path / "b")),
     )
+
+
+async def confirmed_by_the_broker(a: RelayNode) -> None:
+    """A's one touch is confirmed (PUBACK) and waits in its outbox for the receipt."""
+    await eventually(
+        lambda: a.relay.outbox_depth == 1 and not a.relay._in_flight,
+        what=f"the broker confirmed the touch; {describe(a)}",
+    )
+
+
+async def shown_once_and_receipted(a: RelayNode, b: RelayNode, touch: str) -> None:
+    await eventually(lambda: all_settled(a, {touch}), within_s=SETTLE_S, what=f"the receipt; {describe(a)}")
+    assert b.person.shown == [touch], describe(b)
 
 
 def shown_once(node: RelayNode, ids: set[str]) -> bool:
@@ -105,10 +105,7 @@ async def test_a_touch_for_an_offline_partner_survives_the_broker_going_down(
     await a.start()
     try:
         touch = a.send().id
-        await eventually(
-            lambda: a.relay.outbox_depth == 1 and not a.relay._in_flight,
-            what=f"the broker confirmed the touch; {describe(a)}",
-        )
+        await confirmed_by_the_broker(a)
         if how == "restart":
             any_broker.broker.restart()
         else:
@@ -116,10 +113,7 @@ async def test_a_touch_for_an_offline_partner_survives_the_broker_going_down(
             any_broker.broker.start()
         b = b.reborn()
         await b.start()
-        await eventually(
-            lambda: all_settled(a, {touch}), within_s=SETTLE_S, what=f"the receipt; {describe(a)}"
-        )
-        assert b.person.shown == [touch], describe(b)
+        await shown_once_and_receipted(a, b, touch)
     finally:
         await a.stop()
         await b.stop()
@@ -138,17 +132,11 @@ async def test_a_touch_taken_but_never_acknowledged_comes_again_and_is_shown_onc
         assert isinstance(link, SwallowingLink)
         link.swallow = True  # paho takes the message; the hub never stores or acknowledges it
         touch = a.send().id
-        await eventually(
-            lambda: not a.relay._in_flight and a.relay.outbox_depth == 1,
-            what=f"the broker confirmed the touch; {describe(a)}",
-        )
+        await confirmed_by_the_broker(a)
         await b.crash()
         b = b.reborn()
         await b.start()
-        await eventually(
-            lambda: all_settled(a, {touch}), within_s=SETTLE_S, what=f"the receipt; {describe(a)}"
-        )
-        assert b.person.shown == [touch], describe(b)
+        await shown_once_and_receipted(a, b, touch)
     finally:
         await a.stop()
         await b.stop()

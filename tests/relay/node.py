@@ -85,6 +85,24 @@ class SkewedClock:
         return self._system.monotonic()
 
 
+def couple_raw(couple: Couple, hub_index: int, data_dir: Path, relay: dict[str, Any]) -> dict[str, Any]:
+    """One of ``couple``'s hubs as a config file's tables, on no radio, with these ``[relay]``
+    keys (the broker, the login) besides who it is."""
+    return {
+        "hub": {"person": PEOPLE[hub_index], "partner": PEOPLE[1 - hub_index], "data_dir": str(data_dir)},
+        "ble": {"transport": "sim:127.0.0.1:9/none"},
+        "relay": {
+            "hub_id": couple.hubs[hub_index],
+            "partner_hub_id": couple.hubs[1 - hub_index],
+            "couple_id": couple.couple_id,
+            "couple_key": COUPLE_KEY,
+            **relay,
+        },
+        # Fault tests send bursts; the flood limit has its own tests.
+        "delivery": {"max_per_minute": 600},
+    }
+
+
 def node_config(
     broker: Broker,
     hub_index: int,
@@ -100,25 +118,16 @@ def node_config(
     protocol: str = "mqtt5",
     extra: dict[str, Any] | None = None,
 ) -> HubConfig:
-    hub_id = couple.hubs[hub_index]
-    raw: dict[str, Any] = {
-        "hub": {"person": PEOPLE[hub_index], "partner": PEOPLE[1 - hub_index], "data_dir": str(data_dir)},
-        "ble": {"transport": "sim:127.0.0.1:9/none"},
-        "relay": {
-            "broker": broker_url or f"mqtt://127.0.0.1:{port or broker.port}",
-            "hub_id": hub_id,
-            "partner_hub_id": couple.hubs[1 - hub_index],
-            "couple_id": couple.couple_id,
-            "couple_key": COUPLE_KEY,
-            "password": password if password is not None else broker.password(hub_id),
-            "username": username,
-            "keepalive_s": keepalive_s,
-            "protocol": protocol,
-            **({"ca_file": str(ca_file)} if ca_file else {}),
-        },
+    """One of the test mosquitto's hubs (``couple``'s; by default the suite's COUPLE)."""
+    relay: dict[str, Any] = {
+        "broker": broker_url or f"mqtt://127.0.0.1:{port or broker.port}",
+        "password": password if password is not None else broker.password(couple.hubs[hub_index]),
+        "username": username,
+        "keepalive_s": keepalive_s,
+        "protocol": protocol,
+        **({"ca_file": str(ca_file)} if ca_file else {}),
     }
-    # Fault tests send bursts; the flood limit has its own tests.
-    raw["delivery"] = {"max_per_minute": 600}
+    raw = couple_raw(couple, hub_index, data_dir, relay)
     for section, values in (extra or {}).items():
         raw.setdefault(section, {}).update(values)
     return parse_config(raw, "test")
