@@ -261,6 +261,16 @@ class RelayNode:
         return self.couple.composer.send(kind)
 
 
+async def started_pair(broker: Broker, tmp_path: Path) -> tuple[RelayNode, RelayNode]:
+    """The suite's couple on the test mosquitto, both homes started (A in tmp_path/a, B in /b);
+    the test stops them."""
+    a = RelayNode(node_config(broker, 0, tmp_path / "a"))
+    b = RelayNode(node_config(broker, 1, tmp_path / "b"))
+    await a.start()
+    await b.start()
+    return a, b
+
+
 def all_settled(sender: RelayNode, ids: set[str]) -> bool:
     """Every id has a receipt at the sender (delivered) and left its outbox."""
     fates = {s.id: s.fate for s in sender.sent()}

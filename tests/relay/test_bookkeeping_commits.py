@@ -12,7 +12,7 @@ import pytest
 from hub.events import Fate
 from hub.store.database import open_database
 from hub.store.relay_queue import bookkeeping
-from tests.relay.node import RelayNode, node_config
+from tests.relay.node import started_pair
 from tests.support.mosquitto import Broker
 from tests.support.waiting import eventually
 
@@ -95,10 +95,7 @@ def _sync_of_commits(statements: list[str], marker: str) -> list[int]:
 async def test_signal_is_durable_confirmations_and_receipts_are_bookkeeping(
     mosquitto_broker: Broker, tmp_path: Path
 ) -> None:
-    a = RelayNode(node_config(mosquitto_broker, 0, tmp_path / "a"))
-    b = RelayNode(node_config(mosquitto_broker, 1, tmp_path / "b"))
-    await a.start()
-    await b.start()
+    a, b = await started_pair(mosquitto_broker, tmp_path)
     traced: dict[str, list[str]] = {"a": [], "b": []}
     a.db.connection.set_trace_callback(traced["a"].append)
     b.db.connection.set_trace_callback(traced["b"].append)

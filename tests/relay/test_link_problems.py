@@ -23,7 +23,7 @@ from hub.broker.config import inbox_topic
 from hub.broker.setup import setup_relay
 from hub.health import RelayProblem, RelayProblemKind
 from hub.relay.mqtt_link import MqttLink
-from tests.relay.node import RelayNode, node_config
+from tests.relay.node import RelayNode, node_config, started_pair
 from tests.support.mosquitto import COUPLE, LOOPBACK, Broker, free_ports, start_broker
 from tests.support.waiting import START_S, eventually
 
@@ -215,10 +215,7 @@ async def test_mosquitto_acl_file_grants_a_denied_subscription_and_filters_silen
     acl = mosquitto_broker.setup.acl_path
     acl.write_text(acl.read_text().replace("pattern read hl/v1/+/%u/in\n", ""))
     mosquitto_broker.restart()
-    a = RelayNode(node_config(mosquitto_broker, 0, tmp_path / "a"))
-    b = RelayNode(node_config(mosquitto_broker, 1, tmp_path / "b"))
-    await a.start()
-    await b.start()
+    a, b = await started_pair(mosquitto_broker, tmp_path)
     try:
         b.send()
         await eventually(

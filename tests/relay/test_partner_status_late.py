@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.relay.node import RelayNode, node_config
+from tests.relay.node import started_pair
 from tests.support.mosquitto import Broker
 from tests.support.waiting import START_S, eventually
 
@@ -14,10 +14,7 @@ from tests.support.waiting import START_S, eventually
 async def test_a_status_handled_after_the_link_went_down_is_history(
     mosquitto_broker: Broker, tmp_path: Path
 ) -> None:
-    a = RelayNode(node_config(mosquitto_broker, 0, tmp_path / "a"))
-    b = RelayNode(node_config(mosquitto_broker, 1, tmp_path / "b"))
-    await a.start()
-    await b.start()
+    a, b = await started_pair(mosquitto_broker, tmp_path)
     try:
         await eventually(
             lambda: b.couple.partner_hub.status.online is True, within_s=START_S, what="A online at B"

@@ -14,7 +14,7 @@ from hub.presence.service import PresenceState
 from hub.presence.share import PRESENCE_PREFIX, PresenceSharer
 from hub.relay.envelope import Envelope, EnvelopeKind
 from hub.relay.relay import Relay
-from tests.relay.node import RelayNode, describe, node_config
+from tests.relay.node import describe, started_pair
 from tests.support.mosquitto import Broker
 from tests.support.waiting import eventually
 
@@ -28,18 +28,10 @@ def _unsent_presence(relay: Relay) -> int:
     return int(count)
 
 
-async def _pair(broker: Broker, tmp_path: Path) -> tuple[RelayNode, RelayNode]:
-    a = RelayNode(node_config(broker, 0, tmp_path / "a"))
-    b = RelayNode(node_config(broker, 1, tmp_path / "b"))
-    await a.start()
-    await b.start()
-    return a, b
-
-
 async def test_presence_reaches_the_partner_and_survives_its_restart(
     mosquitto_broker: Broker, tmp_path: Path
 ) -> None:
-    a, b = await _pair(mosquitto_broker, tmp_path)
+    a, b = await started_pair(mosquitto_broker, tmp_path)
     a.couple.presence.send("Alex", present=True, since=T0)
     state = await eventually(lambda: b.couple.presence.partner, what=f"presence at b; {describe(b)}")
     assert (state.person, state.present, state.since) == ("Alex", True, T0)
@@ -60,7 +52,7 @@ async def test_presence_reaches_the_partner_and_survives_its_restart(
 
 @pytest.mark.slow  # an outage, then a reconnect
 async def test_an_outage_keeps_only_the_newest_presence(mosquitto_broker: Broker, tmp_path: Path) -> None:
-    a, b = await _pair(mosquitto_broker, tmp_path)
+    a, b = await started_pair(mosquitto_broker, tmp_path)
     mosquitto_broker.stop()
     await eventually(lambda: not a.link.connected.is_set(), what="a notices the outage")
     for minute in range(30):
@@ -82,7 +74,7 @@ async def test_an_outage_keeps_only_the_newest_presence(mosquitto_broker: Broker
 
 
 async def test_an_older_report_arriving_late_is_ignored(mosquitto_broker: Broker, tmp_path: Path) -> None:
-    a, b = await _pair(mosquitto_broker, tmp_path)
+    a, b = await started_pair(mosquitto_broker, tmp_path)
     a.couple.presence.send("Alex", present=True, since=T0)
     await eventually(lambda: b.couple.presence.partner, what="the first report")
     newest = b.couple.presence.partner
@@ -112,7 +104,7 @@ async def test_an_older_report_arriving_late_is_ignored(mosquitto_broker: Broker
 
 
 async def test_a_malformed_presence_is_rejected_and_counted(mosquitto_broker: Broker, tmp_path: Path) -> None:
-    a, b = await _pair(mosquitto_broker, tmp_path)
+    a, b = await started_pair(mosquitto_broker, tmp_path)
     with a.db.transaction():
         bodies: list[dict[str, object]] = [
             {"person": 5, "present": True, "since": None},
@@ -133,7 +125,7 @@ async def test_a_malformed_presence_is_rejected_and_counted(mosquitto_broker: Br
 async def test_the_sharer_sends_on_change_throttled_and_pauses(
     mosquitto_broker: Broker, tmp_path: Path
 ) -> None:
-    a, b = await _pair(mosquitto_broker, tmp_path)
+    a, b = await started_pair(mosquitto_broker, tmp_path)
     clock = ManualClock(T0)
     # Not heard yet (not present, no since): nothing is known, so nothing is told; "away" would lie.
     states = [PresenceState("Alex", present=False, since=None), PresenceState("Sam", present=True, since=T0)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hub.presence.wearables import WearableExchange, WearableSharer
 from hub.store.buttons import ButtonRegistry
-from tests.relay.node import RelayNode, describe, node_config
+from tests.relay.node import describe, started_pair
 from tests.support.mosquitto import Broker
 from tests.support.waiting import eventually
 
@@ -18,10 +18,7 @@ ALEX_BUTTON = ("C0:FF:EE:00:00:0A", bytes.fromhex("000102030405060708090a0b0c0d0
 async def test_a_wearable_is_shared_registered_as_the_partners_and_unshared(
     mosquitto_broker: Broker, tmp_path: Path
 ) -> None:
-    alex = RelayNode(node_config(mosquitto_broker, 0, tmp_path / "a"))
-    sam = RelayNode(node_config(mosquitto_broker, 1, tmp_path / "b"))
-    await alex.start()
-    await sam.start()
+    alex, sam = await started_pair(mosquitto_broker, tmp_path)
     changes: list[str] = []
     WearableExchange(
         relay=alex.relay, db=alex.db, person="Alex", partner="Sam", changed=lambda: changes.append("a")
