@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Mapping
@@ -352,7 +353,7 @@ class Relay:
                 self.receive(batch)
 
     def receive(self, messages: list[Inbound]) -> None:
-        """Open and check, store (one transaction for the batch), then acknowledge and hand over.
+        """Open and check, store (one transaction for the batch), hand over, then acknowledge.
 
         The receiver loop's work, public for the benchmarks that drive it without a broker."""
         opened: list[tuple[Inbound, Envelope]] = []
@@ -372,10 +373,17 @@ class Relay:
             return
         # A batch of receipts only is bookkeeping (hub.store.relay_queue.bookkeeping): lost at a
         # power cut, the partner is asked again by the resend and answers again. Anything else
-        # (a signal, a hello) is on disk before its PUBACK.
-        only_receipts = all(envelope.kind is EnvelopeKind.RECEIPT for _, envelope in opened)
+        # is on disk before its PUBACK. A batch of signals (and receipts) is committed without
+        # waiting for the disk too, so delivery reaches the person at once, and acknowledged
+        # only once the database's log is synced, off the loop: until then the broker keeps it
+        # and delivers it again after a power cut (a process crash loses no commit in WAL mode).
+        # Its handler queues nothing but re-receipts, which may leave before the sync. Other
+        # kinds (a hello, a visit's touch that composes a signal) commit durably first.
+        kinds = {envelope.kind for _, envelope in opened}
+        without_waiting = kinds <= {EnvelopeKind.SIGNAL, EnvelopeKind.RECEIPT}
+        sync_later = without_waiting and kinds != {EnvelopeKind.RECEIPT}
         try:
-            with bookkeeping(self._db) if only_receipts else self._db.transaction():
+            with bookkeeping(self._db) if without_waiting else self._db.transaction():
                 afters = [self._commit(envelope) for _, envelope in opened]
         except sqlite3.Error as ex:
             self._store_failed([message for message, _ in opened], ex)
@@ -383,15 +391,13 @@ class Relay:
         except Exception:
             self._one_by_one(opened)
             return
-        # Stored, so the order no longer matters for safety: hand over first (the person is
-        # reached one PUBACK sooner, each wakes paho's thread), then acknowledge every one.
         try:
             for after in afters:
                 if after is not None:
                     after()
         finally:
-            for message, _ in opened:
-                self._link.ack(message)
+            log = f"{self._db.path}-wal" if sync_later else None  # SQLite's write-ahead log
+            _acknowledge(self._link, [message for message, _ in opened], once_synced=log)
 
     def _unstored_received(self, message: Inbound, envelope: Envelope) -> None:
         """An UNSTORED_KINDS message: nothing to commit, so acknowledged and handled at once."""
@@ -497,3 +503,35 @@ class Relay:
     def _owner(self, message_id: str) -> KindHandler | None:
         """The handler of the kind that marked this id (None: a relay with no signals handler)."""
         return next((handler for prefix, handler in self._owners if message_id.startswith(prefix)), None)
+
+
+def _acknowledge(link: MqttLink, messages: list[Inbound], *, once_synced: str | None) -> None:
+    """Acknowledge ``messages`` now, or once the file ``once_synced`` is on disk (synced in a
+    worker thread, so the loop carries on meanwhile)."""
+    if once_synced is None:
+        for message in messages:
+            link.ack(message)
+        return
+
+    def synced(done: asyncio.Future[None]) -> None:
+        error = None if done.cancelled() else done.exception()
+        if done.cancelled() or error is not None:
+            # Not acknowledged: the broker delivers them again, and the inbox knows them.
+            _LOGGER.error("cannot sync %d relay messages to disk (%r)", len(messages), error)
+            return
+        for message in messages:
+            link.ack(message)
+
+    asyncio.get_running_loop().run_in_executor(None, _sync_to_disk, once_synced).add_done_callback(synced)
+
+
+def _sync_to_disk(path: str) -> None:
+    """fsync a file SQLite wrote (its log): what it committed without waiting is on disk after.
+
+    fsync flushes the file, whichever descriptor names it; opened anew each time, as SQLite may
+    replace the log file."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
