@@ -23,6 +23,7 @@ import os
 import sqlite3
 from collections import Counter
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -113,6 +114,7 @@ class Relay:
         self._confirm_wake = asyncio.Event()
         self._wake = asyncio.Event()
         self._in_flight: set[str] = set()
+        self._acks = _OrderedAcks(link)
         self._unstored_sends: set[asyncio.Task[None]] = set()
         # The link's arrival number of the UNSTORED_KINDS message being handled (its handler
         # orders it against what the link heard meanwhile: hub.relay.partner_status).
@@ -363,7 +365,7 @@ class Relay:
             except EnvelopeError as ex:
                 # Acknowledge it anyway: a forged message must not be redelivered forever.
                 self.poison.refused(ex.reason, message.topic)
-                self._link.ack(message)
+                self._acks.ack([message])
                 continue
             if envelope.kind in UNSTORED_KINDS:
                 self._unstored_received(message, envelope)
@@ -397,11 +399,11 @@ class Relay:
                     after()
         finally:
             log = f"{self._db.path}-wal" if sync_later else None  # SQLite's write-ahead log
-            _acknowledge(self._link, [message for message, _ in opened], once_synced=log)
+            self._acks.ack([message for message, _ in opened], once_synced=log)
 
     def _unstored_received(self, message: Inbound, envelope: Envelope) -> None:
         """An UNSTORED_KINDS message: nothing to commit, so acknowledged and handled at once."""
-        self._link.ack(message)
+        self._acks.ack([message])
         handler = self._handlers.get(envelope.kind)
         if handler is None:
             self.rejected["unhandled_kind"] += 1
@@ -448,9 +450,9 @@ class Relay:
                 self.poison.refused(
                     "handler_error", message.topic, f"{envelope.kind} {envelope.id}", error=ex
                 )
-                self._link.ack(message)
+                self._acks.ack([message])
                 continue
-            self._link.ack(message)
+            self._acks.ack([message])
             if after is not None:
                 after()
 
@@ -505,24 +507,45 @@ class Relay:
         return next((handler for prefix, handler in self._owners if message_id.startswith(prefix)), None)
 
 
-def _acknowledge(link: MqttLink, messages: list[Inbound], *, once_synced: str | None) -> None:
-    """Acknowledge ``messages`` now, or once the file ``once_synced`` is on disk (synced in a
-    worker thread, so the loop carries on meanwhile)."""
-    if once_synced is None:
-        for message in messages:
-            link.ack(message)
-        return
+class _OrderedAcks:
+    """PUBACKs in the order their messages arrived (MQTT 3.1.1 4.6, MQTT 5 4.6), some of them
+    only once SQLite's log is on disk: the syncs run one at a time in one worker thread, and
+    while any is pending a later acknowledgement queues behind it, so none overtakes another."""
 
-    def synced(done: asyncio.Future[None]) -> None:
-        error = None if done.cancelled() else done.exception()
-        if done.cancelled() or error is not None:
-            # Not acknowledged: the broker delivers them again, and the inbox knows them.
-            _LOGGER.error("cannot sync %d relay messages to disk (%r)", len(messages), error)
+    def __init__(self, link: MqttLink) -> None:
+        self._link = link
+        self._pending = 0
+        self._worker: ThreadPoolExecutor | None = None
+
+    def ack(self, messages: list[Inbound], *, once_synced: str | None = None) -> None:
+        """Acknowledge ``messages`` now, or once the file ``once_synced`` is on disk (the loop
+        carries on meanwhile)."""
+        if once_synced is None and not self._pending:
+            for message in messages:
+                self._link.ack(message)
             return
-        for message in messages:
-            link.ack(message)
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-sync")
+        self._pending += 1
+        job = _sync_to_disk if once_synced is not None else _nothing
+        future = asyncio.get_running_loop().run_in_executor(self._worker, job, once_synced or "")
 
-    asyncio.get_running_loop().run_in_executor(None, _sync_to_disk, once_synced).add_done_callback(synced)
+        def done(finished: asyncio.Future[None]) -> None:
+            self._pending -= 1
+            error = None if finished.cancelled() else finished.exception()
+            if finished.cancelled() or error is not None:
+                # Not acknowledged: the broker delivers them again, and the inbox knows them.
+                _LOGGER.error("cannot sync %d relay messages to disk (%r)", len(messages), error)
+                return
+            for message in messages:
+                self._link.ack(message)
+
+        future.add_done_callback(done)
+
+
+def _nothing(path: str) -> None:
+    """A place in the worker's queue for an acknowledgement that needs no sync."""
+    del path
 
 
 def _sync_to_disk(path: str) -> None:

@@ -183,6 +183,7 @@ class OfflineLink(MqttLink):
     and acknowledgements are recorded (``acked``) instead of sent to a broker."""
 
     acked = 0
+    acked_mids: tuple[int, ...] = ()  # in the order acknowledged
 
     async def start(self) -> None:
         return None
@@ -191,8 +192,8 @@ class OfflineLink(MqttLink):
         self._client._reset_sockets(sockpair_only=True)
 
     def ack(self, message: Inbound) -> None:
-        del message
         self.acked += 1
+        self.acked_mids = (*self.acked_mids, message.mid)
 
 
 def inbound(payload: bytes, mid: int = 1) -> Inbound:

@@ -63,3 +63,25 @@ async def test_a_sync_that_fails_leaves_the_signal_unacknowledged(
         )
         assert hub.link.acked == 0  # the broker keeps it and delivers it again; the inbox knows it
         assert hub.stored(1)
+
+
+async def test_acknowledgements_keep_the_order_their_messages_arrived_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    real_sync = relay_module._sync_to_disk
+
+    def held_sync(path: str) -> None:
+        release.wait(WAIT_S)
+        real_sync(path)
+
+    monkeypatch.setattr(relay_module, "_sync_to_disk", held_sync)
+    async with receiving_hub(tmp_path) as hub:
+        relay = hub.couple.relay
+        relay.receive([inbound(genuine(1), 1)])  # its PUBACK waits for the sync
+        relay.receive([inbound(b"not sealed at all", 2)])  # refused, acknowledged without a sync
+        await asyncio.sleep(0.1)  # an acknowledgement sent out of turn would have been sent by now
+        assert hub.link.acked_mids == ()
+        release.set()
+        await eventually(lambda: hub.link.acked == 2, what="both acknowledged")
+        assert list(hub.link.acked_mids) == [1, 2]  # MQTT: PUBACKs in the order the PUBLISHes came
