@@ -50,6 +50,10 @@ async def _measure(
         crashed, seconds = _run(hub, payloads)
         rejected = hub.couple.relay.rejected.copy()
         refused = sum(rejected.values()) - rejected_before
+        # A stored signal's PUBACK waits for the log's sync (in a worker thread): let them land.
+        deadline = time.monotonic() + 60
+        while hub.link.acked < len(payloads) - crashed and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         acked = hub.link.acked
         lines = hub.couple.relay.poison.lines
     accepted = acked - refused
