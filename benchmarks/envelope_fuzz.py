@@ -52,7 +52,7 @@ async def _measure(
         refused = sum(rejected.values()) - rejected_before
         # A stored signal's PUBACK waits for the log's sync (in a worker thread): let them land.
         deadline = time.monotonic() + 60
-        while hub.link.acked < len(payloads) - crashed and time.monotonic() < deadline:
+        while hub.link.acked < len(payloads) - crashed and time.monotonic() < deadline:  # noqa: ASYNC110 - acks land off this loop
             await asyncio.sleep(0.01)
         acked = hub.link.acked
         lines = hub.couple.relay.poison.lines
