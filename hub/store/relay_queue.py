@@ -96,13 +96,7 @@ class Outbox:
 
     def confirmed(self, item: OutboxItem, now: datetime) -> None:
         """The broker confirmed: a receipt leaves; a signal waits for its receipt, then resends."""
-        if not item.needs_receipt:
-            self._db.connection.execute("DELETE FROM outbox WHERE id = ?", (item.id,))
-            return
-        self._db.connection.execute(
-            "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?",
-            ((now + resend_delay(item.attempts + 1, self._resend_first_s)).isoformat(), item.id),
-        )
+        self.confirmed_all([item], now)
 
     def confirmed_all(self, items: Sequence[OutboxItem], now: datetime) -> None:
         """``confirmed`` for a batch of confirmations, in two statements."""
